@@ -1,0 +1,1 @@
+"""Contacts and companies: the records everything else hangs on."""

@@ -1,0 +1,1 @@
+"""The multi-channel interaction log, timelines, tasks and follow-ups."""

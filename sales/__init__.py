@@ -1,0 +1,1 @@
+"""Pipelines, stages, deals and the pipeline dashboard."""

@@ -1,0 +1,1 @@
+"""Queues, tickets, SLA policies and the support dashboard."""

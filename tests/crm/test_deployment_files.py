@@ -1,0 +1,76 @@
+"""docker-compose.yml, the Dockerfile and .env.example agree with the code.
+
+No Docker engine runs in CI, so the compose file is parsed and its commands checked
+against the project instead of being started.
+"""
+
+import re
+import shlex
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _command(service: str) -> list[str]:
+    command = _compose()["services"][service]["command"]
+    return command if isinstance(command, list) else shlex.split(command)
+
+
+def test_it_declares_the_services_of_the_design() -> None:
+    services = _compose()["services"]
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert services["postgres"]["image"] == "postgres:16"
+    assert services["redis"]["image"] == "redis:7"
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_it_keeps_redis_append_only_and_never_evicting() -> None:
+    command = _command("redis")
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+
+
+def test_its_commands_point_at_entry_points_that_exist() -> None:
+    assert _command("migrate")[:3] == ["python", "manage.py", "migrate"]
+    assert (ROOT / "manage.py").exists()
+    web = _command("web")
+    assert web[:2] == ["gunicorn", "crm.wsgi"]
+    assert re.search(r"^application = ", (ROOT / "crm/wsgi.py").read_text(), re.M)
+    for service, kind in (("worker", "worker"), ("beat", "beat")):
+        assert _command(service)[:4] == ["celery", "-A", "crm", kind]
+    assert re.search(r"^app = Celery\(", (ROOT / "crm/celery.py").read_text(), re.M)
+
+
+def test_it_runs_exactly_one_beat_and_waits_for_migrations() -> None:
+    services = _compose()["services"]
+    beats = [name for name, s in services.items() if "beat" in " ".join(s.get("command", []))]
+    assert beats == ["beat"]
+    for name in ("web", "worker", "beat"):
+        migrate = services[name]["depends_on"]["migrate"]
+        assert migrate["condition"] == "service_completed_successfully"
+
+
+def test_the_dockerfile_copies_what_it_installs_from() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "uv sync --frozen --no-dev" in dockerfile
+    for name in re.findall(r"^COPY (\S+) (\S+) \./$", dockerfile, re.M)[0]:
+        assert (ROOT / name).exists()
+
+
+def test_env_example_documents_every_variable_the_code_reads() -> None:
+    read: set[str] = set()
+    for path in (ROOT / "crm/settings.py", ROOT / "crm/dev.py"):
+        source = path.read_text()
+        read |= set(re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
+        read |= set(re.findall(r"os\.environ(?:\.get)?[\(\[]\"([A-Z][A-Z0-9_]+)\"", source))
+    documented = set(
+        re.findall(r"^([A-Z][A-Z0-9_]+)=", Path(ROOT / ".env.example").read_text(), re.M)
+    )
+    assert read - {"DJANGO_SETTINGS_MODULE"} <= documented
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"} <= read

@@ -1,0 +1,63 @@
+"""The base layout: navigation, skip link, assets, and a CSP that allows no inline code."""
+
+import re
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>")
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_shows_the_navigation_and_skip_link_to_a_member(client: Client, make_user) -> None:
+    client.force_login(make_user())
+    html = client.get("/").content.decode()
+    assert '<a class="skip-link" href="#main">' in html
+    assert 'id="main"' in html
+    for section in ("Home", "Contacts", "Companies", "Deals", "Tickets", "Tasks", "Segments"):
+        assert f">{section}<" in html
+    assert 'aria-current="page">Home<' in html
+    assert "alice@example.com" in html  # the user menu
+
+
+@pytest.mark.parametrize(
+    "url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
+)
+def test_it_renders_account_pages_in_the_product_layout(client: Client, url: str) -> None:
+    html = client.get(url).content.decode()
+    assert "Kestrel CRM" in html
+    assert "/static/css/app.css" in html
+    assert 'class="auth' in html
+
+
+@pytest.mark.parametrize("url", ["/", "/accounts/login/", "/accounts/signup/", "/accounts/email/"])
+def test_it_has_no_inline_script_or_style(client: Client, make_user, url: str) -> None:
+    client.force_login(make_user())
+    response = client.get(url)
+    html = response.content.decode()
+    assert not INLINE_SCRIPT.search(html)
+    assert "style=" not in html
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_it_loads_htmx_from_django_htmx(client: Client) -> None:
+    html = client.get("/accounts/login/").content.decode()
+    assert re.search(r'<script src="/static/django-htmx/htmx\.min\.js"', html)
+
+
+def test_it_sends_operators_to_allauth_to_log_in_to_the_admin(client: Client) -> None:
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    login = client.get(response["Location"])
+    assert login.status_code == 302
+    assert login["Location"].startswith("/accounts/login/?next=")
