@@ -34,7 +34,7 @@ def test_it_renders_account_pages_in_the_product_layout(client: Client, url: str
     html = client.get(url).content.decode()
     assert "Kestrel CRM" in html
     assert "/static/css/app.css" in html
-    assert 'class="auth' in html
+    assert 'class="layout-entrance"' in html
 
 
 @pytest.mark.parametrize("url", ["/", "/accounts/login/", "/accounts/signup/", "/accounts/email/"])
@@ -52,7 +52,7 @@ def test_it_has_no_inline_script_or_style(client: Client, make_user, url: str) -
 
 def test_it_loads_htmx_from_django_htmx(client: Client) -> None:
     html = client.get("/accounts/login/").content.decode()
-    assert re.search(r'<script src="/static/django-htmx/htmx\.min\.js"', html)
+    assert re.search(r'<script src="/static/django_htmx/htmx-2\.min\.js" defer>', html)
 
 
 def test_it_sends_operators_to_allauth_to_log_in_to_the_admin(client: Client) -> None:
