@@ -1,0 +1,48 @@
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import Page, expect
+
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import CHROMIUM
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _submit(page: Page) -> None:
+    page.locator("main form button[type=submit]").last.click()
+
+
+def test_it_signs_up_confirms_and_logs_in_through_the_browser(page: Page, live_server) -> None:
+    page.goto(f"{live_server.url}/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.get_by_role("link", name="Sign up").first.click()
+
+    page.get_by_label("Email").fill("erin@example.com")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Password (again)").fill("short")
+    _submit(page)
+    expect(page.locator(".field__error").first).to_contain_text("too short")
+
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
+    _submit(page)
+    expect(page.locator("h1")).to_contain_text("Verify Your Email Address")
+
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body)
+    assert link
+    page.goto(link.group(0).replace("http://testserver", live_server.url))
+    _submit(page)
+    page.get_by_label("Email").fill("erin@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    _submit(page)
+
+    expect(page.locator("h1")).to_have_text("Welcome")
+    expect(page.locator(".sidenav [aria-current=page]")).to_have_text("Home")
+    page.locator("summary.menu__trigger").click()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
