@@ -8,6 +8,7 @@ from kombu.exceptions import EncodeError
 
 from crm.celery import app
 from crm.tasks import ping
+from tests.crm.worker_tasks import crash_once
 
 pytestmark = pytest.mark.worker
 
@@ -22,10 +23,12 @@ def not_eager() -> Iterator[None]:
 @pytest.fixture
 def worker_queue(spawn, process_env, not_eager) -> str:
     # A queue of this test's own, so that a developer's running worker cannot take the task.
+    # The prefork pool, as in production: a task's process can die and the worker lives on.
     queue = f"test-{uuid.uuid4().hex[:8]}"
     worker = spawn(
-        "-m", "celery", "-A", "crm", "worker", "-Q", queue, "--pool", "solo",
-        "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info",
+        "-m", "celery", "-A", "crm", "worker", "-Q", queue, "--pool", "prefork",
+        "--concurrency", "1", "--include", "tests.crm.worker_tasks", "--without-heartbeat",
+        "--without-gossip", "--without-mingle", "-l", "info",
         env=process_env,
     )  # fmt: skip
     worker.wait_for_output("ready.")
@@ -37,6 +40,13 @@ def test_it_round_trips_a_task_through_a_real_worker(worker_queue: str) -> None:
     answer = result.get(timeout=30)
     assert set(answer) == {"pong"}
     assert result.successful()
+
+
+def test_it_delivers_a_task_again_when_its_worker_process_dies(worker_queue: str) -> None:
+    key = f"test:crash-once:{uuid.uuid4().hex}"
+    result = crash_once.apply_async(args=[key], queue=worker_queue)
+    # Acknowledged late and rejected on worker loss: the task went back on the queue.
+    assert result.get(timeout=60) == 2
 
 
 def test_it_refuses_arguments_json_cannot_carry(not_eager: None) -> None:
