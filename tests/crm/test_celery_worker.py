@@ -44,7 +44,7 @@ def test_it_round_trips_a_task_through_a_real_worker(worker_queue: str) -> None:
 
 def test_it_delivers_a_task_again_when_its_worker_process_dies(worker_queue: str) -> None:
     key = f"test:crash-once:{uuid.uuid4().hex}"
-    result = crash_once.apply_async(args=[key], queue=worker_queue)
+    result = crash_once.apply_async(args=(key,), queue=worker_queue)
     # Acknowledged late and rejected on worker loss: the task went back on the queue.
     assert result.get(timeout=60) == 2
 

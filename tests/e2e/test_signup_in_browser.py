@@ -33,7 +33,7 @@ def test_it_signs_up_confirms_and_logs_in_through_the_browser(page: Page, live_s
     _submit(page)
     expect(page.locator("h1")).to_contain_text("Verify Your Email Address")
 
-    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body)
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", str(mail.outbox[-1].body))
     assert link
     page.goto(link.group(0).replace("http://testserver", live_server.url))
     _submit(page)
