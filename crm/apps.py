@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = "Platform"
+
+    def ready(self) -> None:
+        from crm.tenancy import install_tenant_constraints
+
+        install_tenant_constraints()

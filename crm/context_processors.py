@@ -1,10 +1,13 @@
-"""Template context every page needs: the product's name and the main navigation."""
+"""Template context every page needs: the product, the organisation, navigation, permissions."""
 
 from typing import TypedDict
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+
+from crm.permissions import PermsFor
+from crm.selectors import my_memberships
 
 
 class NavItem(TypedDict):
@@ -13,9 +16,9 @@ class NavItem(TypedDict):
     current: bool
 
 
-# Sections in the order of the left navigation; a None URL is a section not shipped yet.
+# The left navigation inside an organisation; a None URL name is a section not shipped yet.
 _SECTIONS: list[tuple[str, str | None]] = [
-    ("Home", "home"),
+    ("Home", "crm:home"),
     ("Contacts", None),
     ("Companies", None),
     ("Deals", None),
@@ -26,9 +29,31 @@ _SECTIONS: list[tuple[str, str | None]] = [
 ]
 
 
-def ui(request: HttpRequest) -> dict[str, object]:
+def _nav(request: HttpRequest, slug: str) -> list[NavItem]:
     items: list[NavItem] = []
     for label, url_name in _SECTIONS:
-        url = reverse(url_name) if url_name else None
-        items.append({"label": label, "url": url, "current": url == request.path})
-    return {"product_name": settings.PRODUCT_NAME, "nav_items": items}
+        try:
+            url = reverse(url_name, args=[slug]) if url_name else None
+        except NoReverseMatch:
+            url = None
+        current = url is not None and (
+            request.path == url or (url_name != "crm:home" and request.path.startswith(url))
+        )
+        items.append({"label": label, "url": url, "current": current})
+    return items
+
+
+def ui(request: HttpRequest) -> dict[str, object]:
+    context: dict[str, object] = {"product_name": settings.PRODUCT_NAME, "nav_items": []}
+    org = getattr(request, "org", None)
+    membership = getattr(request, "membership", None)
+    if org is not None:
+        context.update(
+            org=org,
+            membership=membership,
+            perms_for=PermsFor(membership),
+            nav_items=_nav(request, org.slug),
+            # Rendering runs inside the middleware's transaction, with app.user_id set.
+            my_memberships=my_memberships(request.user),  # type: ignore[arg-type]
+        )
+    return context

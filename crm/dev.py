@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import json
 import os
 import pwd
+import secrets
 import shlex
 import signal
 import socket
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("CRM_DATA_DIR", ROOT / ".data")).resolve()
@@ -240,6 +243,78 @@ class EmbeddedRedis:
             _wait_for(lambda: not _pid_alive(running[0]), "Redis shutdown", timeout=30)
 
 
+# --- Database roles ----------------------------------------------------------------------
+
+OWNER_ROLE = "crm_owner"
+APP_ROLE = "crm_app"
+
+
+def _with_user(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{user}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def bootstrap_roles(url: str, data: Path = DATA) -> tuple[str, str] | None:
+    """On a superuser URL, create the owner and app roles; return (app URL, owner URL).
+
+    The owner owns the database and runs migrations; the app role, used by web, workers
+    and tests, is no superuser, cannot bypass row-level security and owns nothing. Their
+    passwords are made once and kept in .data/database-roles.json. On any other URL this
+    does nothing: production names its roles in DATABASE_URL and DATABASE_OWNER_URL.
+    """
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        if not row or not row[0]:
+            return None
+        secrets_file = data / "database-roles.json"
+        try:
+            passwords = json.loads(secrets_file.read_text())
+        except (FileNotFoundError, ValueError):
+            passwords = {role: secrets.token_urlsafe(24) for role in (OWNER_ROLE, APP_ROLE)}
+            secrets_file.parent.mkdir(parents=True, exist_ok=True)
+            secrets_file.write_text(json.dumps(passwords))
+            secrets_file.chmod(0o600)
+        options = {
+            OWNER_ROLE: "LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS NOCREATEROLE",
+            APP_ROLE: "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
+        }
+        for role, attributes in options.items():
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL(f"{verb} ROLE {{}} {attributes} PASSWORD {{}}").format(
+                    sql.Identifier(role), sql.Literal(passwords[role])
+                )
+            )
+        database = conn.info.dbname
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(database), sql.Identifier(OWNER_ROLE)
+            )
+        )
+    # Tables made before the roles existed (or by hand) pass to the owner.
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner <> %s",
+            [OWNER_ROLE],
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} OWNER TO {}").format(
+                    sql.Identifier(table), sql.Identifier(OWNER_ROLE)
+                )
+            )
+    return (
+        _with_user(url, APP_ROLE, passwords[APP_ROLE]),
+        _with_user(url, OWNER_ROLE, passwords[OWNER_ROLE]),
+    )
+
+
 # --- Commands ----------------------------------------------------------------------------
 
 
@@ -251,6 +326,10 @@ def services(data: Path = DATA) -> Iterator[list[Service]]:
         if not os.environ.get("DATABASE_URL"):
             up.append(EmbeddedPostgres(data).ensure())
             os.environ["DATABASE_URL"] = up[-1].url
+        if not os.environ.get("DATABASE_OWNER_URL"):
+            roles = bootstrap_roles(os.environ["DATABASE_URL"], data)
+            if roles:
+                os.environ["DATABASE_URL"], os.environ["DATABASE_OWNER_URL"] = roles
         if not os.environ.get("REDIS_URL"):
             up.append(EmbeddedRedis(data).ensure())
             os.environ["REDIS_URL"] = up[-1].url
@@ -275,6 +354,7 @@ def run(port: int) -> int:
         for service in up:
             _say(f"{service.name}: {service.url}")
         _manage("migrate", "--noinput", "-v", "0")
+        _manage("seed_demo", "--org", "demo")
         (DATA / "celery").mkdir(parents=True, exist_ok=True)
         python = shlex.quote(sys.executable)
         celery = f"{python} -m celery -A crm"
@@ -283,8 +363,8 @@ def run(port: int) -> int:
         manager.add_process("worker", f"{celery} worker -l info --concurrency 2", cwd=ROOT)
         schedule = shlex.quote(str(DATA / "celery" / "beat-schedule"))
         manager.add_process("beat", f"{celery} beat -l info --schedule {schedule}", cwd=ROOT)
-        _say(f"open http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
-        _say(f"sign up at http://127.0.0.1:{port}/accounts/signup/; mail is printed here")
+        _say(f"open http://127.0.0.1:{port}/ and log in with one of the logins above")
+        _say("or sign up for a new organisation; mail is printed here. Ctrl-C stops everything")
         manager.loop()
         return manager.returncode or 0
 
@@ -314,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
         with services() as up:
             for service in up:
                 service.stop = None  # leave them running for the caller
-                print(f"{service.name}: {service.url}")
+            for name in ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL"):
+                print(f"{name}={os.environ.get(name, '')}")
         return 0
     EmbeddedRedis(DATA).stop()
     EmbeddedPostgres(DATA).stop()

@@ -1,10 +1,16 @@
-"""Platform models: the user. Organisations, memberships and the audit log join them."""
+"""Platform models: users, organisations, memberships, invitations, teams, the audit log."""
 
+import zoneinfo
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from crm.tenancy import TenantModel
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -51,3 +57,178 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+
+def _validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as Europe/Paris.")
+
+
+class Organization(models.Model):
+    """A customer of the CRM: the tenant every other row belongs to."""
+
+    class Visibility(models.TextChoices):
+        ALL = "all", "All records"
+        TEAM = "team", "Their teams' records"
+        OWN = "own", "Their own records"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    base_currency = models.CharField(max_length=3, default="USD")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[_validate_time_zone])
+    fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
+    require_mfa = models.BooleanField(
+        default=False, help_text="Members must set up two-factor authentication to get in."
+    )
+    # Which records each role sees, by role value: "all", "team" or "own" (missing: all).
+    record_visibility = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fiscal_year_start_month__range=(1, 12)),
+                name="crm_organization_fiscal_month_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def visibility_for(self, role: str) -> str:
+        """Which records members in `role` see; owners and admins always see all."""
+        if role in ("owner", "admin"):
+            return self.Visibility.ALL
+        return str(self.record_visibility.get(role, self.Visibility.ALL))
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    REP = "rep", "Sales rep"
+    AGENT = "agent", "Support agent"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(TenantModel):
+    """A user's place in one organisation, with the role that decides what they may do."""
+
+    user = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    # A signed-in user may list their own memberships in every organisation (the switcher).
+    tenant_readable_by_user = "user"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "user"], name="crm_membership_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+
+class Invitation(TenantModel):
+    """An invitation for an email address to join the organisation with a role."""
+
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)
+    invited_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(
+                "org",
+                Lower("email"),
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="crm_invitation_one_open_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "open"
+
+
+class Team(TenantModel):
+    """A group of members, with a lead; record visibility can be limited to one's teams."""
+
+    name = models.CharField(max_length=100)
+    lead = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint("org", Lower("name"), name="crm_team_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(TenantModel):
+    """A membership's place in a team."""
+
+    team = models.ForeignKey("crm.Team", on_delete=models.CASCADE)
+    membership = models.ForeignKey(
+        "crm.Membership", on_delete=models.CASCADE, related_name="teams_link"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "membership"], name="crm_teammember_once"),
+        ]
+
+
+class AuditEvent(TenantModel):
+    """One recorded change: who did what to which record, with the fields before and after."""
+
+    actor = models.ForeignKey("crm.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    # {"field": [before, after], ...}; personal values are removed when a contact is erased.
+    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=False)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-at", "-id")
+        indexes = [
+            models.Index(fields=["org", "-at"], name="crm_audit_org_at"),
+            models.Index(
+                fields=["org", "object_type", "object_id", "-at"], name="crm_audit_object"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"

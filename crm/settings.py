@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "crm.middleware.OrganizationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -109,6 +110,10 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The role web, workers and tests run as, and the owner connection that runs migrations.
+# In development `crm.dev` creates both roles on a superuser URL and sets both variables.
+DATABASE_APP_USER = DATABASES["default"]["USER"]
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
 
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -187,6 +192,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PRODUCT_NAME}] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# Sign-up also creates the person's organisation, or joins the one that invited them.
+ACCOUNT_FORMS = {"signup": "crm.forms.SignupForm"}
 # allauth's own rate limits (login failures, sign-ups, resets) stay on their defaults; they
 # count in the Redis cache, so they hold across web processes.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

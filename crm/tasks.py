@@ -1,11 +1,53 @@
-"""Platform tasks: health checks for the worker and beat."""
+"""Platform tasks, and the base class every tenant task uses."""
+
+from typing import Any
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 from django.core.cache import cache
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from crm.models import Organization
+from crm.tenancy import activate
+
 HEARTBEAT_CACHE_KEY = "platform:beat-heartbeat"
+
+
+class TenantTask(DjangoTask):
+    """A task that works inside one organisation: it takes `org_id` and runs activated.
+
+    The whole body runs in one transaction with both walls up, so it sees and writes only
+    that organisation's rows. A database that is briefly unreachable is retried with
+    backoff; the task must be safe to run twice (it is acknowledged late).
+    """
+
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = True
+    retry_backoff_max = 300
+    retry_jitter = True
+    max_retries = 6
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        org_id = kwargs.get("org_id")
+        if org_id is None:
+            raise TypeError(f"{self.name} is a tenant task: call it with org_id=…")
+        org = Organization.objects.filter(pk=org_id).first()
+        if org is None:
+            return None  # the organisation was deleted since the task was sent
+        with activate(org):
+            return super().__call__(*args, **kwargs)
+
+
+@shared_task(name="crm.fan_out", ignore_result=True)
+def fan_out(task_name: str, **kwargs: Any) -> int:
+    """Send `task_name` once per organisation: how beat runs a tenant job everywhere."""
+    from crm.celery import app
+
+    org_ids = list(Organization.objects.values_list("pk", flat=True))
+    for org_id in org_ids:
+        app.send_task(task_name, kwargs={**kwargs, "org_id": org_id})
+    return len(org_ids)
 
 
 @shared_task(name="crm.ping")
@@ -21,3 +63,10 @@ def ping() -> dict[str, str]:
 def heartbeat() -> None:
     """Sent by beat every minute; the time it last ran shows that beat and a worker are alive."""
     cache.set(HEARTBEAT_CACHE_KEY, timezone.now().isoformat(), timeout=None)
+
+
+@shared_task(name="crm.invitation_send", base=TenantTask, ignore_result=True)
+def invitation_send(*, org_id: int, invitation_id: int, accept_url: str) -> None:
+    from crm.services import invitation_send_mail
+
+    invitation_send_mail(invitation_id=invitation_id, accept_url=accept_url)

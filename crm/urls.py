@@ -2,15 +2,24 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from crm import views
+from crm.views import platform
 
 # Operators log in to the admin through allauth, so its rate limits and MFA apply there too.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Kestrel CRM operations"
 
+# Everything an organisation owns lives under /o/<org_slug>/; the middleware resolves it.
+org_patterns = [
+    path("", include("crm.org_urls")),
+]
+
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", platform.home, name="home"),
+    path("healthz", platform.healthz, name="healthz"),
+    path("organizations/new/", platform.org_new, name="org_new"),
+    path("invitations/<str:token>/", platform.invitation_accept, name="invitation_accept"),
+    path("accounts/signup/", platform.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
+    path("o/<slug:org_slug>/", include(org_patterns)),
     path("admin/", admin.site.urls),
 ]

@@ -9,14 +9,39 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import environ
 import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from crm.models import User
+from crm.db import owner_credentials
+from crm.models import Membership, Organization, Role, User
+from crm.tenancy import activate
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Create and migrate the test database as the owner role."""
+    owner = owner_credentials()
+    if owner:
+        connection.settings_dict.update(owner)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
+    """Then run every test as the app role, so each one goes through row-level security."""
+    owner = {key: connection.settings_dict[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}
+    app = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+    with django_db_blocker.unblock():
+        connection.close()
+    connection.settings_dict.update({key: app.get(key, "") for key in owner})
+    yield
+    with django_db_blocker.unblock():
+        connection.close()
+    connection.settings_dict.update(owner)  # the owner drops the test database
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +62,63 @@ def make_user(db: None) -> Callable[..., User]:
     return make
 
 
+def member(org: Organization, email: str, role: str) -> User:
+    """A verified user with a membership in `org` (written inside the organisation)."""
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(email, PASSWORD)
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+    with activate(org):
+        Membership.objects.create(org=org, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def acme(db: None) -> Organization:
+    return Organization.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def globex(db: None) -> Organization:
+    return Organization.objects.create(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def oscar(acme: Organization) -> User:
+    """Owner of Acme."""
+    return member(acme, "oscar@acme.test", Role.OWNER)
+
+
+@pytest.fixture
+def alice(acme: Organization) -> User:
+    """Admin in Acme."""
+    return member(acme, "alice@acme.test", Role.ADMIN)
+
+
+@pytest.fixture
+def bob(acme: Organization) -> User:
+    """Viewer in Acme."""
+    return member(acme, "bob@acme.test", Role.VIEWER)
+
+
+@pytest.fixture
+def rita(acme: Organization) -> User:
+    """Sales rep in Acme."""
+    return member(acme, "rita@acme.test", Role.REP)
+
+
+@pytest.fixture
+def sam(acme: Organization) -> User:
+    """Support agent in Acme."""
+    return member(acme, "sam@acme.test", Role.AGENT)
+
+
+@pytest.fixture
+def charlie(globex: Organization) -> User:
+    """Admin in Globex."""
+    return member(globex, "charlie@globex.test", Role.ADMIN)
+
+
 @pytest.fixture
 def free_port() -> int:
     with socket.socket() as sock:
@@ -47,12 +129,15 @@ def free_port() -> int:
 @pytest.fixture
 def process_env(django_db_setup: None) -> dict[str, str]:
     """Environment for a child process (web, worker) that uses this run's test database."""
-    url = urlsplit(os.environ["DATABASE_URL"])
-    database_url = urlunsplit(url._replace(path=f"/{connection.settings_dict['NAME']}"))
+    test_database = f"/{connection.settings_dict['NAME']}"
+    urls = {}
+    for name in ("DATABASE_URL", "DATABASE_OWNER_URL"):
+        if os.environ.get(name):
+            urls[name] = urlunsplit(urlsplit(os.environ[name])._replace(path=test_database))
     return {
         **os.environ,
+        **urls,
         "DJANGO_SETTINGS_MODULE": "crm.settings",
-        "DATABASE_URL": database_url,
         "SECRET_KEY": "test-only-secret-key-not-for-any-deployment",
         "DEBUG": "false",
         "PYTHONUNBUFFERED": "1",

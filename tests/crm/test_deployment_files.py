@@ -74,3 +74,11 @@ def test_env_example_documents_every_variable_the_code_reads() -> None:
     )
     assert read - {"DJANGO_SETTINGS_MODULE"} <= documented
     assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"} <= read
+
+
+def test_compose_runs_the_app_as_a_role_row_level_security_applies_to() -> None:
+    app = _compose()["x-app"]["environment"]
+    assert app["DATABASE_URL"].startswith("postgres://crm_app:")
+    assert app["DATABASE_OWNER_URL"].startswith("postgres://crm:")
+    init = (ROOT / "docker/postgres-init/10-app-role.sh").read_text()
+    assert "CREATE ROLE crm_app LOGIN NOSUPERUSER NOBYPASSRLS" in init

@@ -16,15 +16,15 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client: Client) -> None:
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_it_shows_the_navigation_and_skip_link_to_a_member(client: Client, make_user) -> None:
-    client.force_login(make_user())
-    html = client.get("/").content.decode()
+def test_it_shows_the_navigation_and_skip_link_to_a_member(client: Client, alice) -> None:
+    client.force_login(alice)
+    html = client.get("/o/acme/").content.decode()
     assert '<a class="skip-link" href="#main">' in html
     assert 'id="main"' in html
     for section in ("Home", "Contacts", "Companies", "Deals", "Tickets", "Tasks", "Segments"):
         assert f">{section}<" in html
     assert 'aria-current="page">Home<' in html
-    assert "alice@example.com" in html  # the user menu
+    assert "alice@acme.test" in html  # the user menu
 
 
 @pytest.mark.parametrize(
@@ -37,9 +37,12 @@ def test_it_renders_account_pages_in_the_product_layout(client: Client, url: str
     assert 'class="layout-entrance"' in html
 
 
-@pytest.mark.parametrize("url", ["/", "/accounts/login/", "/accounts/signup/", "/accounts/email/"])
-def test_it_has_no_inline_script_or_style(client: Client, make_user, url: str) -> None:
-    client.force_login(make_user())
+@pytest.mark.parametrize(
+    "url",
+    ["/o/acme/", "/o/acme/settings/members/", "/accounts/login/", "/accounts/email/"],
+)
+def test_it_has_no_inline_script_or_style(client: Client, alice, url: str) -> None:
+    client.force_login(alice)
     response = client.get(url)
     html = response.content.decode()
     assert not INLINE_SCRIPT.search(html)

@@ -14,7 +14,13 @@ pytestmark = pytest.mark.django_db
 
 def _sign_up(client: Client, email: str = "dana@example.com") -> None:
     response = client.post(
-        "/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+        "/accounts/signup/",
+        {
+            "email": email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "organization_name": "Dunder",
+        },
     )
     assert response.status_code == 302
 
@@ -33,7 +39,8 @@ def test_it_signs_up_confirms_logs_out_and_logs_in(client: Client) -> None:
     response = client.post("/accounts/login/", {"login": "dana@example.com", "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/"
-    assert "dana@example.com" in client.get("/").content.decode()
+    assert client.get("/")["Location"] == "/o/dunder/"
+    assert "dana@example.com" in client.get("/o/dunder/").content.decode()
 
 
 def test_it_holds_back_login_until_the_email_is_confirmed(client: Client) -> None:
@@ -48,7 +55,12 @@ def test_it_does_not_reveal_a_taken_address(client: Client, make_user) -> None:
     make_user("dana@example.com")
     response = client.post(
         "/accounts/signup/",
-        {"email": "Dana@Example.com", "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "email": "Dana@Example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "organization_name": "Dunder",
+        },
     )
     # The page looks like any sign-up, so nobody can probe which addresses have accounts;
     # the owner of the address is told by mail instead.

@@ -23,6 +23,7 @@ def test_it_signs_up_confirms_and_logs_in_through_the_browser(page: Page, live_s
     page.get_by_role("link", name="Sign up").first.click()
 
     page.get_by_label("Email").fill("erin@example.com")
+    page.get_by_label("Organisation name").fill("Erin's Bakery")
     page.get_by_label("Password", exact=True).fill("short")
     page.get_by_label("Password (again)").fill("short")
     _submit(page)
@@ -41,8 +42,9 @@ def test_it_signs_up_confirms_and_logs_in_through_the_browser(page: Page, live_s
     page.get_by_label("Password").fill(PASSWORD)
     _submit(page)
 
-    expect(page.locator("h1")).to_have_text("Welcome")
+    expect(page).to_have_url(re.compile(r"/o/erins-bakery/$"))
+    expect(page.locator(".menu__org")).to_have_text("Erin's Bakery")
     expect(page.locator(".sidenav [aria-current=page]")).to_have_text("Home")
-    page.locator("summary.menu__trigger").click()
+    page.get_by_label("Account menu for erin@example.com").click()
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/"))

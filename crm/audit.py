@@ -1,0 +1,64 @@
+"""The audit log: services record every write that matters through `audit_record`."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.db import models
+
+from crm.models import AuditEvent, Organization, User
+
+_request_ip: ContextVar[str | None] = ContextVar("request_ip", default=None)
+
+
+@contextmanager
+def request_ip(ip: str | None) -> Iterator[None]:
+    """Attribute the audit events written inside the block to this client address."""
+    token = _request_ip.set(ip or None)
+    try:
+        yield
+    finally:
+        _request_ip.reset(token)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, str | int | float | bool | type(None)):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return str(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [before, after]} for the fields whose value changed."""
+    return {
+        field: [_plain(before.get(field)), _plain(value)]
+        for field, value in after.items()
+        if _plain(before.get(field)) != _plain(value)
+    }
+
+
+def audit_record(
+    *,
+    org: Organization,
+    actor: User | None,
+    action: str,
+    target: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record that `actor` did `action` to `target`, with {field: [before, after]} changes."""
+    return AuditEvent.objects.create(
+        org=org,
+        actor=actor if actor and actor.pk else None,
+        action=action,
+        object_type=target._meta.label_lower if target is not None else "",
+        object_id=str(target.pk) if target is not None else "",
+        object_repr=str(target)[:200] if target is not None else "",
+        changes=_plain(changes or {}),
+        ip=_request_ip.get(),
+    )

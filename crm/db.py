@@ -1,0 +1,56 @@
+"""Database roles: web, workers and tests connect as the app role; schema changes run as the owner.
+
+The app role owns nothing, is neither superuser nor BYPASSRLS and has no TRUNCATE, so
+row-level security applies to everything it does. `manage.py migrate` and `flush` switch to
+the owner connection (DATABASE_OWNER_URL) for their work and grant the app role what it
+needs on the tables they create.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import environ
+from django.conf import settings
+from django.db import connections
+
+_CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
+
+
+def owner_credentials() -> dict[str, object] | None:
+    if not settings.DATABASE_OWNER_URL:
+        return None
+    config = environ.Env.db_url_config(settings.DATABASE_OWNER_URL)
+    return {key: config.get(key, "") for key in _CREDENTIALS}
+
+
+@contextmanager
+def as_owner(alias: str = "default") -> Iterator[None]:
+    """Run the block on a connection as the owner role (same database), then switch back."""
+    owner = owner_credentials()
+    connection = connections[alias]
+    if owner is None or connection.settings_dict["USER"] == owner["USER"]:
+        yield
+        return
+    saved = {key: connection.settings_dict[key] for key in _CREDENTIALS}
+    connection.close()
+    connection.settings_dict.update(owner)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+
+def grant_app_role(alias: str = "default") -> None:
+    """Give the app role row access to every table (never TRUNCATE, never ownership)."""
+    app_user = settings.DATABASE_APP_USER
+    connection = connections[alias]
+    if not app_user or app_user == connection.settings_dict["USER"]:
+        return
+    role = connection.ops.quote_name(app_user)  # an identifier: quoted, never a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}; "
+            f"REVOKE TRUNCATE ON ALL TABLES IN SCHEMA public FROM {role};"
+        )

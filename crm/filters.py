@@ -1,0 +1,39 @@
+"""django-filter FilterSets for the platform's list pages."""
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+
+from crm.models import AuditEvent, Membership
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    actor = django_filters.ModelChoiceFilter(
+        queryset=lambda request: Membership.objects.none(), method="filter_actor", label="Who"
+    )
+    action = django_filters.CharFilter(lookup_expr="startswith", label="Action starts with")
+    object_type = django_filters.ChoiceFilter(choices=[], label="Record type")
+    at = django_filters.DateFromToRangeFilter(
+        label="Between", widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+    def __init__(self, data: Any = None, queryset: QuerySet[AuditEvent] | None = None, **kw: Any):
+        super().__init__(data, queryset=queryset or AuditEvent.objects.all(), **kw)
+        # Choices from the scoped managers: only this organisation's people and record types.
+        self.filters["actor"].queryset = Membership.objects.select_related("user").order_by(
+            "user__email"
+        )
+        types = AuditEvent.objects.values_list("object_type", flat=True).distinct()
+        self.filters["object_type"].extra["choices"] = [(t, t) for t in sorted(types) if t]
+
+    def filter_actor(self, queryset: QuerySet[AuditEvent], name: str, value: Membership):
+        return queryset.filter(actor_id=value.user_id)
+
+    @property
+    def qs(self) -> QuerySet[AuditEvent]:
+        return super().qs.select_related("actor").order_by("-at", "-id")

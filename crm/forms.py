@@ -1,0 +1,135 @@
+"""Input validation for sign-up, organisation settings, members and teams."""
+
+import zoneinfo
+from typing import Any
+
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from crm import services
+from crm.models import Membership, Organization, Role, User
+from crm.tenancy import activate
+
+CURRENCIES = [
+    ("USD", "US dollar"), ("EUR", "Euro"), ("GBP", "Pound sterling"), ("CHF", "Swiss franc"),
+    ("CAD", "Canadian dollar"), ("AUD", "Australian dollar"), ("JPY", "Japanese yen"),
+    ("SEK", "Swedish krona"), ("NOK", "Norwegian krone"), ("DKK", "Danish krone"),
+    ("PLN", "Polish złoty"), ("INR", "Indian rupee"), ("BRL", "Brazilian real"),
+    ("MXN", "Mexican peso"), ("SGD", "Singapore dollar"), ("NZD", "New Zealand dollar"),
+    ("ZAR", "South African rand"),
+]  # fmt: skip
+MONTHS = [
+    (1, "January"), (2, "February"), (3, "March"), (4, "April"), (5, "May"), (6, "June"),
+    (7, "July"), (8, "August"), (9, "September"), (10, "October"), (11, "November"),
+    (12, "December"),
+]  # fmt: skip
+
+
+def _time_zones() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up, plus the organisation it creates (or the invitation it accepts)."""
+
+    organization_name = forms.CharField(
+        label="Organisation name", max_length=200,
+        help_text="Your company or team. You can invite colleagues once you are in.",
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, invitation: tuple[Organization, int] | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self.invitation = invitation
+        if invitation:
+            del self.fields["organization_name"]
+
+    def custom_signup(self, request: HttpRequest, user: User) -> None:
+        if self.invitation:
+            org, invitation_id = self.invitation
+            with activate(org):
+                services.invitation_accept(org=org, invitation_id=invitation_id, user=user)
+        else:
+            services.org_create(name=self.cleaned_data["organization_name"], owner=user)
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(
+        label="Address", max_length=60,
+        help_text="Appears in every link: /o/<address>/. Changing it breaks saved links.",
+    )  # fmt: skip
+    base_currency = forms.ChoiceField(choices=CURRENCIES, help_text="Deal values are in this.")
+    time_zone = forms.ChoiceField(choices=_time_zones)
+    fiscal_year_start_month = forms.TypedChoiceField(
+        label="Fiscal year starts in", choices=MONTHS, coerce=int
+    )
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(label="Organisation name", max_length=200)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.REP)
+
+    def __init__(self, *args: Any, inviter: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if inviter.role != Role.OWNER:
+            role = self.fields["role"]
+            assert isinstance(role, forms.ChoiceField)
+            role.choices = [c for c in Role.choices if c[0] != Role.OWNER]
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class TeamForm(forms.Form):
+    # Placeholders that match nothing; __init__ puts the scoped querysets in.
+    name = forms.CharField(max_length=100)
+    lead = forms.ModelChoiceField(queryset=Membership.unscoped.none(), required=False)
+    members = forms.ModelMultipleChoiceField(
+        queryset=Membership.unscoped.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built from the scoped manager: another organisation's members are not choices.
+        people = Membership.objects.select_related("user").order_by("user__email")
+        for name in ("lead", "members"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = people
+
+
+class VisibilityForm(forms.Form):
+    """One choice per role that can be restricted (owners and admins always see all)."""
+
+    def __init__(self, *args: Any, org: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for role, label in Role.choices:
+            if role in (Role.OWNER, Role.ADMIN):
+                continue
+            self.fields[role] = forms.ChoiceField(
+                label=label, choices=Organization.Visibility.choices,
+                initial=org.visibility_for(role),
+            )  # fmt: skip
+
+
+class SecurityForm(forms.Form):
+    require_mfa = forms.BooleanField(
+        label="Require two-factor authentication for every member", required=False,
+        help_text="Members without it are sent to set it up before they can open anything.",
+    )  # fmt: skip
+
+
+def apply_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: next to its field, or above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

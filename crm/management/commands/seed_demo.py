@@ -1,0 +1,49 @@
+"""Create or update a demo organisation with one login per role; safe to run again."""
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from crm import services
+from crm.models import Organization, Role, User
+from crm.tenancy import activate
+
+DEFAULT_PASSWORD = "demo-pass-1234"  # noqa: S105 - printed on purpose: a demo login
+
+
+class Command(BaseCommand):
+    help = "Create or update an organisation with a user per role: owner@SLUG.test and so on."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--org", required=True, help="the organisation's slug")
+        parser.add_argument("--name", help="its display name (default: from the slug)")
+        parser.add_argument("--password", default=DEFAULT_PASSWORD)
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        slug, password = options["org"], options["password"]
+        users = {role: self._user(f"{role}@{slug}.test", password) for role in Role.values}
+        org = Organization.objects.filter(slug=slug).first()
+        if org is None:
+            name = options["name"] or slug.replace("-", " ").title()
+            org = services.org_create(name=name, slug=slug, owner=users[Role.OWNER])
+        with activate(org):
+            for role, user in users.items():
+                services.membership_set(org=org, user=user, role=role, by=None)
+        # Extended by the domain apps with realistic records as they arrive.
+        self.stdout.write(
+            f"Organisation {org.name}: /o/{org.slug}/ — every login's password: {password}"
+        )
+        for role, user in users.items():
+            self.stdout.write(f"  {Role(role).label:<14} {user.email}")
+
+    def _user(self, email: str, password: str) -> User:
+        user = User.objects.filter(email=email).first() or User.objects.create_user(email)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user

@@ -1,0 +1,60 @@
+"""Requests under /o/<org_slug>/: resolve the organisation, check membership, hold both walls."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from crm.models import Membership, Organization
+from crm.tenancy import activate, set_database_user
+
+ORG_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
+
+
+class OrganizationMiddleware:
+    """Runs a whole /o/<org_slug>/ request, template rendering included, in one transaction
+    with the organisation active; a non-member gets the same 404 as a missing organisation.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = ORG_PATH.match(request.path_info)
+        if not match:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        with transaction.atomic():
+            set_database_user(request.user.pk)
+            org = Organization.objects.filter(slug=match["slug"]).first()
+            if org is None:
+                raise Http404("No such organisation.")
+            with activate(org):
+                membership = Membership.objects.filter(user=request.user).first()
+                if membership is None:
+                    raise Http404("No such organisation.")
+                request.org = org  # type: ignore[attr-defined]
+                request.membership = membership  # type: ignore[attr-defined]
+                if org.require_mfa and not is_mfa_enabled(request.user):
+                    messages.warning(
+                        request, f"{org.name} requires two-factor authentication: set it up first."
+                    )
+                    return redirect("mfa_index")
+                response = self.get_response(request)
+            if response.status_code >= 500:
+                # The view failed after writing: keep none of it.
+                transaction.set_rollback(True)
+            return response
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: dict[str, Any]
+    ) -> None:
+        # Views take the organisation from request.org, not from their arguments.
+        kwargs.pop("org_slug", None)

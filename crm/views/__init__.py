@@ -1,0 +1,1 @@
+"""Platform views, one module per sub-domain."""

@@ -1,0 +1,81 @@
+"""An organisation's home and its settings: profile, security, record visibility, audit log."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from crm import services
+from crm.filters import AuditEventFilter
+from crm.forms import OrganizationForm, SecurityForm, VisibilityForm, apply_errors
+from crm.permissions import org_member
+from crm.requests import OrgRequest
+from crm.selectors import object_history
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+@org_member()
+def org_home(request: OrgRequest) -> HttpResponse:
+    request.session["last_org"] = request.org.slug
+    return render(request, "crm/org_home.html")
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("org.manage")
+def org_profile(request: OrgRequest) -> HttpResponse:
+    org = request.org
+    initial = {f: getattr(org, f) for f in OrganizationForm.base_fields}
+    form = OrganizationForm(request.POST or None, initial=initial)
+    if form.is_valid():
+        try:
+            org = services.org_update(org=org, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Saved the organisation's profile.")
+            return redirect("crm:profile", org.slug)
+    context = {"form": form, "history": object_history(org), "section": "profile"}
+    return render(request, "crm/settings/profile.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("org.manage")
+def org_security(request: OrgRequest) -> HttpResponse:
+    form = SecurityForm(request.POST or None, initial={"require_mfa": request.org.require_mfa})
+    if form.is_valid():
+        services.org_set_security(org=request.org, by=request.user, **form.cleaned_data)
+        state = "now required" if form.cleaned_data["require_mfa"] else "no longer required"
+        messages.success(request, f"Two-factor authentication is {state}.")
+        return redirect("crm:security", request.org.slug)
+    return render(request, "crm/settings/security.html", {"form": form, "section": "security"})
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("org.manage")
+def org_visibility(request: OrgRequest) -> HttpResponse:
+    form = VisibilityForm(request.POST or None, org=request.org)
+    if form.is_valid():
+        try:
+            services.org_set_visibility(
+                org=request.org, by=request.user, visibility=form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Saved who sees which records.")
+            return redirect("crm:visibility", request.org.slug)
+    return render(request, "crm/settings/visibility.html", {"form": form, "section": "visibility"})
+
+
+@require_GET
+@org_member("audit.view")
+def audit_log(request: OrgRequest) -> HttpResponse:
+    events = AuditEventFilter(request.GET or None, queryset=None)
+    page = Paginator(events.qs, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"filter": events, "page": page, "section": "audit"}
+    template = "crm/settings/audit.html" + ("#results" if request.htmx else "")
+    return render(request, template, context)

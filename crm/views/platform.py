@@ -1,0 +1,108 @@
+"""Platform views outside any organisation: home, health, sign-up, new organisation, invitations."""
+
+import contextlib
+from typing import Any
+
+from allauth.account.views import SignupView as AllauthSignupView
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from crm import health, services
+from crm.forms import OrganizationCreateForm, apply_errors
+from crm.models import Invitation, Membership
+from crm.selectors import my_memberships
+from crm.tenancy import activate, set_database_user
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send a member to the organisation they used last; anyone else to create one."""
+    with transaction.atomic():
+        set_database_user(request.user.pk)
+        memberships = my_memberships(request.user)  # type: ignore[arg-type]
+    if not memberships:
+        return redirect("org_new")
+    last = request.session.get("last_org")
+    org = next((m.org for m in memberships if m.org.slug == last), memberships[0].org)
+    return redirect("crm:home", org.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def org_new(request: HttpRequest) -> HttpResponse:
+    form = OrganizationCreateForm(request.POST or None)
+    if form.is_valid():
+        try:
+            org = services.org_create(name=form.cleaned_data["name"], owner=request.user)  # type: ignore[arg-type]
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"{org.name} is ready. Invite your colleagues next.")
+            return redirect("crm:members", org.slug)
+    return render(request, "crm/org_new.html", {"form": form})
+
+
+class SignupView(AllauthSignupView):
+    """allauth's sign-up, told which invitation (if any) the person arrived with."""
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        token = self.request.GET.get("invitation") or self.request.POST.get("invitation")
+        # A bad token makes an ordinary sign-up, which creates an organisation.
+        if token:
+            with contextlib.suppress(ValidationError):
+                kwargs["invitation"] = services.invitation_from_token(token)
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["invitation_token"] = self.request.GET.get("invitation", "")
+        return context
+
+
+signup = SignupView.as_view()
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Show an invitation; a signed-in person accepts it, anyone else signs up or logs in."""
+    try:
+        org, invitation_id = services.invitation_from_token(token)
+    except ValidationError as error:
+        return render(request, "crm/invitation.html", {"error": error.messages[0]}, status=404)
+    with activate(org):
+        invitation = Invitation.objects.filter(pk=invitation_id).first()
+        problem = None
+        if invitation is None or invitation.status != "open":
+            status = invitation.status if invitation else "revoked"
+            problem = f"This invitation is {status}. Ask whoever invited you for a new one."
+        elif request.method == "POST" and request.user.is_authenticated:
+            try:
+                services.invitation_accept(org=org, invitation_id=invitation_id, user=request.user)
+            except ValidationError as failure:
+                problem = failure.messages[0]
+            else:
+                messages.success(request, f"Welcome to {org.name}.")
+                return redirect("crm:home", org.slug)
+        already = (
+            request.user.is_authenticated and Membership.objects.filter(user=request.user).exists()
+        )
+    context = {"org": org, "invitation": invitation, "token": token, "error": problem,
+               "already_member": already}  # fmt: skip
+    return render(request, "crm/invitation.html", context, status=404 if problem else 200)
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database and the broker both answer; 503 naming the one that does not."""
+    checks = {"database": health.database_status(), "broker": health.broker_status()}
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(checks, status=200 if healthy else 503)

@@ -1,0 +1,54 @@
+"""One row of every tenant model, and the URL keyword each model's id fills.
+
+A new tenant model or a new URL keyword is added here; the isolation tests fail until it is,
+so no table or URL escapes them.
+"""
+
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+
+from crm import services
+from crm.models import AuditEvent, Invitation, Membership, Organization, Team, TeamMember, User
+from crm.tenancy import TenantModel, activate
+
+# URL keyword -> the model whose id it takes.
+URL_KWARGS: dict[str, type[models.Model]] = {
+    "membership_id": Membership,
+    "invitation_id": Invitation,
+    "team_id": Team,
+}
+
+
+def tenant_models() -> list[type[models.Model]]:
+    return [m for m in apps.get_models() if issubclass(m, TenantModel)]
+
+
+def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
+    """Make one row of every tenant model in `org`, through the services that write them."""
+    with activate(org):
+        membership = Membership.objects.get(user=admin)
+        team = services.team_save(
+            org=org, by=admin, name=f"{org.name} Secret Team", lead=membership, members=[]
+        )
+        invitation = services.invitation_create(
+            org=org, email=f"invitee@{org.slug}.test", role="rep", by=membership,
+            accept_url_for=lambda invitation: "http://testserver/",
+        )  # fmt: skip
+        return {
+            Membership: membership,
+            Team: team,
+            TeamMember: TeamMember.objects.get(team=team),
+            Invitation: invitation,
+            AuditEvent: AuditEvent.objects.first(),
+        }
+
+
+def snapshot(org: Organization) -> dict[str, list[dict[str, object]]]:
+    """Every tenant row of `org`, to prove that nothing changed."""
+    with activate(org):
+        return {
+            model._meta.label: list(model._default_manager.order_by("pk").values())
+            for model in tenant_models()
+        }

@@ -1,0 +1,83 @@
+"""The database wall, read from PostgreSQL's catalogue as the app role the product runs as."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from crm.tenancy import TenantModel
+from tests.isolation.registry import tenant_models
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return cursor.fetchall()
+
+
+def _tenant_tables() -> list[str]:
+    return [
+        t for (t,) in _rows(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND column_name = 'org_id' ORDER BY 1"
+        )
+    ]  # fmt: skip
+
+
+def test_it_runs_as_a_role_that_cannot_bypass_row_level_security() -> None:
+    ((superuser, bypass, createdb),) = _rows(
+        "SELECT rolsuper, rolbypassrls, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+    )
+    assert (superuser, bypass, createdb) == (False, False, False)
+
+
+def test_every_table_with_org_id_forces_row_level_security_with_a_policy() -> None:
+    tables = _tenant_tables()
+    assert {m._meta.db_table for m in tenant_models()} <= set(tables)
+    for table in tables:
+        ((enabled, forced),) = _rows(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+            [table],
+        )
+        assert (table, enabled, forced) == (table, True, True)
+        policies = _rows(
+            "SELECT cmd, qual, with_check FROM pg_policies WHERE tablename = %s", [table]
+        )
+        writes = [p for p in policies if p[0] == "ALL"]
+        assert len(writes) == 1, table
+        assert "current_setting('app.org_id'" in writes[0][1]
+        assert "current_setting('app.org_id'" in writes[0][2]
+        # Any other policy may only widen reading, never writing.
+        assert {p[0] for p in policies} <= {"ALL", "SELECT"}, table
+
+
+def test_the_app_role_owns_no_table_and_cannot_truncate() -> None:
+    owned = _rows(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+    )
+    assert owned == []
+    truncatable = _rows(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND has_table_privilege(current_user, format('%%I.%%I', schemaname, tablename), "
+        "'TRUNCATE')"
+    )
+    assert truncatable == []
+
+
+def test_every_reference_between_tenant_tables_stays_in_one_organisation() -> None:
+    for model in tenant_models():
+        for field in model._meta.local_fields:
+            related = getattr(field, "related_model", None)
+            if field.name == "org" or not (
+                isinstance(related, type) and issubclass(related, TenantModel)
+            ):
+                continue
+            composite = _rows(
+                "SELECT 1 FROM pg_constraint c WHERE c.contype = 'f' "
+                "AND c.conrelid = %s::regclass AND c.confrelid = %s::regclass "
+                "AND array_length(c.conkey, 1) = 2",
+                [model._meta.db_table, related._meta.db_table],
+            )
+            assert composite, f"{model._meta.label}.{field.name} lacks its (org_id, id) key"
