@@ -3,14 +3,26 @@
 from typing import Any
 
 import django_filters
+from django.apps import apps
 from django.db.models import QuerySet
 
 from crm.models import AuditEvent, Membership
 
 
+def _type_label(label_lower: str) -> str:
+    """'crm.team' -> 'Team': the model's own name for itself."""
+    try:
+        return str(apps.get_model(label_lower)._meta.verbose_name).capitalize()
+    except (LookupError, ValueError):
+        return label_lower
+
+
 class AuditEventFilter(django_filters.FilterSet):
     actor = django_filters.ModelChoiceFilter(
-        queryset=lambda request: Membership.objects.none(), method="filter_actor", label="Who"
+        queryset=lambda request: Membership.objects.none(),
+        method="filter_actor",
+        label="Who",
+        empty_label="Anyone",
     )
     action = django_filters.CharFilter(lookup_expr="startswith", label="Action starts with")
     object_type = django_filters.ChoiceFilter(choices=[], label="Record type")
@@ -29,7 +41,9 @@ class AuditEventFilter(django_filters.FilterSet):
             "user__email"
         )
         types = AuditEvent.objects.values_list("object_type", flat=True).distinct()
-        self.filters["object_type"].extra["choices"] = [(t, t) for t in sorted(types) if t]
+        self.filters["object_type"].extra["choices"] = sorted(
+            ((t, _type_label(t)) for t in types if t), key=lambda choice: choice[1]
+        )
 
     def filter_actor(self, queryset: QuerySet[AuditEvent], name: str, value: Membership):
         return queryset.filter(actor_id=value.user_id)

@@ -314,27 +314,43 @@ def team_save(
         clash = clash.exclude(pk=team.pk)
     if clash.exists():
         raise ValidationError({"name": f"There is already a team called “{name}”."})
+    current: set[int] = set()
     before: dict[str, Any] = {}
+    if team is not None:
+        current = set(TeamMember.objects.filter(team=team).values_list("membership_id", flat=True))
+        before = {"name": team.name, "lead": team.lead_id, "members": current}
+    member_ids = {m.pk for m in members} | ({lead.pk} if lead else set())
     if team is None:
         team = Team.objects.create(org=org, name=name, lead=lead)
     else:
-        before = {"name": team.name, "lead": team.lead_id}
         team.name, team.lead = name, lead
         team.save(update_fields=["name", "lead"])
-    member_ids = {m.pk for m in members} | ({lead.pk} if lead else set())
-    current = set(TeamMember.objects.filter(team=team).values_list("membership_id", flat=True))
     TeamMember.objects.filter(team=team).exclude(membership_id__in=member_ids).delete()
     TeamMember.objects.bulk_create(
         [TeamMember(org=org, team=team, membership_id=pk) for pk in member_ids - current]
     )
-    changes = diff(before, {"name": name, "lead": lead.pk if lead else None})
-    if member_ids != current:
-        changes["members"] = [sorted(current), sorted(member_ids)]
+    # People by email in the audit log: ids mean nothing to whoever reads it.
+    ids = member_ids | current | ({before.get("lead")} - {None})
+    email = dict(Membership.objects.filter(pk__in=ids).values_list("pk", "user__email"))
+    after = {"name": name, "lead": lead.pk if lead else None, "members": member_ids}
+    changes = diff(
+        {k: _emails(v, email) for k, v in before.items()},
+        {k: _emails(v, email) for k, v in after.items()},
+    )
     audit_record(
         org=org, actor=by, action="team.updated" if before else "team.created", target=team,
         changes=changes,
     )  # fmt: skip
     return team
+
+
+def _emails(value: Any, email: dict[int, str]) -> Any:
+    """A membership id, or a set of them, as the people's email addresses."""
+    if isinstance(value, set):
+        return sorted(email.get(pk, str(pk)) for pk in value)
+    if isinstance(value, int):
+        return email.get(value, str(value))
+    return value
 
 
 @transaction.atomic

@@ -46,7 +46,7 @@ def fan_out(task_name: str, **kwargs: Any) -> int:
 
     org_ids = list(Organization.objects.values_list("pk", flat=True))
     for org_id in org_ids:
-        app.send_task(task_name, kwargs={**kwargs, "org_id": org_id})
+        app.signature(task_name, kwargs={**kwargs, "org_id": org_id}).delay()
     return len(org_ids)
 
 

@@ -15,7 +15,7 @@ from crm.requests import OrgRequest
 from crm.selectors import member_list, open_invitations
 
 
-def _members_page(request: OrgRequest, invite_form: InvitationForm, status: int = 200):
+def _members_page(request: OrgRequest, invite_form: InvitationForm) -> HttpResponse:
     context = {
         "members": member_list(),
         "invitations": open_invitations(),
@@ -23,7 +23,7 @@ def _members_page(request: OrgRequest, invite_form: InvitationForm, status: int 
         "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
         "section": "members",
     }
-    return render(request, "crm/settings/members.html", context, status=status)
+    return render(request, "crm/settings/members.html", context)
 
 
 @require_GET
@@ -49,7 +49,7 @@ def member_invite(request: OrgRequest) -> HttpResponse:
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("crm:members", request.org.slug)
-    return _members_page(request, form, status=400)
+    return _members_page(request, form)
 
 
 @require_POST

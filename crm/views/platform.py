@@ -94,7 +94,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         already = (
             request.user.is_authenticated and Membership.objects.filter(user=request.user).exists()
         )
-    context = {"org": org, "invitation": invitation, "token": token, "error": problem,
+    context = {"inviting_org": org, "invitation": invitation, "token": token, "error": problem,
                "already_member": already}  # fmt: skip
     return render(request, "crm/invitation.html", context, status=404 if problem else 200)
 

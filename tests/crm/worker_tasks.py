@@ -6,6 +6,9 @@ import redis
 from celery import shared_task
 from django.conf import settings
 
+from crm.tasks import TenantTask
+from crm.tenancy import require_org
+
 
 @shared_task(name="tests.crash_once")
 def crash_once(counter_key: str) -> int:
@@ -16,3 +19,11 @@ def crash_once(counter_key: str) -> int:
     if deliveries == 1:
         os._exit(1)  # as a crash or the OOM killer would: no cleanup, no acknowledgement
     return deliveries
+
+
+@shared_task(name="tests.note_org", base=TenantTask)
+def note_org(*, org_id: int) -> None:
+    """Record an audit event in whatever organisation the task runs in."""
+    from crm.audit import audit_record
+
+    audit_record(org=require_org(), actor=None, action="test.fanned_out")

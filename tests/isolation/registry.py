@@ -22,7 +22,7 @@ URL_KWARGS: dict[str, type[models.Model]] = {
 
 
 def tenant_models() -> list[type[models.Model]]:
-    return [m for m in apps.get_models() if issubclass(m, TenantModel)]
+    return [m for m in apps.get_models() if issubclass(m, TenantModel) and not m._meta.proxy]
 
 
 def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
