@@ -45,6 +45,20 @@ class SignupForm(AllauthSignupForm):
         if invitation:
             del self.fields["organization_name"]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.invitation:
+            org, invitation_id = self.invitation
+            # Refuse before allauth saves the user: nothing is written for a dead invitation.
+            with activate(org):
+                try:
+                    services.invitation_check(
+                        invitation_id=invitation_id, email=cleaned.get("email", "")
+                    )
+                except ValidationError as error:
+                    self.add_error(None, error)
+        return cleaned
+
     def custom_signup(self, request: HttpRequest, user: User) -> None:
         if self.invitation:
             org, invitation_id = self.invitation

@@ -46,9 +46,9 @@ def _free_slug(name: str) -> str:
 
 
 def validate_slug(slug: str, *, org: Organization | None = None) -> None:
-    if slug in RESERVED_SLUGS:
+    if slug.lower() in RESERVED_SLUGS:
         raise ValidationError({"slug": f"“{slug}” is reserved; choose another address."})
-    taken = Organization.objects.filter(slug=slug)
+    taken = Organization.objects.filter(slug__iexact=slug)
     if org is not None:
         taken = taken.exclude(pk=org.pk)
     if taken.exists():
@@ -62,6 +62,7 @@ def org_create(*, name: str, owner: User, slug: str | None = None) -> Organizati
     if not name:
         raise ValidationError({"name": "Give the organisation a name."})
     if slug:
+        slug = slug.lower()
         validate_slug(slug)
     org = Organization.objects.create(name=name, slug=slug or _free_slug(name))
     with activate(org):
@@ -73,8 +74,10 @@ def org_create(*, name: str, owner: User, slug: str | None = None) -> Organizati
 @transaction.atomic
 def org_update(*, org: Organization, by: User, **fields: Any) -> Organization:
     """Change the organisation's profile (name, address, currency, time zone, fiscal year)."""
-    if "slug" in fields and fields["slug"] != org.slug:
-        validate_slug(fields["slug"], org=org)
+    if "slug" in fields:
+        fields["slug"] = fields["slug"].lower()
+        if fields["slug"] != org.slug:
+            validate_slug(fields["slug"], org=org)
     before = {field: getattr(org, field) for field in fields}
     for field, value in fields.items():
         setattr(org, field, value)
@@ -263,27 +266,40 @@ def invitation_send_mail(*, invitation_id: int, accept_url: str) -> None:
 
 @transaction.atomic
 def invitation_revoke(*, org: Organization, invitation: Invitation, by: Membership) -> Invitation:
-    if invitation.status != "open":
-        raise ValidationError(f"This invitation is {invitation.status} and cannot be revoked.")
+    if invitation.status in ("accepted", "revoked"):
+        raise ValidationError(f"This invitation is {invitation.status} and cannot be withdrawn.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     audit_record(org=org, actor=by.user, action="invitation.revoked", target=invitation)
     return invitation
 
 
-@transaction.atomic
-def invitation_accept(*, org: Organization, invitation_id: int, user: User) -> Membership:
-    """Join `user` to the organisation with the invited role; the link then stops working."""
-    invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
+def invitation_check(*, invitation_id: int, email: str, lock: bool = False) -> Invitation:
+    """The invitation, if `email` may still accept it; else a ValidationError saying why."""
+    invitations = Invitation.objects.select_for_update() if lock else Invitation.objects
+    invitation = invitations.filter(pk=invitation_id).first()
     if invitation is None or invitation.status == "revoked":
         raise ValidationError("This invitation was withdrawn. Ask for a new one.")
     if invitation.status == "accepted":
         raise ValidationError("This invitation has already been used.")
     if invitation.status == "expired":
         raise ValidationError("This invitation has expired. Ask for a new one.")
-    membership = Membership.objects.filter(user=user).first()
-    if membership is None:
-        membership = Membership.objects.create(org=org, user=user, role=invitation.role)
+    # The link is only as safe as the mailbox it was sent to: it works for that address.
+    if email.strip().lower() != invitation.email.lower():
+        raise ValidationError(
+            f"This invitation is for {invitation.email}. Sign up or log in with that address, "
+            "or ask for an invitation to yours."
+        )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, org: Organization, invitation_id: int, user: User) -> Membership:
+    """Join `user` to the organisation with the invited role; the link then stops working."""
+    invitation = invitation_check(invitation_id=invitation_id, email=user.email, lock=True)
+    if Membership.objects.filter(user=user).exists():
+        raise ValidationError(f"You are already a member of {org.name}.")
+    membership = Membership.objects.create(org=org, user=user, role=invitation.role)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])

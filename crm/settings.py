@@ -63,8 +63,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "crm.middleware.OrganizationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: it may send a member to set up two-factor with a message.
+    "crm.middleware.OrganizationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",

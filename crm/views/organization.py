@@ -75,7 +75,9 @@ def org_visibility(request: OrgRequest) -> HttpResponse:
 @org_member("audit.view")
 def audit_log(request: OrgRequest) -> HttpResponse:
     events = AuditEventFilter(request.GET or None, queryset=None)
-    page = Paginator(events.qs, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    # A filter that does not validate shows its error and lists nothing, never everything.
+    found = events.qs if not events.is_bound or events.is_valid() else events.queryset.none()
+    page = Paginator(found, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"filter": events, "page": page, "section": "audit"}
     template = "crm/settings/audit.html" + ("#results" if request.htmx else "")
     return render(request, template, context)

@@ -58,12 +58,17 @@ class SignupView(AllauthSignupView):
         # A bad token makes an ordinary sign-up, which creates an organisation.
         if token:
             with contextlib.suppress(ValidationError):
-                kwargs["invitation"] = services.invitation_from_token(token)
+                kwargs["invitation"] = org, invitation_id = services.invitation_from_token(token)
+                with activate(org):
+                    invited = Invitation.objects.filter(pk=invitation_id).first()
+                if invited and not self.request.POST:
+                    kwargs.setdefault("initial", {})["email"] = invited.email
         return kwargs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["invitation_token"] = self.request.GET.get("invitation", "")
+        token = self.request.GET.get("invitation") or self.request.POST.get("invitation", "")
+        context["invitation_token"] = token if context["form"].invitation else ""
         return context
 
 
@@ -79,21 +84,20 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "crm/invitation.html", {"error": error.messages[0]}, status=404)
     with activate(org):
         invitation = Invitation.objects.filter(pk=invitation_id).first()
+        user = request.user if request.user.is_authenticated else None
+        already = user is not None and Membership.objects.filter(user=user).exists()
         problem = None
-        if invitation is None or invitation.status != "open":
-            status = invitation.status if invitation else "revoked"
-            problem = f"This invitation is {status}. Ask whoever invited you for a new one."
-        elif request.method == "POST" and request.user.is_authenticated:
+        if not already:
+            # Anonymous visitors see the invitation; their address is checked at sign-up.
+            email = user.email if user else (invitation.email if invitation else "")
             try:
-                services.invitation_accept(org=org, invitation_id=invitation_id, user=request.user)
+                services.invitation_check(invitation_id=invitation_id, email=email)
+                if user and request.method == "POST":
+                    services.invitation_accept(org=org, invitation_id=invitation_id, user=user)
+                    messages.success(request, f"Welcome to {org.name}.")
+                    return redirect("crm:home", org.slug)
             except ValidationError as failure:
                 problem = failure.messages[0]
-            else:
-                messages.success(request, f"Welcome to {org.name}.")
-                return redirect("crm:home", org.slug)
-        already = (
-            request.user.is_authenticated and Membership.objects.filter(user=request.user).exists()
-        )
     context = {"inviting_org": org, "invitation": invitation, "token": token, "error": problem,
                "already_member": already}  # fmt: skip
     return render(request, "crm/invitation.html", context, status=404 if problem else 200)
