@@ -11,10 +11,26 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from crm.audit import request_ip
 from crm.models import Membership, Organization
 from crm.tenancy import activate, set_database_user
 
 ORG_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
+
+
+class AuditIPMiddleware:
+    """Attributes the audit events a request writes to the client's address.
+
+    REMOTE_ADDR is the peer's address; behind a proxy, configure it (or gunicorn's
+    forwarded-allow-ips) to pass the client's address on.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with request_ip(request.META.get("REMOTE_ADDR")):
+            return self.get_response(request)
 
 
 class OrganizationMiddleware:

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "crm.middleware.AuditIPMiddleware",
     # After messages: it may send a member to set up two-factor with a message.
     "crm.middleware.OrganizationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -136,3 +136,11 @@ def test_it_hides_the_log_from_another_organisations_admin(client: Client, acme,
     response = client.get("/o/acme/settings/audit/")
     assert response.status_code == 404
     assert "member.role_changed" not in response.content.decode()
+
+
+def test_it_records_the_address_a_change_came_from(client: Client, acme, alice) -> None:
+    client.force_login(alice)
+    client.post("/o/acme/settings/teams/new/", {"name": "West"}, REMOTE_ADDR="203.0.113.9")
+    with activate(acme):
+        event = AuditEvent.objects.get(action="team.created")
+    assert (event.ip, event.actor) == ("203.0.113.9", alice)
