@@ -1,8 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from crm.views import platform
 
@@ -18,7 +16,7 @@ org_patterns = [
 urlpatterns = [
     path("", platform.home, name="home"),
     path("healthz", platform.healthz, name="healthz"),
-    path("favicon.ico", RedirectView.as_view(url=static("img/logo.svg"), permanent=True)),
+    path("favicon.ico", platform.favicon),
     path("organizations/new/", platform.org_new, name="org_new"),
     path("invitations/<str:token>/", platform.invitation_accept, name="invitation_accept"),
     path("accounts/signup/", platform.signup, name="account_signup"),

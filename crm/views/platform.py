@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -101,6 +102,12 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     context = {"inviting_org": org, "invitation": invitation, "token": token, "error": problem,
                "already_member": already}  # fmt: skip
     return render(request, "crm/invitation.html", context, status=404 if problem else 200)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request: the static manifest may not exist when URLs are imported.
+    return redirect(static("img/logo.svg"), permanent=True)
 
 
 @require_GET

@@ -64,3 +64,9 @@ def test_it_sends_operators_to_allauth_to_log_in_to_the_admin(client: Client) ->
     login = client.get(response["Location"])
     assert login.status_code == 302
     assert login["Location"].startswith("/accounts/login/?next=")
+
+
+def test_it_points_browsers_asking_for_a_favicon_at_the_logo(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/static/img/logo.svg")
