@@ -19,7 +19,7 @@ class NavItem(TypedDict):
 # The left navigation inside an organisation; a None URL name is a section not shipped yet.
 _SECTIONS: list[tuple[str, str | None]] = [
     ("Home", "crm:home"),
-    ("Contacts", None),
+    ("Contacts", "contacts:list"),
     ("Companies", None),
     ("Deals", None),
     ("Tickets", None),

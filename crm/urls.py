@@ -11,6 +11,7 @@ admin.site.site_header = "Kestrel CRM operations"
 # Everything an organisation owns lives under /o/<org_slug>/; the middleware resolves it.
 org_patterns = [
     path("", include("crm.org_urls")),
+    path("", include("contacts.urls")),
 ]
 
 urlpatterns = [

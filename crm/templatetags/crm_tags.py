@@ -16,3 +16,20 @@ def query_with(request: HttpRequest, **changes: object) -> str:
         else:
             query[key] = str(value)
     return "?" + query.urlencode()
+
+
+@register.filter
+def phone(e164: str) -> str:
+    """+442079460958 → "020 7946 0958 (GB)": written as its own country does, with the
+    country named so the number stays unambiguous for colleagues abroad."""
+    if not e164:
+        return ""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    region = phonenumbers.region_code_for_number(number)
+    return f"{national} ({region})" if region else national

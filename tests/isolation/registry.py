@@ -9,6 +9,8 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 
+from contacts import services as contact_services
+from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag, Tag
 from crm import services
 from crm.models import AuditEvent, Invitation, Membership, Organization, Team, TeamMember, User
 from crm.tenancy import TenantModel, activate
@@ -18,6 +20,7 @@ URL_KWARGS: dict[str, type[models.Model]] = {
     "membership_id": Membership,
     "invitation_id": Invitation,
     "team_id": Team,
+    "contact_id": Contact,
 }
 
 
@@ -36,7 +39,25 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
             org=org, email=f"invitee@{org.slug}.test", role="rep", by=membership,
             accept_url_for=lambda invitation: "http://testserver/",
         )  # fmt: skip
+        (tag,) = contact_services.tags_by_name(org=org, names=[f"{org.name} VIP"], by=admin)
+        company = contact_services.company_create(
+            org=org, by=admin, name=f"{org.name} Secret Client", tags=[tag]
+        )
+        contact = contact_services.contact_create(
+            org=org, by=admin, first_name=org.name, last_name="Secret",
+            email=f"secret@{org.slug}.test", company=company, tags=[tag],
+        )  # fmt: skip
+        contact_services.contact_set_consent(
+            org=org, contact=contact, purpose="email_marketing", granted=True, how="web form",
+            by=admin,
+        )  # fmt: skip
         return {
+            Tag: tag,
+            Company: company,
+            CompanyTag: CompanyTag.objects.get(company=company),
+            Contact: contact,
+            ContactTag: ContactTag.objects.get(contact=contact),
+            ConsentEvent: ConsentEvent.objects.get(contact=contact),
             Membership: membership,
             Team: team,
             TeamMember: TeamMember.objects.get(team=team),

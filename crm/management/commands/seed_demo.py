@@ -8,6 +8,7 @@ from django.db import transaction
 
 from crm import services
 from crm.models import Organization, Role, User
+from crm.signals import demo_seeded
 from crm.tenancy import activate
 
 DEFAULT_PASSWORD = "demo-pass-1234"  # noqa: S105 - printed on purpose: a demo login
@@ -32,7 +33,8 @@ class Command(BaseCommand):
         with activate(org):
             for role, user in users.items():
                 services.membership_set(org=org, user=user, role=role, by=None)
-        # Extended by the domain apps with realistic records as they arrive.
+            # Each domain app adds its own demo records (contacts, deals, tickets …).
+            demo_seeded.send(sender=self.__class__, org=org, users=users)
         self.stdout.write(
             f"Organisation {org.name}: /o/{org.slug}/ — every login's password: {password}"
         )

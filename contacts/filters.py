@@ -1,0 +1,82 @@
+"""django-filter FilterSets for the contact and company lists."""
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+
+from contacts import selectors
+from contacts.models import Company, ConsentEvent, Contact, Tag
+from crm.models import User
+
+DATE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
+
+
+class _RecordFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    owner = django_filters.ModelChoiceFilter(
+        queryset=User.objects.none(), label="Owner", empty_label="Anyone"
+    )
+    tag = django_filters.ModelChoiceFilter(
+        queryset=Tag.unscoped.none(), method="filter_tag", label="Tag", empty_label="Any tag"
+    )
+    country = django_filters.CharFilter(lookup_expr="iexact", label="Country (ISO code)")
+    created = django_filters.DateFromToRangeFilter(
+        field_name="created_at", label="Created", widget=DATE
+    )
+
+    def __init__(self, data: Any = None, queryset: QuerySet[Any] | None = None, **kw: Any) -> None:
+        super().__init__(data, queryset=queryset, **kw)
+        # Choices from the scoped managers: this organisation's people and tags only.
+        self.filters["owner"].queryset = selectors.org_users()
+        self.filters["tag"].queryset = Tag.objects.all()
+
+    def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return selectors.search(queryset, value)
+
+    def filter_tag(self, queryset: QuerySet[Any], name: str, value: Tag) -> QuerySet[Any]:
+        return queryset.filter(tag_links__tag=value)
+
+
+class ContactFilter(_RecordFilter):
+    lifecycle = django_filters.ChoiceFilter(
+        choices=Contact.Lifecycle.choices, empty_label="Any stage"
+    )
+    company = django_filters.CharFilter(field_name="company_name", lookup_expr="icontains")
+    source = django_filters.CharFilter(lookup_expr="icontains")
+    last_interaction = django_filters.DateFromToRangeFilter(
+        field_name="last_interaction_at", label="Last interaction", widget=DATE
+    )
+    consent = django_filters.ChoiceFilter(
+        choices=ConsentEvent.Purpose.choices, method="filter_consent",
+        label="Consented to", empty_label="Any",
+    )  # fmt: skip
+    sort = django_filters.OrderingFilter(
+        fields=(
+            ("last_name", "name"), ("email", "email"), ("company_name", "company"),
+            ("lifecycle", "lifecycle"), ("created_at", "created"),
+            ("last_interaction_at", "last_interaction"),
+        ),
+        label="Sort by",
+    )  # fmt: skip
+
+    class Meta:
+        model = Contact
+        fields: list[str] = []
+
+    def filter_consent(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(**{f"consent__{value}__granted": True})
+
+
+class CompanyFilter(_RecordFilter):
+    industry = django_filters.CharFilter(lookup_expr="icontains")
+    size = django_filters.ChoiceFilter(choices=Company.Size.choices, empty_label="Any size")
+    sort = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("domain", "domain"), ("industry", "industry"),
+                ("created_at", "created")),
+        label="Sort by",
+    )  # fmt: skip
+
+    class Meta:
+        model = Company
+        fields: list[str] = []

@@ -1,0 +1,244 @@
+"""Contacts and companies: the records everything else hangs on."""
+
+from typing import ClassVar
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Lower
+from django.utils import timezone
+
+from crm.tenancy import TenantManager, TenantModel, TenantQuerySet
+
+
+class Tag(TenantModel):
+    """A label for contacts and companies, with a colour."""
+
+    class Color(models.TextChoices):
+        # A fixed palette: colours are CSS classes, as the CSP allows no inline style.
+        SLATE = "slate", "Slate"
+        RED = "red", "Red"
+        AMBER = "amber", "Amber"
+        GREEN = "green", "Green"
+        TEAL = "teal", "Teal"
+        BLUE = "blue", "Blue"
+        VIOLET = "violet", "Violet"
+        PINK = "pink", "Pink"
+
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=10, choices=Color.choices, default=Color.SLATE)
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint("org", Lower("name"), name="contacts_tag_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RecordQuerySet(TenantQuerySet[models.Model]):
+    """Verbs shared by contacts and companies."""
+
+    def alive(self) -> "RecordQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def trashed(self) -> "RecordQuerySet":
+        return self.filter(deleted_at__isnull=False)
+
+
+RecordManager = TenantManager.from_queryset(RecordQuerySet)
+
+
+class Record(TenantModel):
+    """What contacts and companies share: an owner, tags, custom values, soft deletion."""
+
+    owner = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    custom = models.JSONField(default=dict, blank=True)
+    street = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. FR")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects: ClassVar[RecordManager] = RecordManager()  # type: ignore[assignment]
+
+    # Record visibility (Settings → Record visibility) filters on this column.
+    owner_field = "owner"
+
+    class Meta:
+        abstract = True
+
+
+class Company(Record):
+    """An organisation the customer sells to or supports."""
+
+    class Size(models.TextChoices):
+        S1 = "1-10", "1–10"
+        S2 = "11-50", "11–50"
+        S3 = "51-200", "51–200"
+        S4 = "201-1000", "201–1,000"
+        S5 = "1001-5000", "1,001–5,000"
+        S6 = "5001+", "5,001+"
+
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, blank=True, help_text="e.g. example.com")
+    industry = models.CharField(max_length=100, blank=True)
+    size = models.CharField(max_length=10, choices=Size.choices, blank=True)
+    # Kept by PostgreSQL on every write (COPY included), for partial and misspelled search.
+    search_text = models.GeneratedField(
+        expression=Lower(Concat("name", Value(" "), "domain", output_field=models.TextField())),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ("name",)
+        indexes = [
+            models.Index(fields=["org", "name", "id"], name="company_org_name"),
+            models.Index(fields=["org", "domain"], name="company_org_domain"),
+            models.Index(fields=["org", "-created_at", "-id"], name="company_org_created"),
+            GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="company_search_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(Record):
+    """A person the organisation talks to."""
+
+    class Lifecycle(models.TextChoices):
+        SUBSCRIBER = "subscriber", "Subscriber"
+        LEAD = "lead", "Lead"
+        MQL = "mql", "Marketing-qualified lead"
+        SQL = "sql", "Sales-qualified lead"
+        OPPORTUNITY = "opportunity", "Opportunity"
+        CUSTOMER = "customer", "Customer"
+        ADVOCATE = "advocate", "Advocate"
+        CHURNED = "churned", "Churned"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        SMS = "sms", "SMS"
+        MEETING = "meeting", "Meeting"
+        CHAT = "chat", "Chat"
+
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True, help_text="The primary address.")
+    other_emails = ArrayField(models.EmailField(), default=list, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +442079460958")
+    other_phones = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    job_title = models.CharField(max_length=150, blank=True)
+    company = models.ForeignKey(
+        "contacts.Company", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="contacts",
+    )  # fmt: skip
+    lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices, default=Lifecycle.LEAD)
+    source = models.CharField(max_length=100, blank=True, help_text="Where they came from.")
+    preferred_channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
+    language = models.CharField(max_length=10, blank=True, help_text="e.g. en, fr-CA")
+    last_interaction_at = models.DateTimeField(null=True, blank=True)
+    # {"email_marketing": {"granted": true, "at": "...", "how": "..."}, ...}: the current
+    # state per channel; every change is kept in ConsentEvent.
+    consent = models.JSONField(default=dict, blank=True)
+    # The company's name, copied by the services so that search covers it without a join.
+    company_name = models.CharField(max_length=200, blank=True, editable=False)
+    # Kept by PostgreSQL on every write (COPY included): words for full-text search, and
+    # lower-cased text for partial and misspelled matches by trigram.
+    search_vector = models.GeneratedField(
+        expression=SearchVector(
+            "first_name", "last_name", "email", "company_name", "job_title", config="simple"
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "first_name", Value(" "), "last_name", Value(" "), "email", Value(" "),
+                "phone", Value(" "), "company_name", output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ("last_name", "first_name")
+        indexes = [
+            models.Index(fields=["org", "last_name", "first_name", "id"], name="contact_org_name"),
+            models.Index(fields=["org", "-created_at", "-id"], name="contact_org_created"),
+            models.Index(fields=["org", "owner"], name="contact_org_owner"),
+            models.Index(fields=["org", "company"], name="contact_org_company"),
+            models.Index(fields=["org", "lifecycle"], name="contact_org_lifecycle"),
+            models.Index(Lower("email"), "org", name="contact_email_lower"),
+            models.Index(fields=["org", "phone"], name="contact_org_phone"),
+            GinIndex(fields=["search_vector"], name="contact_search_fts"),
+            GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="contact_search_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or f"Contact {self.pk}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ContactTag(TenantModel):
+    """A tag on a contact (a tenant table, so the link itself is walled too)."""
+
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="tag_links"
+    )
+    tag = models.ForeignKey("contacts.Tag", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "tag"], name="contacttag_once")]
+
+
+class CompanyTag(TenantModel):
+    """A tag on a company."""
+
+    company = models.ForeignKey(
+        "contacts.Company", on_delete=models.CASCADE, related_name="tag_links"
+    )
+    tag = models.ForeignKey("contacts.Tag", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "tag"], name="companytag_once")]
+
+
+class ConsentEvent(TenantModel):
+    """Consent given or withdrawn for one channel: when, how, and by whom it was recorded."""
+
+    class Purpose(models.TextChoices):
+        EMAIL_MARKETING = "email_marketing", "Email marketing"
+        PHONE = "phone", "Phone calls"
+        SMS = "sms", "SMS"
+
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="consent_events"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    granted = models.BooleanField()
+    how = models.CharField(max_length=200, help_text="e.g. web form, phone call, import")
+    at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-at",)

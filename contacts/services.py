@@ -1,0 +1,279 @@
+"""Writes to contacts, companies and tags. Every one is audited."""
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, cast
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag, Tag
+from crm.audit import audit_record, diff
+from crm.models import Organization, User
+
+TRASH_DAYS = 30
+
+
+# --- Values ------------------------------------------------------------------------------
+
+
+def normalise_phone(raw: str, *, country: str = "") -> str:
+    """A phone number in E.164 (+442079460958); ValidationError if it is not one."""
+    raw = raw.strip()
+    if not raw:
+        return ""
+    try:
+        number = phonenumbers.parse(raw, country.upper() or None)
+    except phonenumbers.NumberParseException as error:
+        hint = "" if country else " or set the country"
+        raise ValidationError(
+            f"“{raw}” is not a phone number: include the country code (+44 …){hint}."
+        ) from error
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError(f"“{raw}” has too few or too many digits for a phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _clean_contact_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    country = fields.get("country", "") or ""
+    errors: dict[str, list[str]] = {}
+    if "email" in fields:
+        fields["email"] = (fields["email"] or "").strip().lower()
+    if "other_emails" in fields:
+        fields["other_emails"] = sorted({e.strip().lower() for e in fields["other_emails"] if e})
+    for name in ("phone",):
+        if name in fields:
+            try:
+                fields[name] = normalise_phone(fields[name] or "", country=country)
+            except ValidationError as error:
+                errors[name] = error.messages
+    if "other_phones" in fields:
+        try:
+            fields["other_phones"] = [
+                normalise_phone(p, country=country) for p in fields["other_phones"] if p
+            ]
+        except ValidationError as error:
+            errors["other_phones"] = error.messages
+    if "country" in fields:
+        fields["country"] = country.upper()
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+# --- Tags --------------------------------------------------------------------------------
+
+
+def tags_by_name(*, org: Organization, names: Iterable[str], by: User | None) -> list[Tag]:
+    """The organisation's tags with these names, creating the missing ones."""
+    wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+    existing = Tag.objects.annotate(lower=Lower("name")).filter(
+        lower__in=[n.lower() for n in wanted]
+    )
+    found: dict[str, Tag] = {tag.name.lower(): tag for tag in existing}
+    tags: list[Tag] = []
+    for name in wanted:
+        tag = found.get(name.lower())
+        if tag is None:
+            tag = Tag.objects.create(org=org, name=name[:50])
+            audit_record(org=org, actor=by, action="tag.created", target=tag)
+            found[name.lower()] = tag
+        tags.append(tag)
+    return tags
+
+
+def _set_tags(
+    link: type[ContactTag] | type[CompanyTag], record: Contact | Company, tags: list[Tag]
+) -> dict[str, list[list[str]]]:
+    field = "contact" if link is ContactTag else "company"
+    current = {t.tag_id: t for t in link.objects.filter(**{field: record}).select_related("tag")}
+    wanted = {tag.pk: tag for tag in tags}
+    link.objects.filter(**{field: record}).exclude(tag_id__in=wanted).delete()
+    new = [link(org_id=record.org_id, tag=tag, **{field: record}) for pk, tag in wanted.items()
+           if pk not in current]  # fmt: skip
+    link.objects.bulk_create(new)  # type: ignore[arg-type]  # one of the two link models
+    before = sorted(t.tag.name for t in current.values())
+    after = sorted(t.name for t in tags)
+    return {"tags": [before, after]} if before != after else {}
+
+
+# --- Companies ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def company_create(
+    *, org: Organization, by: User | None, tags: list[Tag] | None = None, **fields: Any
+) -> Company:
+    """Add a company."""
+    fields["domain"] = (fields.get("domain") or "").strip().lower().removeprefix("www.")
+    company = Company(org=org, **fields)
+    company.full_clean(exclude=["org", "search_text"])
+    company.save()
+    if tags:
+        _set_tags(CompanyTag, company, tags)
+    audit_record(org=org, actor=by, action="company.created", target=company)
+    return company
+
+
+@transaction.atomic
+def company_update(
+    *, org: Organization, company: Company, by: User | None, tags: list[Tag] | None = None,
+    **fields: Any,
+) -> Company:  # fmt: skip
+    """Change a company; a new name is copied onto its contacts for search."""
+    if "domain" in fields:
+        fields["domain"] = (fields["domain"] or "").strip().lower().removeprefix("www.")
+    before = {field: getattr(company, field) for field in fields}
+    for field, value in fields.items():
+        setattr(company, field, value)
+    company.full_clean(exclude=["org", "search_text"])
+    company.save()
+    changes = diff(before, fields)
+    if tags is not None:
+        changes |= _set_tags(CompanyTag, company, tags)
+    if "name" in changes:
+        Contact.objects.filter(company=company).update(company_name=company.name)
+    if changes:
+        audit_record(org=org, actor=by, action="company.updated", target=company, changes=changes)
+    return company
+
+
+# --- Contacts ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_create(
+    *, org: Organization, by: User | None, tags: list[Tag] | None = None, **fields: Any
+) -> Contact:
+    """Add a contact: addresses lower-cased, phone numbers in E.164."""
+    fields = _clean_contact_fields(fields)
+    contact = Contact(org=org, **fields)
+    if not (contact.first_name or contact.last_name or contact.email):
+        raise ValidationError({"first_name": "Give at least a name or an email address."})
+    contact.company_name = contact.company.name if contact.company else ""
+    contact.full_clean(exclude=["org", "search_text", "search_vector"])
+    contact.save()
+    if tags:
+        _set_tags(ContactTag, contact, tags)
+    audit_record(org=org, actor=by, action="contact.created", target=contact)
+    return contact
+
+
+@transaction.atomic
+def contact_update(
+    *, org: Organization, contact: Contact, by: User | None, tags: list[Tag] | None = None,
+    **fields: Any,
+) -> Contact:  # fmt: skip
+    """Change some of a contact's fields (and its tags), recording before and after."""
+    if "country" not in fields and ("phone" in fields or "other_phones" in fields):
+        fields["country"] = contact.country
+    fields = _clean_contact_fields(fields)
+    before = {field: getattr(contact, field) for field in fields}
+    for field, value in fields.items():
+        setattr(contact, field, value)
+    if not (contact.first_name or contact.last_name or contact.email):
+        raise ValidationError({"first_name": "Give at least a name or an email address."})
+    if "company" in fields:
+        contact.company_name = contact.company.name if contact.company else ""
+    contact.full_clean(exclude=["org", "search_text", "search_vector"])
+    contact.save()
+    changes = diff(before, fields)
+    if tags is not None:
+        changes |= _set_tags(ContactTag, contact, tags)
+    if changes:
+        audit_record(org=org, actor=by, action="contact.updated", target=contact, changes=changes)
+    return contact
+
+
+@transaction.atomic
+def contact_set_consent(
+    *, org: Organization, contact: Contact, purpose: str, granted: bool, how: str, by: User | None
+) -> ConsentEvent:
+    """Record consent given or withdrawn for one purpose; the history is kept."""
+    if purpose not in ConsentEvent.Purpose.values:
+        raise ValidationError(f"“{purpose}” is not a consent purpose.")
+    if not how.strip():
+        raise ValidationError({"how": "Say how the consent was given or withdrawn."})
+    event = ConsentEvent.objects.create(
+        org=org, contact=contact, purpose=purpose, granted=granted, how=how.strip(), recorded_by=by
+    )
+    before = contact.consent.get(purpose, {}).get("granted")
+    contact.consent = {
+        **contact.consent,
+        purpose: {"granted": granted, "at": event.at.isoformat(), "how": event.how},
+    }
+    contact.save(update_fields=["consent", "updated_at"])
+    audit_record(
+        org=org, actor=by, action="contact.consent_changed", target=contact,
+        changes={f"consent.{purpose}": [before, granted]},
+    )  # fmt: skip
+    return event
+
+
+# --- Trash -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def records_trash(
+    *, org: Organization, records: Iterable[Contact | Company], by: User | None
+) -> int:
+    """Move records to the Trash; they can be restored for 30 days."""
+    now, count = timezone.now(), 0
+    for record in records:
+        if record.deleted_at is None:
+            record.deleted_at = now
+            record.save(update_fields=["deleted_at", "updated_at"])
+            audit_record(org=org, actor=by, action=f"{_kind(record)}.trashed", target=record)
+            count += 1
+    return count
+
+
+@transaction.atomic
+def records_restore(
+    *, org: Organization, records: Iterable[Contact | Company], by: User | None
+) -> int:
+    """Bring records back from the Trash."""
+    count = 0
+    for record in records:
+        if record.deleted_at is not None:
+            record.deleted_at = None
+            record.save(update_fields=["deleted_at", "updated_at"])
+            audit_record(org=org, actor=by, action=f"{_kind(record)}.restored", target=record)
+            count += 1
+    return count
+
+
+@transaction.atomic
+def trash_purge(*, org: Organization, now: Any = None) -> dict[str, int]:
+    """Delete for good what has been in the Trash for more than 30 days (set-based)."""
+    cutoff = (now or timezone.now()) - timedelta(days=TRASH_DAYS)
+    purged: dict[str, int] = {}
+    for model in (Contact, Company):
+        expired = model.objects.filter(deleted_at__lt=cutoff)
+        count = expired.count()
+        if count:
+            if model is Company:
+                Contact.objects.filter(company__in=expired).update(company=None, company_name="")
+            expired.delete()
+            audit_record(
+                org=org, actor=None, action=f"{model._meta.model_name}.purged",
+                changes={"count": [None, count]},
+            )  # fmt: skip
+        purged[str(model._meta.model_name)] = count
+    return purged
+
+
+def _kind(record: Contact | Company) -> str:
+    return record._meta.model_name  # type: ignore[return-value]
+
+
+def company_for_name(*, org: Organization, name: str, by: User | None) -> Company | None:
+    """The company called `name` (any case), created when there is none; None for ''."""
+    name = name.strip()
+    if not name:
+        return None
+    found = Company.objects.alive().filter(name__iexact=name).order_by("pk").first()
+    return cast(Company | None, found) or company_create(org=org, by=by, name=name)

@@ -1,0 +1,124 @@
+"""Contacts: list, page, create, edit, delete to the Trash and back."""
+
+from typing import cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from contacts import selectors, services
+from contacts.filters import ContactFilter
+from contacts.forms import ContactForm
+from contacts.models import Contact
+from crm.forms import apply_errors
+from crm.paging import bounded_page
+from crm.permissions import can, org_member
+from crm.requests import OrgRequest
+from crm.selectors import object_history
+
+
+def _visible_contact(request: OrgRequest, contact_id: int) -> Contact:
+    # Through the member's visible list: a rep limited to their own records gets the
+    # same 404 for a colleague's contact as for another organisation's.
+    return get_object_or_404(selectors.contact_list(request.membership), pk=contact_id)
+
+
+@require_GET
+@org_member("contact.view")
+def contact_list(request: OrgRequest) -> HttpResponse:
+    filters = ContactFilter(
+        request.GET or None, queryset=selectors.contact_list(request.membership)
+    )
+    found = filters.qs if not filters.is_bound or filters.is_valid() else Contact.objects.none()
+    if not request.GET.get("sort"):
+        found = found.order_by("last_name", "first_name", "id")
+    page = bounded_page(found, request.GET.get("page"))
+    context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
+    template = "contacts/contact_list.html" + ("#results" if request.htmx else "")
+    return render(request, template, context)
+
+
+@require_GET
+@org_member("contact.view")
+def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
+    contact = _visible_contact(request, contact_id)
+    context = {
+        "contact": contact,
+        "history": object_history(contact),
+        "can_edit": can(request.membership, "contact.edit"),
+    }
+    return render(request, "contacts/contact_detail.html", context)
+
+
+def _save(request: OrgRequest, form: ContactForm, contact: Contact | None) -> Contact | None:
+    data = dict(form.cleaned_data)
+    org, by = request.org, request.user
+    try:
+        data["company"] = services.company_for_name(org=org, name=data.pop("company"), by=by)
+        data["tags"] = services.tags_by_name(org=org, names=data.pop("tags"), by=by)
+        if contact is None:
+            return services.contact_create(org=org, by=by, **data)
+        return services.contact_update(org=org, contact=contact, by=by, **data)
+    except ValidationError as error:
+        apply_errors(form, error)
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("contact.edit")
+def contact_new(request: OrgRequest) -> HttpResponse:
+    form = ContactForm(request.POST or None, initial={"owner": request.user.pk})
+    if form.is_valid() and (contact := _save(request, form, None)):
+        messages.success(request, f"Added {contact}.")
+        return redirect("contacts:detail", request.org.slug, contact.pk)
+    return render(request, "contacts/contact_form.html", {"form": form, "contact": None})
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("contact.edit")
+def contact_edit(request: OrgRequest, contact_id: int) -> HttpResponse:
+    contact = _visible_contact(request, contact_id)
+    form = ContactForm(request.POST or None, initial=_initial(contact))
+    if form.is_valid() and (saved := _save(request, form, contact)):
+        if request.htmx:  # inline edit: the saved profile goes back into the page
+            context = {"contact": saved, "can_edit": True}
+            return render(request, "contacts/contact_detail.html#profile", context)
+        messages.success(request, f"Saved {saved}.")
+        return redirect("contacts:detail", request.org.slug, saved.pk)
+    template = "contacts/contact_form.html" + ("#form" if request.htmx else "")
+    return render(request, template, {"form": form, "contact": contact})
+
+
+def _initial(contact: Contact) -> dict[str, object]:
+    initial = {field: getattr(contact, field) for field in ContactForm.base_fields}
+    initial.update(
+        owner=contact.owner_id,
+        company=contact.company.name if contact.company else "",
+        tags=", ".join(link.tag.name for link in contact.tag_links.all()),
+        other_emails=", ".join(contact.other_emails),
+        other_phones=", ".join(contact.other_phones),
+    )
+    return initial
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("contact.edit")
+def contact_delete(request: OrgRequest, contact_id: int) -> HttpResponse:
+    contact = _visible_contact(request, contact_id)
+    if request.method == "POST":
+        services.records_trash(org=request.org, records=[contact], by=request.user)
+        messages.success(request, f"Moved {contact} to the Trash. You can restore it for 30 days.")
+        return redirect("contacts:list", request.org.slug)
+    return render(request, "contacts/contact_delete.html", {"contact": contact})
+
+
+@require_POST
+@org_member("contact.edit")
+def contact_restore(request: OrgRequest, contact_id: int) -> HttpResponse:
+    trashed = Contact.objects.trashed().visible_to(request.membership)
+    contact = cast(Contact, get_object_or_404(trashed, pk=contact_id))
+    services.records_restore(org=request.org, records=[contact], by=request.user)
+    messages.success(request, f"Restored {contact}.")
+    return redirect("contacts:detail", request.org.slug, contact.pk)
