@@ -42,6 +42,12 @@ def company_list(membership: Membership) -> QuerySet[Company]:
     return cast(QuerySet[Company], found.select_related("owner").prefetch_related(tags))
 
 
+def trashed(model: type[Contact] | type[Company], membership: Membership) -> list[Any]:
+    """A member's view of the Trash for one kind of record, most recently deleted first."""
+    found = model.objects.trashed().visible_to(membership).select_related("owner")
+    return list(found.order_by("-deleted_at", "-id")[:200])
+
+
 def org_users() -> QuerySet[User]:
     """The people of the active organisation, for owner choices."""
     return User.objects.filter(pk__in=Membership.objects.values("user_id")).order_by("email")

@@ -13,4 +13,5 @@ urlpatterns = [
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="edit"),
     path("contacts/<int:contact_id>/delete/", views.contact_delete, name="delete"),
     path("contacts/<int:contact_id>/restore/", views.contact_restore, name="restore"),
+    path("trash/", views.trash, name="trash"),
 ]

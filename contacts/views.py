@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts import selectors, services
 from contacts.filters import ContactFilter
 from contacts.forms import ContactForm
-from contacts.models import Contact
+from contacts.models import Company, Contact
 from crm.forms import apply_errors
 from crm.paging import bounded_page
 from crm.permissions import can, org_member
@@ -112,6 +112,19 @@ def contact_delete(request: OrgRequest, contact_id: int) -> HttpResponse:
         messages.success(request, f"Moved {contact} to the Trash. You can restore it for 30 days.")
         return redirect("contacts:list", request.org.slug)
     return render(request, "contacts/contact_delete.html", {"contact": contact})
+
+
+@require_GET
+@org_member("contact.view")
+def trash(request: OrgRequest) -> HttpResponse:
+    """What this member deleted (or may see deleted), restorable for 30 days."""
+    context = {
+        "contacts": selectors.trashed(Contact, request.membership),
+        "companies": selectors.trashed(Company, request.membership),
+        "days": services.TRASH_DAYS,
+        "can_edit": can(request.membership, "contact.edit"),
+    }
+    return render(request, "contacts/trash.html", context)
 
 
 @require_POST

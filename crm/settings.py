@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -172,6 +173,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "crm.heartbeat", "schedule": 60.0},
+    # Tenant jobs go through crm.fan_out, which sends one task per organisation.
+    "trash-purge": {
+        "task": "crm.fan_out",
+        "schedule": crontab(hour=3, minute=15),
+        "args": ["contacts.trash_purge"],
+    },
 }
 
 # --- Accounts: django-allauth, MFA --------------------------------------------------------

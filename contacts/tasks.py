@@ -1,0 +1,13 @@
+"""Contacts' background jobs: thin doors that activate the organisation and call a service."""
+
+from celery import shared_task
+
+from contacts import services
+from crm.tasks import TenantTask
+from crm.tenancy import require_org
+
+
+@shared_task(name="contacts.trash_purge", base=TenantTask, ignore_result=True)
+def trash_purge(*, org_id: int) -> dict[str, int]:
+    """Delete for good what has been in the Trash for more than 30 days; safe to repeat."""
+    return services.trash_purge(org=require_org())
