@@ -1,9 +1,10 @@
 """django-filter FilterSets for the contact and company lists."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import django_filters
 from django.db.models import QuerySet
+from django.forms import BoundField
 
 from contacts import selectors
 from contacts.models import Company, ConsentEvent, Contact, Tag
@@ -25,11 +26,28 @@ class _RecordFilter(django_filters.FilterSet):
         field_name="created_at", label="Created", widget=DATE
     )
 
+    # Shown above the list; the others fold into "More filters".
+    primary: ClassVar[tuple[str, ...]] = ("q", "owner", "tag", "sort")
+
     def __init__(self, data: Any = None, queryset: QuerySet[Any] | None = None, **kw: Any) -> None:
         super().__init__(data, queryset=queryset, **kw)
         # Choices from the scoped managers: this organisation's people and tags only.
         self.filters["owner"].queryset = selectors.org_users()
         self.filters["tag"].queryset = Tag.objects.all()
+
+    def primary_fields(self) -> list[BoundField]:
+        return [self.form[name] for name in self.form.fields if name in self.primary]
+
+    def more_fields(self) -> list[BoundField]:
+        return [self.form[name] for name in self.form.fields if name not in self.primary]
+
+    def more_in_use(self) -> bool:
+        """Whether a folded filter has a value (then the fold opens)."""
+        folded = [name for name in self.filters if name not in self.primary]
+        return any(
+            value for key, value in (self.data or {}).items()
+            if any(key == name or key.startswith(f"{name}_") for name in folded)
+        )  # fmt: skip
 
     def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return selectors.search(queryset, value)
@@ -39,6 +57,8 @@ class _RecordFilter(django_filters.FilterSet):
 
 
 class ContactFilter(_RecordFilter):
+    primary = ("q", "lifecycle", "owner", "tag", "sort")
+
     lifecycle = django_filters.ChoiceFilter(
         choices=Contact.Lifecycle.choices, empty_label="Any stage"
     )
@@ -57,7 +77,7 @@ class ContactFilter(_RecordFilter):
             ("lifecycle", "lifecycle"), ("created_at", "created"),
             ("last_interaction_at", "last_interaction"),
         ),
-        label="Sort by",
+        label="Sort by", empty_label="Name (default)",
     )  # fmt: skip
 
     class Meta:
@@ -74,7 +94,7 @@ class CompanyFilter(_RecordFilter):
     sort = django_filters.OrderingFilter(
         fields=(("name", "name"), ("domain", "domain"), ("industry", "industry"),
                 ("created_at", "created")),
-        label="Sort by",
+        label="Sort by", empty_label="Name (default)",
     )  # fmt: skip
 
     class Meta:

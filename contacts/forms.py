@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from contacts import selectors
+from contacts import selectors, services
 from contacts.models import Company, Contact
 from crm.models import User
 
@@ -64,6 +64,17 @@ class ContactForm(_OwnerMixin):
     def clean_email(self) -> str:
         return str(self.cleaned_data["email"]).lower()
 
+    def _country(self) -> str:
+        return str(self.data.get(self.add_prefix("country"), "") or "")
+
+    def clean_phone(self) -> str:
+        # Checked here too, so a bad number shows beside its field with any other error.
+        return services.normalise_phone(self.cleaned_data["phone"], country=self._country())
+
+    def clean_other_phones(self) -> list[str]:
+        phones = self.cleaned_data["other_phones"]
+        return [services.normalise_phone(p, country=self._country()) for p in phones]
+
     def clean_other_emails(self) -> list[str]:
         emails = self.cleaned_data["other_emails"]
         field = forms.EmailField()
@@ -81,3 +92,21 @@ class CompanyForm(_OwnerMixin):
     region = forms.CharField(max_length=100, required=False)
     postal_code = forms.CharField(max_length=20, required=False)
     country = forms.CharField(max_length=2, required=False, help_text="Two letters: FR, GB, US…")
+
+
+def initial_for(record: Contact | Company, form_class: type[forms.Form]) -> dict[str, Any]:
+    """A record's values as its edit form shows them: names for tags and company, lists
+    as comma-separated text, the owner by id."""
+    initial: dict[str, Any] = {}
+    for name in form_class.base_fields:
+        value = getattr(record, name, None)
+        if name == "owner":
+            value = record.owner_id
+        elif name == "tags":
+            value = ", ".join(link.tag.name for link in record.tag_links.all())
+        elif name == "company":
+            value = record.company.name if getattr(record, "company", None) else ""
+        elif isinstance(value, list):
+            value = ", ".join(value)
+        initial[name] = value
+    return initial

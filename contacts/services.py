@@ -277,3 +277,29 @@ def company_for_name(*, org: Organization, name: str, by: User | None) -> Compan
         return None
     found = Company.objects.alive().filter(name__iexact=name).order_by("pk").first()
     return cast(Company | None, found) or company_create(org=org, by=by, name=name)
+
+
+@transaction.atomic
+def contact_save(
+    *, org: Organization, by: User | None, contact: Contact | None = None, company_name: str,
+    tag_names: list[str], **fields: Any,
+) -> Contact:  # fmt: skip
+    """Create or update a contact as a form gives it: the company by name (created when new)
+    and tags by name. One transaction: a refused contact leaves no company or tag behind."""
+    fields["company"] = company_for_name(org=org, name=company_name, by=by)
+    tags = tags_by_name(org=org, names=tag_names, by=by)
+    if contact is None:
+        return contact_create(org=org, by=by, tags=tags, **fields)
+    return contact_update(org=org, contact=contact, by=by, tags=tags, **fields)
+
+
+@transaction.atomic
+def company_save(
+    *, org: Organization, by: User | None, company: Company | None = None,
+    tag_names: list[str], **fields: Any,
+) -> Company:  # fmt: skip
+    """Create or update a company as a form gives it, tags by name, in one transaction."""
+    tags = tags_by_name(org=org, names=tag_names, by=by)
+    if company is None:
+        return company_create(org=org, by=by, tags=tags, **fields)
+    return company_update(org=org, company=company, by=by, tags=tags, **fields)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from contacts import views
+from contacts import company_views, views
 
 app_name = "contacts"
 
@@ -13,5 +13,16 @@ urlpatterns = [
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="edit"),
     path("contacts/<int:contact_id>/delete/", views.contact_delete, name="delete"),
     path("contacts/<int:contact_id>/restore/", views.contact_restore, name="restore"),
+    path("companies/", company_views.company_list, name="companies"),
+    path("companies/new/", company_views.company_new, name="company_new"),
+    path("companies/suggest/", company_views.company_suggest, name="company_suggest"),
+    path("companies/<int:company_id>/", company_views.company_detail, name="company_detail"),
+    path("companies/<int:company_id>/edit/", company_views.company_edit, name="company_edit"),
+    path("companies/<int:company_id>/delete/", company_views.company_delete, name="company_delete"),
+    path(
+        "companies/<int:company_id>/restore/",
+        company_views.company_restore,
+        name="company_restore",
+    ),
     path("trash/", views.trash, name="trash"),
 ]

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from contacts import selectors, services
 from contacts.filters import ContactFilter
-from contacts.forms import ContactForm
+from contacts.forms import ContactForm, initial_for
 from contacts.models import Company, Contact
 from crm.forms import apply_errors
 from crm.paging import bounded_page
@@ -32,8 +32,8 @@ def contact_list(request: OrgRequest) -> HttpResponse:
         request.GET or None, queryset=selectors.contact_list(request.membership)
     )
     found = filters.qs if not filters.is_bound or filters.is_valid() else Contact.objects.none()
-    if not request.GET.get("sort"):
-        found = found.order_by("last_name", "first_name", "id")
+    # The id breaks ties, so that paging never repeats or skips a row.
+    found = found.order_by(*(found.query.order_by or ("last_name", "first_name")), "id")
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
     template = "contacts/contact_list.html" + ("#results" if request.htmx else "")
@@ -54,13 +54,11 @@ def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
 
 def _save(request: OrgRequest, form: ContactForm, contact: Contact | None) -> Contact | None:
     data = dict(form.cleaned_data)
-    org, by = request.org, request.user
     try:
-        data["company"] = services.company_for_name(org=org, name=data.pop("company"), by=by)
-        data["tags"] = services.tags_by_name(org=org, names=data.pop("tags"), by=by)
-        if contact is None:
-            return services.contact_create(org=org, by=by, **data)
-        return services.contact_update(org=org, contact=contact, by=by, **data)
+        return services.contact_save(
+            org=request.org, by=request.user, contact=contact,
+            company_name=data.pop("company"), tag_names=data.pop("tags"), **data,
+        )  # fmt: skip
     except ValidationError as error:
         apply_errors(form, error)
         return None
@@ -80,27 +78,16 @@ def contact_new(request: OrgRequest) -> HttpResponse:
 @org_member("contact.edit")
 def contact_edit(request: OrgRequest, contact_id: int) -> HttpResponse:
     contact = _visible_contact(request, contact_id)
-    form = ContactForm(request.POST or None, initial=_initial(contact))
+    form = ContactForm(request.POST or None, initial=initial_for(contact, ContactForm))
     if form.is_valid() and (saved := _save(request, form, contact)):
         if request.htmx:  # inline edit: the saved profile goes back into the page
-            context = {"contact": saved, "can_edit": True}
+            # Read again: the tags prefetched with `contact` are the ones before the save.
+            context = {"contact": _visible_contact(request, saved.pk), "can_edit": True}
             return render(request, "contacts/contact_detail.html#profile", context)
         messages.success(request, f"Saved {saved}.")
         return redirect("contacts:detail", request.org.slug, saved.pk)
     template = "contacts/contact_form.html" + ("#form" if request.htmx else "")
     return render(request, template, {"form": form, "contact": contact})
-
-
-def _initial(contact: Contact) -> dict[str, object]:
-    initial = {field: getattr(contact, field) for field in ContactForm.base_fields}
-    initial.update(
-        owner=contact.owner_id,
-        company=contact.company.name if contact.company else "",
-        tags=", ".join(link.tag.name for link in contact.tag_links.all()),
-        other_emails=", ".join(contact.other_emails),
-        other_phones=", ".join(contact.other_phones),
-    )
-    return initial
 
 
 @require_http_methods(["GET", "POST"])
@@ -123,6 +110,7 @@ def trash(request: OrgRequest) -> HttpResponse:
         "companies": selectors.trashed(Company, request.membership),
         "days": services.TRASH_DAYS,
         "can_edit": can(request.membership, "contact.edit"),
+        "can_edit_companies": can(request.membership, "company.edit"),
     }
     return render(request, "contacts/trash.html", context)
 

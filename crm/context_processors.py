@@ -20,7 +20,7 @@ class NavItem(TypedDict):
 _SECTIONS: list[tuple[str, str | None]] = [
     ("Home", "crm:home"),
     ("Contacts", "contacts:list"),
-    ("Companies", None),
+    ("Companies", "contacts:companies"),
     ("Deals", None),
     ("Tickets", None),
     ("Tasks", None),

@@ -21,6 +21,7 @@ URL_KWARGS: dict[str, type[models.Model]] = {
     "invitation_id": Invitation,
     "team_id": Team,
     "contact_id": Contact,
+    "company_id": Company,
 }
 
 

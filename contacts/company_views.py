@@ -1,0 +1,135 @@
+"""Companies: list, page, create, edit, delete to the Trash and back, name suggestions."""
+
+from typing import cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html_join
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from contacts import selectors, services
+from contacts.filters import CompanyFilter
+from contacts.forms import CompanyForm, initial_for
+from contacts.models import Company
+from crm.forms import apply_errors
+from crm.paging import bounded_page
+from crm.permissions import can, org_member
+from crm.requests import OrgRequest
+from crm.selectors import object_history
+
+# The company page lists this many of its contacts and links to the rest.
+CONTACTS_SHOWN = 50
+SUGGESTIONS = 10
+
+
+def _visible_company(request: OrgRequest, company_id: int) -> Company:
+    # Through the member's visible list: a rep limited to their own records gets the
+    # same 404 for a colleague's company as for another organisation's.
+    return get_object_or_404(selectors.company_list(request.membership), pk=company_id)
+
+
+@require_GET
+@org_member("company.view")
+def company_list(request: OrgRequest) -> HttpResponse:
+    filters = CompanyFilter(
+        request.GET or None, queryset=selectors.company_list(request.membership)
+    )
+    found = filters.qs if not filters.is_bound or filters.is_valid() else Company.objects.none()
+    # The id breaks ties, so that paging never repeats or skips a row.
+    found = found.order_by(*(found.query.order_by or ("name",)), "id")
+    page = bounded_page(found, request.GET.get("page"))
+    context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
+    template = "contacts/company_list.html" + ("#results" if request.htmx else "")
+    return render(request, template, context)
+
+
+@require_GET
+@org_member("company.view")
+def company_detail(request: OrgRequest, company_id: int) -> HttpResponse:
+    company = _visible_company(request, company_id)
+    contacts = selectors.contact_list(request.membership).filter(company=company)
+    context = {
+        "company": company,
+        "contacts": list(contacts.order_by("last_name", "first_name", "id")[:CONTACTS_SHOWN]),
+        "contact_count": contacts.count(),
+        "history": object_history(company),
+        "can_edit": can(request.membership, "company.edit"),
+    }
+    return render(request, "contacts/company_detail.html", context)
+
+
+def _save(request: OrgRequest, form: CompanyForm, company: Company | None) -> Company | None:
+    data = dict(form.cleaned_data)
+    try:
+        return services.company_save(
+            org=request.org, by=request.user, company=company, tag_names=data.pop("tags"), **data
+        )
+    except ValidationError as error:
+        apply_errors(form, error)
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("company.edit")
+def company_new(request: OrgRequest) -> HttpResponse:
+    form = CompanyForm(request.POST or None, initial={"owner": request.user.pk})
+    if form.is_valid() and (company := _save(request, form, None)):
+        messages.success(request, f"Added {company}.")
+        return redirect("contacts:company_detail", request.org.slug, company.pk)
+    return render(request, "contacts/company_form.html", {"form": form, "company": None})
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("company.edit")
+def company_edit(request: OrgRequest, company_id: int) -> HttpResponse:
+    company = _visible_company(request, company_id)
+    form = CompanyForm(request.POST or None, initial=initial_for(company, CompanyForm))
+    if form.is_valid() and (saved := _save(request, form, company)):
+        if request.htmx:  # inline edit: the saved profile goes back into the page
+            # Fetched again: the tags prefetched with `company` are the ones before the save.
+            context = {"company": _visible_company(request, saved.pk), "can_edit": True}
+            return render(request, "contacts/company_detail.html#profile", context)
+        messages.success(request, f"Saved {saved}.")
+        return redirect("contacts:company_detail", request.org.slug, saved.pk)
+    template = "contacts/company_form.html" + ("#form" if request.htmx else "")
+    return render(request, template, {"form": form, "company": company})
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("company.edit")
+def company_delete(request: OrgRequest, company_id: int) -> HttpResponse:
+    company = _visible_company(request, company_id)
+    if request.method == "POST":
+        services.records_trash(org=request.org, records=[company], by=request.user)
+        messages.success(
+            request,
+            f"Moved {company} to the Trash. You can restore it for {services.TRASH_DAYS} days.",
+        )
+        return redirect("contacts:companies", request.org.slug)
+    return render(request, "contacts/company_delete.html", {"company": company})
+
+
+@require_POST
+@org_member("company.edit")
+def company_restore(request: OrgRequest, company_id: int) -> HttpResponse:
+    trashed = Company.objects.trashed().visible_to(request.membership)
+    company = cast(Company, get_object_or_404(trashed, pk=company_id))
+    services.records_restore(org=request.org, records=[company], by=request.user)
+    messages.success(request, f"Restored {company}.")
+    return redirect("contacts:company_detail", request.org.slug, company.pk)
+
+
+@require_GET
+@org_member("company.view")
+def company_suggest(request: OrgRequest) -> HttpResponse:
+    """<option> elements for the company box of the contact form, as the user types."""
+    text = (request.GET.get("company") or request.GET.get("q") or "").strip().lower()
+    if not text:
+        return HttpResponse("")
+    found = selectors.company_list(request.membership).filter(search_text__contains=text)
+    names = found.prefetch_related(None).order_by("name", "id").values_list("name", flat=True)
+    return HttpResponse(
+        format_html_join("", '<option value="{}"></option>', ((n,) for n in names[:SUGGESTIONS]))
+    )

@@ -1,0 +1,399 @@
+"""The company pages: list, page, create, inline edit, Trash and back, name suggestions."""
+
+import html
+import re
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+
+from contacts import services
+from contacts.models import Company, Contact
+from crm import services as crm_services
+from crm.models import AuditEvent, Organization, User
+from crm.tenancy import activate
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+def _company(org: Organization, name: str, tags: tuple[str, ...] = (), **fields: Any) -> Company:
+    with activate(org):
+        found = services.tags_by_name(org=org, names=tags, by=None)
+        return services.company_create(org=org, by=None, name=name, tags=found, **fields)
+
+
+def _contact(org: Organization, company: Company, first_name: str, **fields: Any) -> Contact:
+    with activate(org):
+        return services.contact_create(
+            org=org, by=None, first_name=first_name, company=company, **fields
+        )
+
+
+def _names(response) -> list[str]:
+    """The company names in the list's rows, in order."""
+    found = re.findall(
+        r'<td><a href="/o/acme/companies/\d+/">(.*?)</a></td>', response.content.decode()
+    )
+    return [html.unescape(name) for name in found]
+
+
+def _error_for(response, field: str) -> str:
+    pattern = rf'<p class="field__error" id="id_{field}_error_1">(.*?)</p>'
+    match = re.search(pattern, response.content.decode())
+    return html.unescape(match[1]) if match else ""
+
+
+def _form(**changes: str) -> dict[str, str]:
+    return {"name": "Initech", "domain": "", "industry": "", "size": "", "tags": "", **changes}
+
+
+# --- List --------------------------------------------------------------------------------
+
+
+def test_it_lists_this_organisations_companies_only(client: Client, acme, globex, alice):
+    _company(acme, "Initech")
+    _company(globex, "Globex Holdings")
+    client.force_login(alice)
+    response = client.get("/o/acme/companies/")
+    assert _names(response) == ["Initech"]
+    assert "Globex Holdings" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "north",
+        "TRADERS",
+        "nortwind",
+    ],
+)
+def test_it_finds_a_company_by_part_of_its_name_or_a_misspelling(client, acme, alice, term):
+    _company(acme, "Northwind Traders")
+    _company(acme, "Initech")
+    client.force_login(alice)
+    assert _names(client.get("/o/acme/companies/", {"q": term})) == ["Northwind Traders"]
+
+
+def test_it_filters_by_size(client: Client, acme, alice):
+    _company(acme, "Initech", size=Company.Size.S2)
+    _company(acme, "Umbrella", size=Company.Size.S6)
+    client.force_login(alice)
+    assert _names(client.get("/o/acme/companies/", {"size": "5001+"})) == ["Umbrella"]
+
+
+def test_it_filters_by_tag(client: Client, acme, alice):
+    tagged = _company(acme, "Initech", tags=("VIP",))
+    _company(acme, "Umbrella", tags=("Prospect",))
+    with activate(acme):
+        (vip,) = services.tags_by_name(org=acme, names=["vip"], by=None)
+    client.force_login(alice)
+    assert _names(client.get("/o/acme/companies/", {"tag": vip.pk})) == [tagged.name]
+
+
+def test_it_sorts_by_name_descending(client: Client, acme, alice):
+    for name in ("Initech", "Acme Supplies", "Umbrella"):
+        _company(acme, name)
+    client.force_login(alice)
+    response = client.get("/o/acme/companies/", {"sort": "-name"})
+    assert _names(response) == ["Umbrella", "Initech", "Acme Supplies"]
+
+
+def test_it_sorts_by_name_by_default(client: Client, acme, alice):
+    for name in ("Umbrella", "Initech"):
+        _company(acme, name)
+    client.force_login(alice)
+    assert _names(client.get("/o/acme/companies/")) == ["Initech", "Umbrella"]
+
+
+def test_it_answers_htmx_with_the_results_only(client: Client, acme, alice):
+    _company(acme, "Initech")
+    client.force_login(alice)
+    body = client.get("/o/acme/companies/", {"q": "init"}, headers=HTMX).content.decode()
+    assert body.lstrip().startswith('<section id="results"')
+    assert "Initech" in body
+    assert "<html" not in body
+    assert 'role="search"' not in body
+
+
+def test_it_invites_to_add_the_first_company(client: Client, acme, alice):
+    client.force_login(alice)
+    body = client.get("/o/acme/companies/").content.decode()
+    assert "No companies yet" in body
+    assert 'href="/o/acme/companies/new/"' in body
+
+
+def test_it_offers_to_clear_filters_that_match_nothing(client: Client, acme, alice):
+    _company(acme, "Initech")
+    client.force_login(alice)
+    body = client.get("/o/acme/companies/", {"q": "zzzzzz"}).content.decode()
+    assert "No companies match" in body
+    assert "No companies yet" not in body
+    assert "Clear filters" in body
+
+
+def test_the_navigation_links_to_companies(client: Client, acme, alice):
+    client.force_login(alice)
+    body = client.get("/o/acme/companies/").content.decode()
+    assert '<a class="sidenav__link" href="/o/acme/companies/" aria-current="page">' in body
+
+
+# --- Detail ------------------------------------------------------------------------------
+
+
+def test_it_shows_the_companys_contacts(client: Client, acme, alice):
+    company = _company(acme, "Northwind Traders")
+    _contact(acme, company, "Nancy", last_name="Davolio")
+    _contact(acme, _company(acme, "Initech"), "Peter", last_name="Gibbons")
+    client.force_login(alice)
+    body = client.get(f"/o/acme/companies/{company.pk}/").content.decode()
+    assert "Nancy Davolio" in body
+    assert "Peter Gibbons" not in body
+    assert 'href="/o/acme/contacts/?company=Northwind%20Traders"' in body
+
+
+def test_it_leaves_trashed_contacts_off_the_company_page(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    gone = _contact(acme, company, "Milton")
+    with activate(acme):
+        services.records_trash(org=acme, records=[gone], by=None)
+    client.force_login(alice)
+    body = client.get(f"/o/acme/companies/{company.pk}/").content.decode()
+    assert "Milton" not in body
+    assert "No contacts yet" in body
+
+
+def test_it_answers_404_for_another_organisations_company(client: Client, acme, globex, charlie):
+    company = _company(acme, "Initech")
+    client.force_login(charlie)
+    assert client.get(f"/o/globex/companies/{company.pk}/").status_code == 404
+
+
+def test_it_answers_404_for_a_trashed_company(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    with activate(acme):
+        services.records_trash(org=acme, records=[company], by=None)
+    client.force_login(alice)
+    assert client.get(f"/o/acme/companies/{company.pk}/").status_code == 404
+
+
+# --- Create ------------------------------------------------------------------------------
+
+
+def test_it_creates_a_company(client: Client, acme, alice):
+    client.force_login(alice)
+    response = client.post("/o/acme/companies/new/", _form(domain="www.Initech.com", tags="VIP"))
+    with activate(acme):
+        company = Company.objects.get()
+        assert [link.tag.name for link in company.tag_links.all()] == ["VIP"]
+    assert response["Location"] == f"/o/acme/companies/{company.pk}/"
+    assert company.domain == "initech.com"
+
+
+def test_it_shows_errors_next_to_fields_and_saves_nothing(client: Client, acme, alice):
+    client.force_login(alice)
+    response = client.post("/o/acme/companies/new/", _form(name="", industry="Software"))
+    assert response.status_code == 200
+    assert _error_for(response, "name") == "This field is required."
+    assert 'value="Software"' in response.content.decode()
+    with activate(acme):
+        assert not Company.objects.exists()
+
+
+# --- Edit --------------------------------------------------------------------------------
+
+
+def test_it_edits_inline_and_returns_the_profile(client: Client, acme, alice):
+    company = _company(acme, "Initech", tags=("VIP",))
+    client.force_login(alice)
+    url = f"/o/acme/companies/{company.pk}/edit/"
+    form = client.get(url, headers=HTMX).content.decode()
+    assert form.lstrip().startswith('<form id="profile"')
+    body = client.post(
+        url, _form(industry="Software", tags="Partner"), headers=HTMX
+    ).content.decode()
+    assert body.lstrip().startswith('<section id="profile"')
+    assert "Software" in body
+    assert "Partner" in body
+    assert "VIP" not in body
+
+
+def test_it_records_the_change_in_the_audit_log(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    client.force_login(alice)
+    client.post(f"/o/acme/companies/{company.pk}/edit/", _form(name="Initrode"), headers=HTMX)
+    with activate(acme):
+        event = AuditEvent.objects.get(action="company.updated")
+    assert event.object_id == str(company.pk)
+    assert event.actor == alice
+    assert event.changes == {"name": ["Initech", "Initrode"]}
+
+
+def test_it_copies_a_new_name_onto_the_contacts(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    contact = _contact(acme, company, "Peter")
+    client.force_login(alice)
+    client.post(f"/o/acme/companies/{company.pk}/edit/", _form(name="Initrode"))
+    with activate(acme):
+        contact.refresh_from_db()
+    assert contact.company_name == "Initrode"
+
+
+def test_it_shows_edit_errors_in_the_inline_form(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    client.force_login(alice)
+    response = client.post(f"/o/acme/companies/{company.pk}/edit/", _form(name=""), headers=HTMX)
+    assert response.content.decode().lstrip().startswith('<form id="profile"')
+    assert _error_for(response, "name") == "This field is required."
+    with activate(acme):
+        assert Company.objects.get().name == "Initech"
+
+
+# --- Trash -------------------------------------------------------------------------------
+
+
+def test_it_asks_before_deleting(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    client.force_login(alice)
+    body = client.get(f"/o/acme/companies/{company.pk}/delete/").content.decode()
+    assert "Delete Initech?" in body
+    with activate(acme):
+        assert Company.objects.alive().filter(pk=company.pk).exists()
+
+
+def test_it_moves_a_deleted_company_to_the_trash(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    client.force_login(alice)
+    response = client.post(f"/o/acme/companies/{company.pk}/delete/")
+    assert response["Location"] == "/o/acme/companies/"
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert messages == ["Moved Initech to the Trash. You can restore it for 30 days."]
+    assert _names(client.get("/o/acme/companies/")) == []
+    assert "Initech" in client.get("/o/acme/trash/").content.decode()
+
+
+def test_it_restores_a_company_from_the_trash(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    with activate(acme):
+        services.records_trash(org=acme, records=[company], by=None)
+    client.force_login(alice)
+    trash = client.get("/o/acme/trash/").content.decode()
+    assert f'action="/o/acme/companies/{company.pk}/restore/"' in trash
+    response = client.post(f"/o/acme/companies/{company.pk}/restore/")
+    assert response["Location"] == f"/o/acme/companies/{company.pk}/"
+    assert _names(client.get("/o/acme/companies/")) == ["Initech"]
+
+
+def test_it_answers_404_when_restoring_a_company_not_in_the_trash(client: Client, acme, alice):
+    company = _company(acme, "Initech")
+    client.force_login(alice)
+    assert client.post(f"/o/acme/companies/{company.pk}/restore/").status_code == 404
+
+
+# --- Roles and visibility ----------------------------------------------------------------
+
+
+def test_a_viewer_can_read_companies(client: Client, acme, bob):
+    company = _company(acme, "Initech")
+    client.force_login(bob)
+    assert _names(client.get("/o/acme/companies/")) == ["Initech"]
+    body = client.get(f"/o/acme/companies/{company.pk}/").content.decode()
+    assert "Initech" in body
+    assert f"/o/acme/companies/{company.pk}/edit/" not in body
+
+
+@pytest.mark.parametrize("path", ["new/", "{pk}/edit/", "{pk}/delete/"])
+def test_it_refuses_viewers_any_change(client: Client, acme, bob, path):
+    company = _company(acme, "Initech")
+    client.force_login(bob)
+    url = "/o/acme/companies/" + path.format(pk=company.pk)
+    assert client.get(url).status_code == 403
+    assert client.post(url, _form(name="Hacked")).status_code == 403
+    with activate(acme):
+        assert Company.objects.alive().values_list("name", flat=True).get() == "Initech"
+
+
+@pytest.fixture
+def reps_see_their_own(acme: Organization, alice: User) -> None:
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+
+
+def test_a_rep_limited_to_own_records_lists_only_theirs(client, acme, rita, reps_see_their_own):
+    _company(acme, "Rita's Client", owner=rita)
+    _company(acme, "Someone Else's Client")
+    client.force_login(rita)
+    assert _names(client.get("/o/acme/companies/")) == ["Rita's Client"]
+
+
+def test_a_rep_limited_to_own_records_gets_404_for_others(
+    client, acme, alice, rita, reps_see_their_own
+):
+    company = _company(acme, "Alice's Client", owner=alice)
+    client.force_login(rita)
+    assert client.get(f"/o/acme/companies/{company.pk}/").status_code == 404
+    assert client.get(f"/o/acme/companies/{company.pk}/edit/").status_code == 404
+
+
+# --- Suggestions for the contact form ----------------------------------------------------
+
+
+def test_it_suggests_matching_companies_of_this_organisation(client, acme, globex, alice):
+    _company(acme, "Northwind Traders")
+    _company(acme, "Initech")
+    _company(globex, "Northwind Globex")
+    client.force_login(alice)
+    body = client.get(
+        "/o/acme/companies/suggest/", {"company": "north"}, headers=HTMX
+    ).content.decode()
+    assert body == '<option value="Northwind Traders"></option>'
+
+
+def test_it_suggests_nothing_for_empty_text(client: Client, acme, alice):
+    _company(acme, "Initech")
+    client.force_login(alice)
+    assert client.get("/o/acme/companies/suggest/", {"company": "  "}).content == b""
+
+
+def test_it_suggests_at_most_ten_in_name_order(client: Client, acme, alice):
+    for n in range(12, 0, -1):
+        _company(acme, f"Client {n:02}")
+    client.force_login(alice)
+    body = client.get("/o/acme/companies/suggest/", {"q": "client"}).content.decode()
+    assert re.findall(r'value="(.*?)"', body) == [f"Client {n:02}" for n in range(1, 11)]
+
+
+def test_the_contact_form_fetches_suggestions_as_the_user_types(client: Client, acme, alice):
+    client.force_login(alice)
+    body = client.get("/o/acme/contacts/new/").content.decode()
+    assert 'list="company-suggestions"' in body
+    assert '<datalist id="company-suggestions" hx-get="/o/acme/companies/suggest/"' in body
+
+
+# --- Query counts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_the_list_query_count_does_not_grow(
+    client, acme, alice, rows, django_assert_max_num_queries
+):
+    for n in range(rows):
+        _company(acme, f"Client {n}", tags=("VIP", f"T{n}"), owner=alice)
+    client.force_login(alice)
+    with django_assert_max_num_queries(17):
+        assert len(_names(client.get("/o/acme/companies/"))) == rows
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_the_detail_query_count_does_not_grow(
+    client, acme, alice, rows, django_assert_max_num_queries
+):
+    company = _company(acme, "Initech", tags=("VIP",), owner=alice)
+    for n in range(rows):
+        _contact(acme, company, f"Person{n}", owner=alice)
+    client.force_login(alice)
+    with django_assert_max_num_queries(18):
+        body = client.get(f"/o/acme/companies/{company.pk}/").content.decode()
+    assert len(re.findall(r'href="/o/acme/contacts/\d+/"', body)) == rows

@@ -1,0 +1,281 @@
+"""/o/acme/contacts/: search, filters, sorting, paging and who sees which contacts."""
+
+import re
+from datetime import datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
+
+from contacts import services
+from contacts.models import Company, Contact
+from crm import services as crm_services
+from crm.models import Organization, User
+from crm.tenancy import activate
+
+pytestmark = pytest.mark.django_db
+
+URL = "/o/acme/contacts/"
+People = dict[str, Contact]
+
+
+def _contact(org: Organization, **fields: Any) -> Contact:
+    with activate(org):
+        return services.contact_create(org=org, by=None, **fields)
+
+
+def _company(org: Organization, name: str) -> Company:
+    with activate(org):
+        return services.company_create(org=org, by=None, name=name)
+
+
+def _names(client: Client, query: str = "") -> list[str]:
+    """The contacts' names in the list's rows, in their order."""
+    page = client.get(URL + query).content.decode()
+    return re.findall(r'<td><a href="/o/acme/contacts/\d+/">([^<]+)</a>', page)
+
+
+def _created_on(org: Organization, contact: Contact, day: str) -> None:
+    with activate(org):
+        when = timezone.make_aware(datetime.fromisoformat(day))
+        Contact.objects.filter(pk=contact.pk).update(created_at=when)
+
+
+@pytest.fixture
+def people(acme: Organization) -> People:
+    """Three Acme contacts with different names, addresses, numbers and companies."""
+    return {
+        "john": _contact(acme, first_name="John", last_name="Smith", email="john@smith.example",
+                         phone="020 7946 0958", country="GB", company=_company(acme, "Northwind")),
+        "grace": _contact(acme, first_name="Grace", last_name="Hopper", email="grace@navy.example",
+                          phone="+1 415 555 0123", company=_company(acme, "Kite Analytics")),
+        "ada": _contact(acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example"),
+    }  # fmt: skip
+
+
+# --- Whose contacts ----------------------------------------------------------------------
+
+
+def test_it_lists_the_organisations_contacts(client: Client, alice: User, people: People) -> None:
+    client.force_login(alice)
+    assert _names(client) == ["Grace Hopper", "Ada Lovelace", "John Smith"]
+
+
+def test_it_never_lists_another_organisations_contacts(
+    client: Client, alice: User, acme: Organization, globex: Organization
+) -> None:
+    _contact(acme, first_name="John", last_name="Acme")
+    _contact(globex, first_name="John", last_name="Globex", email="john@globex.example")
+    client.force_login(alice)
+    assert _names(client) == ["John Acme"]
+    assert _names(client, "?q=globex") == []
+    assert _names(client, "?q=john") == ["John Acme"]
+
+
+def test_it_leaves_trashed_contacts_off_the_list(
+    client: Client, alice: User, acme: Organization, people: People
+) -> None:
+    with activate(acme):
+        services.records_trash(org=acme, records=[people["ada"]], by=alice)
+    client.force_login(alice)
+    assert _names(client) == ["Grace Hopper", "John Smith"]
+    assert "2 contacts" in client.get(URL).content.decode()
+
+
+def test_it_shows_a_rep_limited_to_their_own_records_only_theirs(
+    client: Client, acme: Organization, alice: User, rita: User
+) -> None:
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    _contact(acme, first_name="Rita's", last_name="Lead", owner=rita)
+    _contact(acme, first_name="Alice's", last_name="Lead", owner=alice)
+    client.force_login(rita)
+    assert _names(client) == ["Rita&#x27;s Lead"]
+    assert "1 contact, showing 1–1." in client.get(URL).content.decode()
+
+
+# --- Search ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [
+        ("Gra", ["Grace Hopper"]),  # the beginning of a first name
+        ("navy", ["Grace Hopper"]),  # part of an email address
+        ("7946 0958", ["John Smith"]),  # digits of a phone number, as people write them
+        ("+44 20 7946 0958", ["John Smith"]),  # the whole number, internationally
+        ("4155550", ["Grace Hopper"]),
+        ("kite", ["Grace Hopper"]),  # the company's name
+    ],
+)
+def test_it_finds_contacts(
+    client: Client, alice: User, people: People, term: str, found: list[str]
+):
+    client.force_login(alice)
+    assert _names(client, f"?q={term}") == found
+
+
+def test_it_finds_a_contact_despite_a_misspelling(
+    client: Client, alice: User, people: People
+) -> None:
+    client.force_login(alice)
+    assert _names(client, "?q=jonh") == ["John Smith"]
+
+
+def test_it_finds_a_contact_by_the_number_the_list_shows(
+    client: Client, alice: User, people: People
+) -> None:
+    client.force_login(alice)
+    assert "020 7946 0958 (GB)" in client.get(URL).content.decode()
+    assert _names(client, "?q=020 7946 0958") == ["John Smith"]
+
+
+# --- Filters -----------------------------------------------------------------------------
+
+
+def test_it_filters_by_lifecycle(client: Client, alice: User, acme: Organization) -> None:
+    _contact(acme, first_name="Carl", last_name="Customer", lifecycle="customer")
+    _contact(acme, first_name="Lee", last_name="Lead", lifecycle="lead")
+    client.force_login(alice)
+    assert _names(client, "?lifecycle=customer") == ["Carl Customer"]
+
+
+def test_it_filters_by_owner(client: Client, alice: User, rita: User, acme: Organization) -> None:
+    _contact(acme, first_name="Rita's", last_name="Lead", owner=rita)
+    _contact(acme, first_name="Alice's", last_name="Lead", owner=alice)
+    client.force_login(alice)
+    assert _names(client, f"?owner={rita.pk}") == ["Rita&#x27;s Lead"]
+
+
+def test_it_filters_by_tag(client: Client, alice: User, acme: Organization) -> None:
+    with activate(acme):
+        vip, other = services.tags_by_name(org=acme, names=["VIP", "Other"], by=alice)
+    _contact(acme, first_name="Vera", last_name="Important", tags=[vip, other])
+    _contact(acme, first_name="Otto", last_name="Other", tags=[other])
+    client.force_login(alice)
+    assert _names(client, f"?tag={vip.pk}") == ["Vera Important"]
+
+
+def test_it_filters_by_company(client: Client, alice: User, people: People) -> None:
+    client.force_login(alice)
+    assert _names(client, "?company=north") == ["John Smith"]
+
+
+def test_it_filters_by_creation_date(
+    client: Client, alice: User, acme: Organization, people: People
+) -> None:
+    _created_on(acme, people["john"], "2024-01-10")
+    _created_on(acme, people["grace"], "2024-02-20")
+    _created_on(acme, people["ada"], "2024-03-30")
+    client.force_login(alice)
+    query = "?created_after=2024-02-01&created_before=2024-03-30"
+    assert _names(client, query) == ["Grace Hopper", "Ada Lovelace"]
+
+
+def test_it_filters_by_consent(
+    client: Client, alice: User, acme: Organization, people: People
+) -> None:
+    with activate(acme):
+        for contact, granted in [(people["ada"], True), (people["grace"], False)]:
+            services.contact_set_consent(
+                org=acme, contact=contact, purpose="email_marketing", granted=granted,
+                how="web form", by=alice,
+            )  # fmt: skip
+    client.force_login(alice)
+    assert _names(client, "?consent=email_marketing") == ["Ada Lovelace"]
+
+
+def test_it_shows_nothing_for_an_invalid_filter(
+    client: Client, alice: User, people: People
+) -> None:
+    client.force_login(alice)
+    page = client.get(URL + "?created_after=notadate").content.decode()
+    assert _names(client, "?created_after=notadate") == []
+    assert "0 contacts." in page
+    assert "No contacts match" in page
+
+
+# --- Sorting -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sort", "names"),
+    [
+        ("name", ["Grace Hopper", "Ada Lovelace", "John Smith"]),
+        ("-name", ["John Smith", "Ada Lovelace", "Grace Hopper"]),
+        ("company", ["Ada Lovelace", "Grace Hopper", "John Smith"]),  # "", Kite, Northwind
+        ("-created", ["John Smith", "Ada Lovelace", "Grace Hopper"]),
+    ],
+)
+def test_it_sorts(
+    client: Client,
+    alice: User,
+    acme: Organization,
+    people: People,
+    sort: str,
+    names: list[str],
+) -> None:
+    for key, day in [("grace", "2024-01-01"), ("ada", "2024-02-01"), ("john", "2024-03-01")]:
+        _created_on(acme, people[key], day)
+    client.force_login(alice)
+    assert _names(client, f"?sort={sort}") == names
+
+
+# --- The page around the results ---------------------------------------------------------
+
+
+def test_it_answers_htmx_with_the_results_only(client: Client, alice: User, people: People) -> None:
+    client.force_login(alice)
+    response = client.get(URL + "?q=grace", HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert page.lstrip().startswith('<section id="results"')
+    assert "<html" not in page
+    assert "Grace Hopper" in page
+    assert "John Smith" not in page
+
+
+def test_it_invites_a_first_contact_when_there_is_none(client: Client, alice: User) -> None:
+    client.force_login(alice)
+    page = client.get(URL).content.decode()
+    assert "No contacts yet" in page
+    assert "No contacts match" not in page
+
+
+def test_it_suggests_fewer_filters_when_none_match(
+    client: Client, alice: User, people: People
+) -> None:
+    client.force_login(alice)
+    page = client.get(URL + "?q=nobodyatall").content.decode()
+    assert "No contacts match" in page
+    assert "No contacts yet" not in page
+
+
+def test_it_pages_through_sixty_contacts(client: Client, alice: User, acme: Organization) -> None:
+    for n in range(60):
+        _contact(acme, first_name="Person", last_name=f"{n:02d}")
+    client.force_login(alice)
+    page = client.get(URL + "?page=2").content.decode()
+    assert _names(client, "?page=2") == [f"Person {n}" for n in range(50, 60)]
+    assert "Page 2 of 2" in page
+    assert "60 contacts, showing 51–60." in page
+
+
+@pytest.mark.parametrize("contacts", [5, 55])
+def test_it_lists_in_a_fixed_number_of_queries(
+    client: Client, alice: User, acme: Organization, contacts: int,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:  # fmt: skip
+    company = _company(acme, "Northwind")
+    with activate(acme):
+        tags = services.tags_by_name(org=acme, names=["VIP", "Partner"], by=alice)
+    for n in range(contacts):
+        _contact(acme, first_name="Person", last_name=f"{n:02d}", company=company, tags=tags,
+                 owner=alice)  # fmt: skip
+    client.force_login(alice)
+    # Session, user, organisation, membership and both walls; a count, the page, its tags;
+    # the switcher's memberships; the owner and tag choices of the filters.
+    with django_assert_max_num_queries(17):
+        response = client.get(URL)
+    assert f"{contacts} contacts" in response.content.decode()

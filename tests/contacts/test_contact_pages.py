@@ -1,0 +1,322 @@
+"""A contact's pages: detail, new, edit, delete to the Trash, the Trash and restoring."""
+
+import html
+import re
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from pytest_django import DjangoAssertNumQueries
+
+from contacts import services
+from contacts.models import Company, Contact, Tag
+from crm import services as crm_services
+from crm.models import AuditEvent, Organization, User
+from crm.tenancy import activate
+
+pytestmark = pytest.mark.django_db
+
+
+def _contact(org: Organization, **fields: Any) -> Contact:
+    with activate(org):
+        return services.contact_create(org=org, by=None, **fields)
+
+
+def _get(org: Organization, pk: int) -> Contact:
+    with activate(org):
+        return Contact.objects.get(pk=pk)
+
+
+def _trash(org: Organization, contact: Contact, by: User) -> None:
+    with activate(org):
+        services.records_trash(org=org, records=[contact], by=by)
+
+
+def _messages(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def _error_for(response, field: str) -> str:
+    """The error shown under a form field, as the person reads it."""
+    pattern = rf'<p class="field__error" id="id_{field}_error_1">(.*?)</p>'
+    match = re.search(pattern, response.content.decode())
+    return html.unescape(match[1]) if match else ""
+
+
+def _form(**changes: Any) -> dict[str, Any]:
+    """What the contact form posts, with `changes` applied."""
+    return {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@engines.example",
+            "phone": "", "company": "", "lifecycle": "lead", "tags": "", "owner": "",
+            "country": "", **changes}  # fmt: skip
+
+
+@pytest.fixture
+def ada(acme: Organization, alice: User) -> Contact:
+    return _contact(
+        acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example",
+        phone="020 7946 0958", country="GB", job_title="Analyst", owner=alice,
+    )  # fmt: skip
+
+
+# --- Detail ------------------------------------------------------------------------------
+
+
+def test_it_shows_the_profile(client: Client, alice: User, ada: Contact) -> None:
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/{ada.pk}/").content.decode()
+    assert "<h1>Ada Lovelace</h1>" in page
+    assert '<a href="mailto:ada@engines.example">' in page
+    assert "020 7946 0958 (GB)" in page
+    assert "<dd>Analyst</dd>" in page
+
+
+def test_it_shows_the_history_and_no_interactions(
+    client: Client, acme: Organization, alice: User, ada: Contact
+) -> None:
+    with activate(acme):
+        services.contact_update(org=acme, contact=ada, by=alice, job_title="CTO")
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/{ada.pk}/").content.decode()
+    history = page.split('id="history-title"', 1)[1]
+    assert "<code>contact.updated</code>" in history
+    assert "<code>contact.created</code>" in history
+    assert "job_title</span>: Analyst → CTO" in history
+    assert "No interactions yet" in page
+
+
+def test_it_hides_other_organisations_contacts(
+    client: Client, charlie: User, globex: Organization, ada: Contact
+) -> None:
+    client.force_login(charlie)
+    # Charlie is a real Globex member: only the scoping stops this.
+    assert client.get(f"/o/globex/contacts/{ada.pk}/").status_code == 404
+
+
+def test_it_hides_a_colleagues_contact_from_a_rep_limited_to_their_own(
+    client: Client, acme: Organization, alice: User, rita: User, ada: Contact
+) -> None:
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    own = _contact(acme, first_name="Rita's", last_name="Lead", owner=rita)
+    client.force_login(rita)
+    assert client.get(f"/o/acme/contacts/{ada.pk}/").status_code == 404
+    assert "Rita&#x27;s Lead" in client.get(f"/o/acme/contacts/{own.pk}/").content.decode()
+
+
+@pytest.mark.parametrize("changes", [1, 12])
+def test_it_shows_a_contact_in_a_fixed_number_of_queries(
+    client: Client, acme: Organization, alice: User, ada: Contact, changes: int,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:  # fmt: skip
+    with activate(acme):
+        tags = services.tags_by_name(org=acme, names=["VIP", "Partner"], by=alice)
+        services.contact_update(org=acme, contact=ada, by=alice, tags=tags)
+        for n in range(changes):
+            services.contact_update(org=acme, contact=ada, by=alice, job_title=f"Title {n}")
+    client.force_login(alice)
+    # Session, user, organisation, membership and both walls; the contact, its tags, its
+    # history with the actors; the switcher's memberships.
+    with django_assert_max_num_queries(15):
+        response = client.get(f"/o/acme/contacts/{ada.pk}/")
+    assert f"Title {changes - 1}" in response.content.decode()
+
+
+# --- New ---------------------------------------------------------------------------------
+
+
+def test_it_creates_a_contact_with_a_new_company_tags_and_owner(
+    client: Client, acme: Organization, alice: User, rita: User
+) -> None:
+    client.force_login(alice)
+    data = _form(company="Analytical Engines", tags="VIP, Partner", owner=rita.pk)
+    response = client.post("/o/acme/contacts/new/", data)
+    with activate(acme):
+        contact = Contact.objects.get()
+        company = Company.objects.get(name="Analytical Engines")
+        tags = sorted(link.tag.name for link in contact.tag_links.all())
+    assert response["Location"] == f"/o/acme/contacts/{contact.pk}/"
+    assert (contact.company_id, contact.company_name) == (company.pk, "Analytical Engines")
+    assert (contact.owner_id, tags) == (rita.pk, ["Partner", "VIP"])
+    assert _messages(response) == ["Added Ada Lovelace."]
+
+
+def test_it_reuses_a_company_named_in_another_case(
+    client: Client, acme: Organization, alice: User
+) -> None:
+    with activate(acme):
+        northwind = services.company_create(org=acme, by=alice, name="Northwind Traders")
+    client.force_login(alice)
+    client.post("/o/acme/contacts/new/", _form(company="NORTHWIND traders"))
+    with activate(acme):
+        assert Company.objects.count() == 1
+        assert Contact.objects.get().company_id == northwind.pk
+
+
+def test_it_shows_a_bad_email_and_a_bad_phone_together(
+    client: Client, acme: Organization, alice: User
+) -> None:
+    client.force_login(alice)
+    response = client.post("/o/acme/contacts/new/", _form(email="not-an-email", phone="12"))
+    assert _error_for(response, "email") == "Enter a valid email address."
+    assert "is not a phone number" in _error_for(response, "phone")
+    with activate(acme):
+        assert not Contact.objects.exists()
+
+
+def test_it_shows_the_services_phone_error_next_to_the_field(
+    client: Client, acme: Organization, alice: User
+) -> None:
+    client.force_login(alice)
+    response = client.post("/o/acme/contacts/new/", _form(phone="12", country="GB"))
+    assert (
+        _error_for(response, "phone") == "“12” has too few or too many digits for a phone number."
+    )
+    with activate(acme):
+        assert not Contact.objects.exists()
+        assert not AuditEvent.objects.filter(action="contact.created").exists()
+
+
+def test_it_creates_no_company_or_tags_for_a_refused_contact(
+    client: Client, acme: Organization, alice: User
+) -> None:
+    client.force_login(alice)
+    client.post("/o/acme/contacts/new/", _form(phone="12", company="Ghost Ltd", tags="Phantom"))
+    with activate(acme):
+        assert not Contact.objects.exists()
+        assert not Company.objects.exists()
+        assert not Tag.objects.exists()
+
+
+# --- Edit --------------------------------------------------------------------------------
+
+
+def test_it_saves_an_inline_edit_and_answers_with_the_profile(
+    client: Client, acme: Organization, alice: User, ada: Contact
+) -> None:
+    client.force_login(alice)
+    data = _form(job_title="CTO", phone="020 7946 0958", country="GB", owner=alice.pk)
+    response = client.post(f"/o/acme/contacts/{ada.pk}/edit/", data, HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert page.lstrip().startswith('<section id="profile"')
+    assert "<html" not in page
+    assert "<dd>CTO</dd>" in page
+    assert _get(acme, ada.pk).job_title == "CTO"
+
+
+def test_it_answers_an_inline_edit_request_with_the_form(
+    client: Client, alice: User, ada: Contact
+) -> None:
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/{ada.pk}/edit/", HTTP_HX_REQUEST="true").content.decode()
+    assert page.lstrip().startswith('<form id="profile"')
+    assert "<html" not in page
+    assert 'value="Analyst"' in page
+
+
+def test_it_saves_an_edit_and_records_it(
+    client: Client, acme: Organization, alice: User, ada: Contact
+) -> None:
+    client.force_login(alice)
+    data = _form(job_title="CTO", phone="+442079460958", country="GB", owner=alice.pk)
+    response = client.post(f"/o/acme/contacts/{ada.pk}/edit/", data)
+    assert response["Location"] == f"/o/acme/contacts/{ada.pk}/"
+    assert _messages(response) == ["Saved Ada Lovelace."]
+    with activate(acme):
+        event = AuditEvent.objects.get(action="contact.updated")
+    assert event.changes == {"job_title": ["Analyst", "CTO"]}
+
+
+# --- Roles -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["new/", "{pk}/edit/", "{pk}/delete/"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_it_refuses_a_viewer_any_change(
+    client: Client, acme: Organization, bob: User, ada: Contact, action: str, method: str
+) -> None:
+    client.force_login(bob)
+    url = "/o/acme/contacts/" + action.format(pk=ada.pk)
+    response = getattr(client, method)(url, _form(first_name="Changed") if method == "post" else {})
+    assert response.status_code == 403
+    contact = _get(acme, ada.pk)
+    assert (contact.first_name, contact.deleted_at) == ("Ada", None)
+    with activate(acme):
+        assert Contact.objects.count() == 1
+
+
+def test_it_lets_a_viewer_read(client: Client, bob: User, ada: Contact) -> None:
+    client.force_login(bob)
+    listing = client.get("/o/acme/contacts/").content.decode()
+    detail = client.get(f"/o/acme/contacts/{ada.pk}/").content.decode()
+    assert "Ada Lovelace" in listing
+    assert "New contact" not in listing
+    assert "ada@engines.example" in detail
+    assert f"/o/acme/contacts/{ada.pk}/edit/" not in detail
+
+
+# --- Delete, Trash, restore --------------------------------------------------------------
+
+
+def test_it_asks_before_deleting(client: Client, acme: Organization, alice: User, ada: Contact):
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/{ada.pk}/delete/").content.decode()
+    assert "<h1>Delete Ada Lovelace?</h1>" in page
+    assert '<form method="post"' in page
+    assert _get(acme, ada.pk).deleted_at is None
+
+
+def test_it_moves_a_deleted_contact_to_the_trash(
+    client: Client, acme: Organization, alice: User, ada: Contact
+) -> None:
+    client.force_login(alice)
+    response = client.post(f"/o/acme/contacts/{ada.pk}/delete/")
+    assert response["Location"] == "/o/acme/contacts/"
+    assert _messages(response) == [
+        "Moved Ada Lovelace to the Trash. You can restore it for 30 days."
+    ]
+    assert _get(acme, ada.pk).deleted_at is not None
+    assert (
+        f'href="/o/acme/contacts/{ada.pk}/"' not in client.get("/o/acme/contacts/").content.decode()
+    )
+    assert "<td>Ada Lovelace</td>" in client.get("/o/acme/trash/").content.decode()
+
+
+def test_it_records_a_deletion(client: Client, acme: Organization, alice: User, ada: Contact):
+    client.force_login(alice)
+    client.post(f"/o/acme/contacts/{ada.pk}/delete/")
+    with activate(acme):
+        event = AuditEvent.objects.get(action="contact.trashed")
+    assert (event.actor, event.object_id) == (alice, str(ada.pk))
+
+
+def test_it_restores_a_contact_from_the_trash(
+    client: Client, acme: Organization, alice: User, ada: Contact
+) -> None:
+    _trash(acme, ada, alice)
+    client.force_login(alice)
+    response = client.post(f"/o/acme/contacts/{ada.pk}/restore/")
+    assert response["Location"] == f"/o/acme/contacts/{ada.pk}/"
+    assert _messages(response) == ["Restored Ada Lovelace."]
+    assert _get(acme, ada.pk).deleted_at is None
+    assert "Ada Lovelace" in client.get("/o/acme/contacts/").content.decode()
+    assert "No deleted contacts." in client.get("/o/acme/trash/").content.decode()
+
+
+def test_it_restores_only_what_is_in_the_trash(
+    client: Client, acme: Organization, alice: User, ada: Contact
+) -> None:
+    client.force_login(alice)
+    assert client.post(f"/o/acme/contacts/{ada.pk}/restore/").status_code == 404
+    with activate(acme):
+        assert not AuditEvent.objects.filter(action="contact.restored").exists()
+
+
+def test_it_keeps_acmes_trash_from_another_organisation(
+    client: Client, acme: Organization, alice: User, charlie: User, ada: Contact
+) -> None:
+    _trash(acme, ada, alice)
+    client.force_login(charlie)
+    assert "Ada Lovelace" not in client.get("/o/globex/trash/").content.decode()
+    assert client.post(f"/o/globex/contacts/{ada.pk}/restore/").status_code == 404
+    assert _get(acme, ada.pk).deleted_at is not None
