@@ -105,7 +105,8 @@ def initial_for(record: Contact | Company, form_class: type[forms.Form]) -> dict
         elif name == "tags":
             value = ", ".join(link.tag.name for link in record.tag_links.all())
         elif name == "company":
-            value = record.company.name if getattr(record, "company", None) else ""
+            company = getattr(record, "company", None)
+            value = company.name if company else ""
         elif isinstance(value, list):
             value = ", ".join(value)
         initial[name] = value

@@ -8,6 +8,7 @@ row, and the command runs as the same app role as the product.
 
 import random
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.core.management import call_command
@@ -231,8 +232,8 @@ class Command(BaseCommand):
                     rng.choice(SOURCES),
                     rng.choice(COUNTRIES),
                     rng.choice(owners),
-                    now - timezone.timedelta(days=rng.randrange(1500)),
-                    now - timezone.timedelta(days=rng.randrange(400)) if i % 3 else None,
+                    now - timedelta(days=rng.randrange(1500)),
+                    now - timedelta(days=rng.randrange(400)) if i % 3 else None,
                 )
 
         self._copy("stage_contacts_contact", columns, rows())
