@@ -55,6 +55,7 @@ def _count(slug: str) -> int:
 
 def ensure_data(contacts: int, companies: int, orgs: int) -> None:
     """Load what is missing: the large organisation, then the small ones around it."""
+    call_command("migrate", "--noinput", verbosity=0)
     missing = contacts - _count(MAIN)
     if missing > contacts * 0.01:
         print(f"Loading {missing:,} contacts into {MAIN} (once; later runs reuse them)…")

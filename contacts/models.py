@@ -183,6 +183,7 @@ class Contact(Record):
             models.Index(fields=["org", "owner"], name="contact_org_owner"),
             models.Index(fields=["org", "company"], name="contact_org_company"),
             models.Index(fields=["org", "lifecycle"], name="contact_org_lifecycle"),
+            models.Index(fields=["org", "country"], name="contact_org_country"),
             models.Index(Lower("email"), "org", name="contact_email_lower"),
             models.Index(fields=["org", "phone"], name="contact_org_phone"),
             GinIndex(fields=["search_vector"], name="contact_search_fts"),

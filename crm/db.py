@@ -52,5 +52,6 @@ def grant_app_role(alias: str = "default") -> None:
         cursor.execute(
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}; "
+            f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role}; "
             f"REVOKE TRUNCATE ON ALL TABLES IN SCHEMA public FROM {role};"
         )

@@ -247,6 +247,9 @@ class EmbeddedRedis:
 
 OWNER_ROLE = "crm_owner"
 APP_ROLE = "crm_app"
+# Cannot log in; owns the few SECURITY DEFINER functions (search) that must read past
+# row-level security to use an index, each applying the organisation rule itself.
+MAINTENANCE_ROLE = "crm_maintenance"
 
 
 def _with_user(url: str, user: str, password: str) -> str:
@@ -291,6 +294,19 @@ def bootstrap_roles(url: str, data: Path = DATA) -> tuple[str, str] | None:
                     sql.Identifier(role), sql.Literal(passwords[role])
                 )
             )
+        exists = conn.execute(
+            "SELECT 1 FROM pg_roles WHERE rolname = %s", [MAINTENANCE_ROLE]
+        ).fetchone()
+        if not exists:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} NOLOGIN BYPASSRLS").format(sql.Identifier(MAINTENANCE_ROLE))
+            )
+        # The owner gives it the functions it owns (ALTER FUNCTION … OWNER TO).
+        conn.execute(
+            sql.SQL("GRANT {} TO {}").format(
+                sql.Identifier(MAINTENANCE_ROLE), sql.Identifier(OWNER_ROLE)
+            )
+        )
         database = conn.info.dbname
         conn.execute(
             sql.SQL("ALTER DATABASE {} OWNER TO {}").format(

@@ -7,9 +7,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 PAGE_SIZE = 50
-# Past this many matches the page says "10,000+" and asks for narrower filters: counting
-# and offsetting further would cost more than anyone gains by paging that deep.
-COUNT_CAP = 10_000
+# Past this many matches the page says "more than 1,000" and asks for narrower filters:
+# counting a broad filter over a million rows to the end costs more than the page budget,
+# and nobody pages through twenty pages of a list instead of filtering it.
+COUNT_CAP = 1_000
 
 
 @dataclass
@@ -18,6 +19,8 @@ class BoundedPage:
     number: int
     count: int  # capped at COUNT_CAP + 1
     page_size: int = PAGE_SIZE
+
+    cap: int = COUNT_CAP
 
     @property
     def capped(self) -> bool:

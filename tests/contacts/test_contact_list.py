@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
@@ -279,3 +280,13 @@ def test_it_lists_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(17):
         response = client.get(URL)
     assert f"{contacts} contacts" in response.content.decode()
+
+
+def test_its_search_uses_the_indexes_past_row_level_security(acme, alice) -> None:
+    # The search function belongs to the maintenance role, so that its query may use the
+    # GIN indexes; under the policy, LIKE and @@ could never be index conditions.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'crm_search_ids'"
+        )
+        assert cursor.fetchone() == ("crm_maintenance",)

@@ -81,3 +81,29 @@ def test_every_reference_between_tenant_tables_stays_in_one_organisation() -> No
                 [model._meta.db_table, related._meta.db_table],
             )
             assert composite, f"{model._meta.label}.{field.name} lacks its (org_id, id) key"
+
+
+def test_functions_that_read_past_the_policy_apply_it_themselves() -> None:
+    definers = _rows(
+        "SELECT p.proname, pg_get_userbyid(p.proowner), r.rolcanlogin, p.prosrc "
+        "FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
+        "WHERE p.prosecdef AND p.pronamespace = 'public'::regnamespace"
+    )
+    assert [name for name, *_ in definers] == ["crm_search_ids"]
+    for name, owner, can_login, source in definers:
+        assert not can_login, f"{name} is owned by {owner}, which can log in"
+        assert "current_setting('app.org_id', true)" in source, name
+        assert "IF org IS NULL THEN" in source, name
+
+
+def test_search_past_the_policy_finds_nothing_with_no_organisation_active() -> None:
+    ids = _rows("SELECT crm_search_ids('contacts_contact', 'a', '', '', false, 0.3, 10)")
+    assert ids == []
+
+
+def test_the_app_role_is_not_a_member_of_any_role_that_bypasses_the_policy() -> None:
+    bypassing = _rows(
+        "SELECT r.rolname FROM pg_roles r WHERE r.rolbypassrls "
+        "AND pg_has_role(current_user, r.oid, 'MEMBER')"
+    )
+    assert bypassing == []
