@@ -111,3 +111,22 @@ def initial_for(record: Contact | Company, form_class: type[forms.Form]) -> dict
             value = ", ".join(value)
         initial[name] = value
     return initial
+
+
+class ContactEraseForm(forms.Form):
+    """Erasure cannot be undone: the person types who they mean to erase."""
+
+    confirmation = forms.CharField(
+        max_length=300, label="Type the contact's email address or full name to confirm"
+    )
+
+    def __init__(self, *args: Any, contact: Contact, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.contact = contact
+
+    def clean_confirmation(self) -> str:
+        typed = " ".join(str(self.cleaned_data["confirmation"]).split()).casefold()
+        accepted = {self.contact.email.casefold(), self.contact.name.casefold()} - {""}
+        if typed not in accepted:
+            raise forms.ValidationError("That is not this contact's email address or name.")
+        return typed

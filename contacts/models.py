@@ -1,5 +1,6 @@
 """Contacts and companies: the records everything else hangs on."""
 
+import uuid
 from typing import ClassVar
 
 from django.contrib.postgres.fields import ArrayField
@@ -243,3 +244,51 @@ class ConsentEvent(TenantModel):
 
     class Meta:
         ordering = ("-at",)
+
+
+class ExportJob(TenantModel):
+    """An export of a filtered contact or company list to a file, built by a worker."""
+
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts", "Contacts"
+        COMPANIES = "companies", "Companies"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    format = models.CharField(max_length=4, choices=Format.choices)
+    # The list's filters as the member had them (a URL query string), applied again by the task.
+    query = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    # Names the file, so that running the task again rewrites the same one.
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+    # Relative to MEDIA_ROOT: <org_id>/exports/<token>.<format>
+    file = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} export {self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(100, self.rows_done * 100 // self.rows_total) if self.rows_total else 0

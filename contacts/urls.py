@@ -2,19 +2,35 @@
 
 from django.urls import path
 
-from contacts import company_views, views
+from contacts import bulk_views, company_views, export_views, privacy_views, views
 
 app_name = "contacts"
 
 urlpatterns = [
     path("contacts/", views.contact_list, name="list"),
     path("contacts/new/", views.contact_new, name="new"),
+    path("contacts/export/", export_views.contact_export, name="export"),
+    path("contacts/bulk/", bulk_views.contact_bulk, name="bulk"),
+    path("contacts/bulk/apply/", bulk_views.contact_bulk_apply, name="bulk_apply"),
     path("contacts/<int:contact_id>/", views.contact_detail, name="detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="edit"),
     path("contacts/<int:contact_id>/delete/", views.contact_delete, name="delete"),
     path("contacts/<int:contact_id>/restore/", views.contact_restore, name="restore"),
+    path(
+        "contacts/<int:contact_id>/personal-data/",
+        privacy_views.contact_export_personal_data,
+        name="personal_data",
+    ),
+    path("contacts/<int:contact_id>/erase/", privacy_views.contact_erase, name="erase"),
     path("companies/", company_views.company_list, name="companies"),
     path("companies/new/", company_views.company_new, name="company_new"),
+    path("companies/export/", export_views.company_export, name="company_export"),
+    path("exports/<int:export_id>/", export_views.export_job, name="export_job"),
+    path(
+        "exports/<int:export_id>/download/",
+        export_views.export_download,
+        name="export_download",
+    ),
     path("companies/suggest/", company_views.company_suggest, name="company_suggest"),
     path("companies/<int:company_id>/", company_views.company_detail, name="company_detail"),
     path("companies/<int:company_id>/edit/", company_views.company_edit, name="company_edit"),

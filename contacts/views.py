@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts import selectors, services
+from contacts import bulk, selectors, services
 from contacts.filters import ContactFilter
 from contacts.forms import ContactForm, initial_for
 from contacts.models import Company, Contact
@@ -36,6 +36,7 @@ def contact_list(request: OrgRequest) -> HttpResponse:
     found = found.order_by(*(found.query.order_by or ("last_name", "first_name")), "id")
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
+    context["bulk"] = bulk.bulk_choices() if context["can_edit"] else None
     template = "contacts/contact_list.html" + ("#results" if request.htmx else "")
     return render(request, template, context)
 

@@ -28,6 +28,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     # customer records
     "contact.view": ALL_ROLES,
     "contact.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
+    "contact.privacy": CRM_WRITERS,  # export or erase a contact's personal data
     "company.view": ALL_ROLES,
     "company.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
     "interaction.view": ALL_ROLES,

@@ -9,8 +9,17 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 
+from contacts import exports
 from contacts import services as contact_services
-from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag, Tag
+from contacts.models import (
+    Company,
+    CompanyTag,
+    ConsentEvent,
+    Contact,
+    ContactTag,
+    ExportJob,
+    Tag,
+)
 from crm import services
 from crm.models import AuditEvent, Invitation, Membership, Organization, Team, TeamMember, User
 from crm.tenancy import TenantModel, activate
@@ -22,6 +31,7 @@ URL_KWARGS: dict[str, type[models.Model]] = {
     "team_id": Team,
     "contact_id": Contact,
     "company_id": Company,
+    "export_id": ExportJob,
 }
 
 
@@ -52,6 +62,9 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
             org=org, contact=contact, purpose="email_marketing", granted=True, how="web form",
             by=admin,
         )  # fmt: skip
+        export = exports.export_job_create(
+            org=org, by=admin, kind="contacts", fmt="csv", query="q=secret"
+        )
         return {
             Tag: tag,
             Company: company,
@@ -64,6 +77,7 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
             TeamMember: TeamMember.objects.get(team=team),
             Invitation: invitation,
             AuditEvent: AuditEvent.objects.first(),
+            ExportJob: export,
         }
 
 

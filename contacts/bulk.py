@@ -1,0 +1,155 @@
+"""Bulk actions on the contacts list: one set-based write and one audit event per action."""
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from contacts import selectors, services
+from contacts.filters import ContactFilter
+from contacts.models import Contact, ContactTag, Tag
+from crm.audit import audit_record
+from crm.models import Membership, Organization, User
+from crm.paging import COUNT_CAP
+
+MAX_ROWS = 10_000
+
+# action -> what the confirmation page calls it.
+ACTIONS: dict[str, str] = {
+    "assign_owner": "Assign owner",
+    "add_tag": "Add tag",
+    "remove_tag": "Remove tag",
+    "change_lifecycle": "Change stage",
+    "delete": "Move to the Trash",
+}
+# action -> the form field holding its value (the toolbar has one field per kind of value).
+VALUE_FIELDS: dict[str, str] = {
+    "assign_owner": "owner",
+    "add_tag": "tag",
+    "remove_tag": "tag",
+    "change_lifecycle": "lifecycle",
+}
+
+
+@dataclass(frozen=True)
+class BulkChoices:
+    """What the list's bulk toolbar offers."""
+
+    actions: dict[str, str]
+    members: QuerySet[User]
+    lifecycles: list[tuple[str, str]]
+
+
+def bulk_choices() -> BulkChoices:
+    """The toolbar's choices; the members are read (one query) when the page renders them."""
+    return BulkChoices(ACTIONS, selectors.org_users(), list(Contact.Lifecycle.choices))
+
+
+def _clean_value(action: str, value: str) -> str:
+    if action not in ACTIONS:
+        raise ValidationError(f"“{action}” is not a bulk action.")
+    value = value.strip()
+    if action == "assign_owner" and not (
+        value.isdigit() and Membership.objects.filter(user_id=int(value)).exists()
+    ):
+        raise ValidationError("Choose an owner who is a member of this organisation.")
+    if action in ("add_tag", "remove_tag") and not value:
+        raise ValidationError("Give the name of the tag.")
+    if action == "change_lifecycle" and value not in Contact.Lifecycle.values:
+        raise ValidationError(f"“{value}” is not a lifecycle stage.")
+    return "" if action == "delete" else value
+
+
+def _targets(membership: Membership, ids: list[int] | None, filters: QueryDict | None) -> list[int]:
+    """The ids of the contacts the member may see among `ids`, or matching `filters`."""
+    found: QuerySet[Any] = selectors.contact_list(membership)
+    if ids is not None:
+        if not ids:
+            raise ValidationError("Select at least one contact, or choose all matching rows.")
+        found = found.filter(pk__in=ids)
+    else:
+        filterset = ContactFilter(filters or None, queryset=found)
+        if filterset.is_bound and not filterset.is_valid():
+            raise ValidationError("These filters are not valid: correct them on the list first.")
+        found = filterset.qs
+    found = found.order_by().select_related(None).prefetch_related(None)
+    targets = list(found.values_list("pk", flat=True).distinct()[: MAX_ROWS + 1])
+    if len(targets) > MAX_ROWS:
+        raise ValidationError(
+            f"A bulk action changes at most {MAX_ROWS:,} contacts: narrow the filters."
+        )
+    # The search stops at COUNT_CAP + 1 matches: past it, "all matching" would be a sample.
+    if ids is None and filters and filters.get("q") and len(targets) > COUNT_CAP:
+        raise ValidationError(
+            f"The search matches more than {COUNT_CAP:,} contacts: narrow it or use other filters."
+        )
+    return targets
+
+
+def contacts_bulk_count(
+    *, membership: Membership, ids: list[int] | None, filters: QueryDict | None, action: str,
+    value: str,
+) -> int:  # fmt: skip
+    """How many contacts a bulk action would change; ValidationError if it would be refused."""
+    _clean_value(action, value)
+    return len(_targets(membership, ids, filters))
+
+
+def value_label(action: str, value: str) -> str:
+    """The value of a bulk action as people read it: an email, a stage's name, a tag."""
+    if action == "assign_owner" and value.isdigit():
+        owner = selectors.org_users().filter(pk=int(value)).first()
+        return owner.email if owner else value
+    if action == "change_lifecycle":
+        return dict(Contact.Lifecycle.choices).get(value, value)
+    return value.strip()
+
+
+@transaction.atomic
+def contacts_bulk_apply(
+    *, org: Organization, by: User | None, membership: Membership, ids: list[int] | None,
+    filters: QueryDict | None, action: str, value: str,
+) -> int:  # fmt: skip
+    """Apply one action to the selected (or all matching) visible contacts; the number changed."""
+    value = _clean_value(action, value)
+    targets = _targets(membership, ids, filters)
+    if not targets:
+        return 0
+    rows, now = Contact.objects.filter(pk__in=targets), timezone.now()
+    if action == "assign_owner":
+        count = rows.update(owner_id=int(value), updated_at=now)
+    elif action == "change_lifecycle":
+        count = rows.update(lifecycle=value, updated_at=now)
+    elif action == "delete":  # records_trash's semantics, as one UPDATE
+        count = rows.filter(deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
+    else:
+        changed = (_tag_add if action == "add_tag" else _tag_remove)(org, by, targets, value)
+        count = Contact.objects.filter(pk__in=changed).update(updated_at=now) if changed else 0
+    audit_record(
+        org=org, actor=by, action=f"contact.bulk_{action}",
+        changes={"count": [None, count], "value": [None, value]},
+    )  # fmt: skip
+    return count
+
+
+def _tag_add(org: Organization, by: User | None, targets: list[int], name: str) -> list[int]:
+    (tag,) = services.tags_by_name(org=org, names=[name], by=by)
+    tagged = ContactTag.objects.filter(tag=tag, contact_id__in=targets)
+    have = set(tagged.values_list("contact_id", flat=True))
+    new = [ContactTag(org=org, contact_id=pk, tag=tag) for pk in targets if pk not in have]
+    ContactTag.objects.bulk_create(new, ignore_conflicts=True)
+    return [link.contact_id for link in new]
+
+
+def _tag_remove(org: Organization, by: User | None, targets: list[int], name: str) -> list[int]:
+    tag = cast(Tag | None, Tag.objects.filter(name__iexact=name).first())
+    if tag is None:
+        return []
+    links = ContactTag.objects.filter(tag=tag, contact_id__in=targets)
+    changed = list(links.values_list("contact_id", flat=True))
+    links.delete()
+    return changed

@@ -1,0 +1,251 @@
+"""Exports of the filtered contact and company lists to CSV and XLSX, direct or by a worker."""
+
+import csv
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from contacts import selectors
+from contacts.filters import CompanyFilter, ContactFilter
+from contacts.models import Company, Contact, ExportJob
+from crm.models import Membership, Organization, User
+from crm.tenancy import cache_key, require_org
+
+logger = logging.getLogger(__name__)
+
+# Up to this many rows download at once; more are written by a worker (an ExportJob).
+DIRECT_LIMIT = 5_000
+# How often a running export records its progress.
+PROGRESS_EVERY = 1_000
+CHUNK_SIZE = 2_000
+
+Row = list[str]
+
+CONTACT_HEADERS: Row = [
+    "Name", "First name", "Last name", "Email", "Other emails", "Phone", "Job title",
+    "Company", "Stage", "Owner email", "Source", "Country", "City", "Tags", "Created",
+    "Last interaction",
+]  # fmt: skip
+COMPANY_HEADERS: Row = [
+    "Name", "Domain", "Industry", "Size", "Owner", "Country", "Tags", "Created",
+]  # fmt: skip
+# A spreadsheet reads a cell starting with one of these as a formula (or, for a tab or a
+# carriage return, strips it and reads what follows): CSV and formula injection.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str) -> str:
+    """The text of one cell, made inert: a leading quote before what could start a formula."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
+# --- Reading the rows ---------------------------------------------------------------------
+
+
+def filtered(kind: str, membership: Membership, query: str) -> QuerySet[Any]:
+    """The rows of a list page (`query` is its query string) that `membership` may see."""
+    data = QueryDict(query)
+    if kind == ExportJob.Kind.CONTACTS:
+        filters: ContactFilter | CompanyFilter = ContactFilter(
+            data or None, queryset=selectors.contact_list(membership)
+        )
+        default_order: tuple[str, ...] = ("last_name", "first_name")
+    else:
+        filters = CompanyFilter(data or None, queryset=selectors.company_list(membership))
+        default_order = ("name",)
+    if filters.is_bound and not filters.is_valid():
+        return filters.queryset.none()
+    found = filters.qs
+    return found.order_by(*(found.query.order_by or default_order), "id")
+
+
+def count_capped(queryset: QuerySet[Any], cap: int) -> int:
+    """How many rows, counting no further than cap + 1."""
+    return queryset.order_by()[: cap + 1].count()
+
+
+def _when(value: datetime | None, zone: ZoneInfo) -> str:
+    # In the organisation's time zone, with its offset: unambiguous wherever it is opened.
+    return timezone.localtime(value, zone).isoformat(timespec="seconds") if value else ""
+
+
+def _tags(record: Contact | Company) -> str:
+    # From the prefetched links: sorted here, as an ordered prefetch would be a new query.
+    return "; ".join(sorted(link.tag.name for link in record.tag_links.all()))
+
+
+def _contact_row(contact: Contact, zone: ZoneInfo) -> Row:
+    return [
+        contact.name, contact.first_name, contact.last_name, contact.email,
+        "; ".join(contact.other_emails), contact.phone, contact.job_title,
+        contact.company.name if contact.company else "", contact.get_lifecycle_display(),
+        contact.owner.email if contact.owner else "", contact.source, contact.country,
+        contact.city, _tags(contact), _when(contact.created_at, zone),
+        _when(contact.last_interaction_at, zone),
+    ]  # fmt: skip
+
+
+def _company_row(company: Company, zone: ZoneInfo) -> Row:
+    return [
+        company.name, company.domain, company.industry, company.get_size_display(),
+        company.owner.email if company.owner else "", company.country, _tags(company),
+        _when(company.created_at, zone),
+    ]  # fmt: skip
+
+
+def export_rows(kind: str, queryset: QuerySet[Any]) -> Iterator[Row]:
+    """The header, then one row per record, read in chunks (a query per chunk, not per row)."""
+    zone = ZoneInfo(require_org().time_zone)
+    if kind == ExportJob.Kind.CONTACTS:
+        yield CONTACT_HEADERS
+        for contact in queryset.iterator(chunk_size=CHUNK_SIZE):
+            yield _contact_row(contact, zone)
+    else:
+        yield COMPANY_HEADERS
+        for company in queryset.iterator(chunk_size=CHUNK_SIZE):
+            yield _company_row(company, zone)
+
+
+# --- Writing them -------------------------------------------------------------------------
+
+
+def write_csv(rows: Iterable[Row], file: IO[str] | Any) -> None:
+    """Rows as CSV to a text file (or an HttpResponse), with a BOM so that Excel reads UTF-8."""
+    file.write("\ufeff")
+    writer = csv.writer(file)
+    for row in rows:
+        writer.writerow([neutralise(value) for value in row])
+
+
+def write_xlsx(rows: Iterable[Row], file: IO[bytes] | str | Path) -> None:
+    """Rows as one XLSX sheet, streamed (openpyxl's write-only mode); every cell is text."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Export")
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=neutralise(value))
+            cell.data_type = "s"  # text, never a formula, whatever the value looks like
+            cells.append(cell)
+        sheet.append(cells)
+    book.save(file)
+
+
+def write(fmt: str, rows: Iterable[Row], path: Path) -> None:
+    if fmt == ExportJob.Format.XLSX:
+        write_xlsx(rows, path)
+    else:
+        with path.open("w", newline="", encoding="utf-8") as file:
+            write_csv(rows, file)
+
+
+# --- Large exports: a job, a worker, a file -----------------------------------------------
+
+
+@transaction.atomic
+def export_job_create(*, org: Organization, by: User, kind: str, fmt: str, query: str) -> ExportJob:
+    """Record an export to be written by a worker, and send the task once this commits."""
+    from contacts import tasks  # the tasks module imports this one
+
+    job = ExportJob.objects.create(org=org, kind=kind, format=fmt, query=query, requested_by=by)
+    tasks.export_run.delay_on_commit(org_id=org.pk, export_id=job.pk)
+    return job
+
+
+def export_path(job: ExportJob) -> Path:
+    return Path(settings.MEDIA_ROOT) / job.file
+
+
+def export_progress(job: ExportJob) -> tuple[int, int]:
+    """Rows written so far, and of how many.
+
+    A tenant task runs in one transaction, so the job's own row shows its progress only
+    once the task ends; meanwhile the worker also keeps it in the cache.
+    """
+    if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
+        done, total = cache.get(_progress_key(job)) or (job.rows_done, job.rows_total)
+        return int(done), int(total)
+    return job.rows_done, job.rows_total
+
+
+def _progress_key(job: ExportJob) -> str:
+    return cache_key("export-progress", job.pk)
+
+
+def _record_progress(job: ExportJob, done: int) -> None:
+    job.rows_done = done
+    job.save(update_fields=["rows_done"])
+    cache.set(_progress_key(job), (done, job.rows_total), timeout=3600)
+
+
+def export_run(*, org: Organization, export_id: int) -> ExportJob | None:
+    """Write the job's file from the list as it is now; safe to run again (same file)."""
+    job = ExportJob.objects.select_for_update().filter(pk=export_id).first()
+    if job is None or (job.status == ExportJob.Status.DONE and export_path(job).exists()):
+        return job
+    membership = (
+        Membership.objects.filter(user_id=job.requested_by_id).first()
+        if job.requested_by_id is not None
+        else None
+    )
+    if membership is None:
+        return _fail(job, "The member who asked for this export has left the organisation.")
+    found = filtered(job.kind, membership, job.query)
+    job.file = f"{org.pk}/exports/{job.token}.{job.format}"
+    job.status, job.rows_done, job.error = ExportJob.Status.RUNNING, 0, ""
+    job.rows_total = found.order_by().count()
+    job.save(update_fields=["file", "status", "rows_done", "rows_total", "error"])
+    _record_progress(job, 0)
+    path = export_path(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.partial")
+    rows = _Counter(export_rows(job.kind, found), job)
+    try:
+        with transaction.atomic():
+            write(job.format, rows, partial)
+    except (OperationalError, InterfaceError):
+        raise  # the task retries these
+    except Exception:
+        logger.exception("Export %s failed", job.pk)
+        partial.unlink(missing_ok=True)
+        return _fail(job, "The export failed; try again, or narrow the filters.")
+    os.replace(partial, path)  # the finished file appears whole, or not at all
+    job.status, job.rows_done, job.rows_total = ExportJob.Status.DONE, rows.done, rows.done
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "rows_done", "rows_total", "finished_at"])
+    cache.delete(_progress_key(job))
+    return job
+
+
+class _Counter:
+    """The rows of an export, passed through, recording progress every PROGRESS_EVERY."""
+
+    def __init__(self, rows: Iterator[Row], job: ExportJob) -> None:
+        self.rows, self.job, self.done = rows, job, 0
+
+    def __iter__(self) -> Iterator[Row]:
+        yield next(self.rows)  # the header
+        for row in self.rows:
+            yield row
+            self.done += 1
+            if self.done % PROGRESS_EVERY == 0:
+                _record_progress(self.job, self.done)
+
+
+def _fail(job: ExportJob, error: str) -> ExportJob:
+    job.status, job.error, job.finished_at = ExportJob.Status.FAILED, error, timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    return job

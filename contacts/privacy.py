@@ -1,0 +1,123 @@
+"""A contact's personal data: export it (subject access) and erase it (right to erasure).
+
+Other apps add what they hold about a contact from their AppConfig.ready():
+
+    register_personal_data("interactions", interactions.privacy.for_contact)
+    register_erasure("interactions", interactions.privacy.erase_for_contact)
+
+Both kinds of function take the contact and run with its organisation active; an eraser
+runs inside the erasure's transaction, so a failure leaves the contact untouched.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from contacts.models import ConsentEvent, Contact, ContactTag
+from crm.audit import audit_record
+from crm.models import AuditEvent, Organization, User
+
+PersonalData = Callable[[Contact], Any]
+Eraser = Callable[[Contact], None]
+
+ERASED = "[erased]"
+ERASED_REPR = "Erased contact"
+# What erasure sets: every field that says who the person is or how to reach them.
+_ANONYMOUS: dict[str, Any] = {
+    "first_name": "Erased", "last_name": "contact", "email": "", "other_emails": [],
+    "phone": "", "other_phones": [], "street": "", "city": "", "region": "",
+    "postal_code": "", "job_title": "", "source": "", "language": "", "custom": {},
+    "consent": {},
+}  # fmt: skip
+_PROFILE = (
+    "first_name", "last_name", "email", "other_emails", "phone", "other_phones", "job_title",
+    "lifecycle", "source", "preferred_channel", "language", "street", "city", "region",
+    "postal_code", "country", "custom", "consent",
+)  # fmt: skip
+# The export's own sections: a registered part may not take one of these names.
+_SECTIONS = frozenset({"contact", "company", "tags", "consent_events", "audit_events"})
+
+_personal_data: dict[str, PersonalData] = {}
+_erasers: dict[str, Eraser] = {}
+
+
+def register_personal_data(name: str, fn: PersonalData) -> None:
+    """Add `name: fn(contact)` to every export; fn returns JSON-able data."""
+    if name in _SECTIONS or _personal_data.get(name, fn) is not fn:
+        raise ValueError(f"A personal data part is already called {name!r}.")
+    _personal_data[name] = fn
+
+
+def register_erasure(name: str, fn: Eraser) -> None:
+    """Run fn(contact) in every erasure, to remove or redact what another app holds."""
+    if _erasers.get(name, fn) is not fn:
+        raise ValueError(f"An erasure is already called {name!r}.")
+    _erasers[name] = fn
+
+
+def _about(contact: Contact) -> QuerySet[AuditEvent]:
+    """The audit events about the contact (the History of its page)."""
+    return AuditEvent.objects.filter(
+        object_type=contact._meta.label_lower, object_id=str(contact.pk)
+    )
+
+
+def contact_personal_data(contact: Contact) -> dict[str, Any]:
+    """Everything held about one contact, as JSON-able data, with the registered parts."""
+    profile = {field: getattr(contact, field) for field in _PROFILE}
+    dates = {"created_at": contact.created_at, "updated_at": contact.updated_at,
+             "last_interaction_at": contact.last_interaction_at}  # fmt: skip
+    profile |= {name: at.isoformat() if at else None for name, at in dates.items()}
+    consent_events = ConsentEvent.objects.filter(contact=contact).order_by("at", "pk")
+    data: dict[str, Any] = {
+        "contact": {"id": contact.pk, **profile},
+        "company": {"name": contact.company.name} if contact.company else None,
+        "tags": sorted(link.tag.name for link in contact.tag_links.all()),
+        "consent_events": [
+            {"purpose": e.purpose, "granted": e.granted, "how": e.how, "at": e.at.isoformat()}
+            for e in consent_events
+        ],
+        "audit_events": [
+            {"action": e.action, "at": e.at.isoformat(), "changes": e.changes}
+            for e in _about(contact).order_by("at", "pk")
+        ],
+    }
+    for name, fn in _personal_data.items():
+        data[name] = fn(contact)
+    return data
+
+
+@transaction.atomic
+def contact_personal_data_export(
+    *, org: Organization, contact: Contact, by: User | None
+) -> dict[str, Any]:
+    """A contact's personal data for download, with a record that it was handed out."""
+    data = {"exported_at": timezone.now().isoformat(), **contact_personal_data(contact)}
+    audit_record(org=org, actor=by, action="contact.personal_data_exported", target=contact)
+    return data
+
+
+@transaction.atomic
+def contact_erase(*, org: Organization, contact: Contact, by: User | None) -> Contact:
+    """Anonymise a contact in place: the row stays, so what points at it stays valid, but
+    nothing in it, its consent history, its tags or its audit trail says who it was."""
+    for field, value in _ANONYMOUS.items():
+        setattr(contact, field, value)
+    contact.save(update_fields=[*_ANONYMOUS, "updated_at"])
+    ConsentEvent.objects.filter(contact=contact).delete()
+    ContactTag.objects.filter(contact=contact).delete()
+    # The tags read with the contact are gone now; drop them so no caller shows them.
+    getattr(contact, "_prefetched_objects_cache", {}).pop("tag_links", None)
+    for fn in _erasers.values():
+        fn(contact)
+    events = list(_about(contact))
+    for event in events:
+        # The same {field: [before, after]} shape, so the History still reads as a change.
+        event.changes = {field: [ERASED, ERASED] for field in event.changes}
+        event.object_repr = ERASED_REPR
+    AuditEvent.objects.bulk_update(events, ["changes", "object_repr"])
+    audit_record(org=org, actor=by, action="contact.erased", target=contact)
+    return contact

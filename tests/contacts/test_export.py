@@ -1,0 +1,347 @@
+"""/o/acme/contacts/export/ and companies/export/: the filtered list as CSV or XLSX, directly
+or, when large, through an export job with its progress page and download."""
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from django.test import Client
+from pytest_django import DjangoAssertNumQueries
+
+from contacts import exports, services, tasks
+from contacts.models import Company, Contact, ExportJob
+from crm import services as crm_services
+from crm.models import Organization, User
+from crm.tenancy import activate
+
+pytestmark = pytest.mark.django_db
+
+URL = "/o/acme/contacts/export/"
+COMPANIES_URL = "/o/acme/companies/export/"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _contact(org: Organization, **fields: Any) -> Contact:
+    with activate(org):
+        return services.contact_create(org=org, by=None, **fields)
+
+
+def _company(org: Organization, **fields: Any) -> Company:
+    with activate(org):
+        return services.company_create(org=org, by=None, **fields)
+
+
+def _csv(content: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def _xlsx(content: bytes) -> list[list[Any]]:
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    assert sheet is not None
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def _get(client: Client, url: str) -> Any:
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    return response
+
+
+# --- What the file holds -----------------------------------------------------------------
+
+
+def test_it_exports_the_filtered_contacts_as_csv(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    with activate(acme):
+        (vip,) = services.tags_by_name(org=acme, names=["VIP"], by=alice)
+    _contact(acme, first_name="Carl", last_name="Customer", email="carl@example.com",
+             lifecycle="customer", phone="020 7946 0958", country="GB", tags=[vip],
+             owner=alice, company=_company(acme, name="Northwind"))  # fmt: skip
+    _contact(acme, first_name="Lee", last_name="Lead", lifecycle="lead")
+    client.force_login(alice)
+    response = _get(client, URL + "?format=csv&lifecycle=customer")
+    assert response["Content-Disposition"].startswith('attachment; filename="contacts-')
+    header, *rows = _csv(response.content)
+    assert header == exports.CONTACT_HEADERS
+    assert [row[:10] for row in rows] == [[
+        "Carl Customer", "Carl", "Customer", "carl@example.com", "", "'+442079460958", "",
+        "Northwind", "Customer", "alice@acme.test",
+    ]]  # fmt: skip
+    assert rows[0][11:14] == ["GB", "", "VIP"]
+
+
+def test_it_exports_the_filtered_contacts_as_xlsx(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    _contact(acme, first_name="Ada", last_name="Lovelace", source="Conference")
+    _contact(acme, first_name="Grace", last_name="Hopper", source="Web")
+    client.force_login(alice)
+    response = _get(client, URL + "?format=xlsx&source=conf")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    header, *rows = _xlsx(response.content)
+    assert header == exports.CONTACT_HEADERS
+    assert [row[0] for row in rows] == ["Ada Lovelace"]
+
+
+def test_it_exports_the_filtered_companies(client: Client, alice: User, acme: Organization) -> None:
+    _company(acme, name="Northwind", domain="northwind.example", industry="Retail", size="11-50")
+    _company(acme, name="Kite", industry="Analytics")
+    client.force_login(alice)
+    header, *rows = _csv(_get(client, COMPANIES_URL + "?format=csv&industry=ret").content)
+    assert header == exports.COMPANY_HEADERS
+    assert [row[:6] for row in rows] == [
+        ["Northwind", "northwind.example", "Retail", "11–50", "", ""]
+    ]
+
+
+def test_it_exports_only_a_reps_own_contacts_when_that_is_all_they_see(
+    client: Client, acme: Organization, alice: User, rita: User
+) -> None:
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    _contact(acme, first_name="Rita's", last_name="Lead", owner=rita)
+    _contact(acme, first_name="Alice's", last_name="Lead", owner=alice)
+    client.force_login(rita)
+    for fmt, read in (("csv", _csv), ("xlsx", _xlsx)):
+        rows = read(_get(client, f"{URL}?format={fmt}").content)
+        assert [row[0] for row in rows[1:]] == ["Rita's Lead"]
+
+
+def test_it_never_exports_another_organisations_rows(
+    client: Client, alice: User, acme: Organization, globex: Organization
+) -> None:
+    _contact(acme, first_name="John", last_name="Acme")
+    _contact(globex, first_name="John", last_name="Globex")
+    _company(globex, name="Globex Secret Client")
+    client.force_login(alice)
+    assert [row[0] for row in _csv(_get(client, URL + "?q=john").content)[1:]] == ["John Acme"]
+    assert b"Globex" not in _get(client, URL + "?format=xlsx").content
+    assert b"Globex" not in _get(client, COMPANIES_URL).content
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_it_neutralises_formulas(client: Client, alice: User, acme: Organization, fmt: str) -> None:
+    _contact(acme, first_name='=HYPERLINK("http://evil.example","Click")', last_name="")
+    for title in ("+1+1", "-2+3", "@SUM(A1)"):
+        _contact(acme, first_name="Job", last_name=title[:2], job_title=title)
+    client.force_login(alice)
+    content = _get(client, f"{URL}?format={fmt}&sort=name").content
+    rows = (_csv if fmt == "csv" else _xlsx)(content)[1:]
+    assert rows[0][0] == """'=HYPERLINK("http://evil.example","Click")"""
+    assert sorted(row[6] for row in rows[1:]) == ["'+1+1", "'-2+3", "'@SUM(A1)"]
+
+
+def test_its_xlsx_cells_are_text_never_formulas(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    _contact(acme, first_name="=1+1", last_name="")
+    client.force_login(alice)
+    sheet = openpyxl.load_workbook(io.BytesIO(_get(client, URL + "?format=xlsx").content)).active
+    assert sheet is not None
+    types = {cell.data_type for row in sheet.iter_rows() for cell in row}
+    assert "f" not in types
+    assert sheet["A2"].value == "'=1+1"
+    assert sheet["A2"].data_type in ("s", "inlineStr")
+
+
+@pytest.mark.parametrize("text", ["=1", "+1", "-1", "@x", "\tx", "\rx"])
+def test_it_neutralises_every_formula_start(text: str) -> None:
+    assert exports.neutralise(text) == "'" + text
+    assert exports.neutralise("plain =1") == "plain =1"
+
+
+def test_the_list_links_to_exports_of_its_current_filters(client: Client, alice: User) -> None:
+    client.force_login(alice)
+    page = client.get("/o/acme/contacts/?lifecycle=lead").content.decode()
+    assert 'href="/o/acme/contacts/export/?format=csv&amp;lifecycle=lead"' in page
+    assert 'href="/o/acme/contacts/export/?format=xlsx&amp;lifecycle=lead"' in page
+    page = client.get("/o/acme/companies/?size=1-10").content.decode()
+    assert 'href="/o/acme/companies/export/?format=csv&amp;size=1-10"' in page
+
+
+def test_the_list_refreshes_its_export_links_when_htmx_refilters(
+    client: Client, alice: User
+) -> None:
+    client.force_login(alice)
+    page = client.get("/o/acme/contacts/?q=ada", HTTP_HX_REQUEST="true").content.decode()
+    assert '<span id="export-links" class="cluster" hx-swap-oob="true">' in page
+    assert 'href="/o/acme/contacts/export/?format=csv&amp;q=ada"' in page
+
+
+def test_it_writes_dates_in_the_organisations_time_zone(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    acme.time_zone = "Europe/Paris"
+    acme.save(update_fields=["time_zone"])
+    contact = _contact(acme, first_name="Ada", last_name="Lovelace")
+    with activate(acme):
+        Contact.objects.filter(pk=contact.pk).update(created_at="2024-07-01T10:00:00Z")
+    client.force_login(alice)
+    (row,) = _csv(_get(client, URL).content)[1:]
+    assert row[14] == "2024-07-01T12:00:00+02:00"
+
+
+def test_it_refuses_an_unknown_format(client: Client, alice: User) -> None:
+    client.force_login(alice)
+    assert client.get(URL + "?format=pdf").status_code == 400
+
+
+# --- Who may export ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "rita", "sam"])
+def test_it_lets_every_role_that_may_run_exports_export(
+    client: Client, request: pytest.FixtureRequest, acme: Organization, who: str
+) -> None:
+    # crm.permissions: "export.run" is granted to every role, viewers included.
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(URL).status_code == 200
+    assert client.get(COMPANIES_URL + "?format=xlsx").status_code == 200
+
+
+def test_it_hides_the_export_from_another_organisations_admin(
+    client: Client, charlie: User, alice: User, acme: Organization
+) -> None:
+    client.force_login(charlie)
+    assert client.get(URL).status_code == 404
+    assert client.get(COMPANIES_URL).status_code == 404
+
+
+@pytest.mark.parametrize("contacts", [5, 50])
+def test_it_exports_in_a_fixed_number_of_queries(
+    client: Client, alice: User, acme: Organization, contacts: int,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:  # fmt: skip
+    company = _company(acme, name="Northwind")
+    with activate(acme):
+        tags = services.tags_by_name(org=acme, names=["VIP", "Partner"], by=alice)
+    for n in range(contacts):
+        _contact(acme, first_name="Person", last_name=f"{n:02d}", company=company, tags=tags,
+                 owner=alice)  # fmt: skip
+    client.force_login(alice)
+    # Session, user, organisation, membership, both walls and their savepoints; the capped
+    # count; the rows (with company and owner, through one cursor) and their tags.
+    with django_assert_max_num_queries(14):
+        response = _get(client, URL + "?format=csv")
+    assert len(_csv(response.content)) == contacts + 1
+
+
+# --- Large exports: a job ----------------------------------------------------------------
+
+
+@pytest.fixture
+def large(monkeypatch: pytest.MonkeyPatch, acme: Organization) -> None:
+    """Past a limit of two rows an export becomes a job; progress recorded every row."""
+    monkeypatch.setattr(exports, "DIRECT_LIMIT", 2)
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 1)
+    for name in ("Ada", "Grace", "John", "Linus"):
+        _contact(acme, first_name=name, last_name="Large", lifecycle="customer")
+    _contact(acme, first_name="Lee", last_name="Lead", lifecycle="lead")
+
+
+def _start_job(client: Client, capture: Any, query: str = "format=csv&lifecycle=customer") -> int:
+    with capture(execute=True):  # the task is sent when the request's transaction commits
+        response = client.get(f"{URL}?{query}")
+    assert response.status_code == 302
+    return int(response["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+def test_it_writes_a_large_export_in_the_background(
+    client: Client, alice: User, acme: Organization, large: None,
+    django_capture_on_commit_callbacks: Any, settings: Any,
+) -> None:  # fmt: skip
+    client.force_login(alice)
+    export_id = _start_job(client, django_capture_on_commit_callbacks)
+    with activate(acme):
+        job = ExportJob.objects.get(pk=export_id)
+    assert (job.status, job.rows_done, job.rows_total) == ("done", 4, 4)
+    assert job.file == f"{acme.pk}/exports/{job.token}.csv"
+    assert (Path(settings.MEDIA_ROOT) / job.file).is_file()
+    page = _get(client, f"/o/acme/exports/{export_id}/").content.decode()
+    assert "100%" in page
+    assert f'href="/o/acme/exports/{export_id}/download/"' in page
+    assert 'hx-trigger="every 2s"' not in page
+
+
+def test_it_downloads_a_finished_export(
+    client: Client, alice: User, large: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(alice)
+    export_id = _start_job(
+        client, django_capture_on_commit_callbacks, "format=xlsx&lifecycle=customer"
+    )
+    response = _get(client, f"/o/acme/exports/{export_id}/download/")
+    assert response["Content-Disposition"].startswith('attachment; filename="contacts-')
+    rows = _xlsx(b"".join(response.streaming_content))
+    assert sorted(row[0] for row in rows[1:]) == [
+        "Ada Large",
+        "Grace Large",
+        "John Large",
+        "Linus Large",
+    ]
+
+
+def test_it_polls_a_job_that_has_not_finished(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    with activate(acme):
+        job = exports.export_job_create(org=acme, by=alice, kind="contacts", fmt="csv", query="")
+    client.force_login(alice)
+    page = client.get(f"/o/acme/exports/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert page.lstrip().startswith('<section id="export-progress"')
+    assert f'hx-get="/o/acme/exports/{job.pk}/"' in page
+    assert 'hx-trigger="every 2s"' in page
+    assert "download" not in page
+    assert client.get(f"/o/acme/exports/{job.pk}/download/").status_code == 404
+
+
+def test_running_the_task_twice_does_no_harm(
+    client: Client, alice: User, acme: Organization, large: None,
+    django_capture_on_commit_callbacks: Any, settings: Any,
+) -> None:  # fmt: skip
+    client.force_login(alice)
+    export_id = _start_job(client, django_capture_on_commit_callbacks)
+    with activate(acme):
+        first = ExportJob.objects.get(pk=export_id)
+    content = (Path(settings.MEDIA_ROOT) / first.file).read_bytes()
+    tasks.export_run.delay(org_id=acme.pk, export_id=export_id)
+    with activate(acme):
+        again = ExportJob.objects.get(pk=export_id)
+        assert ExportJob.objects.count() == 1
+    assert (again.status, again.file, again.finished_at) == ("done", first.file, first.finished_at)
+    assert (Path(settings.MEDIA_ROOT) / again.file).read_bytes() == content
+    assert sorted(
+        p.name for p in (Path(settings.MEDIA_ROOT) / str(acme.pk) / "exports").iterdir()
+    ) == [Path(first.file).name]
+
+
+def test_it_hides_a_job_from_another_organisation(
+    client: Client, alice: User, charlie: User, large: None,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    client.force_login(alice)
+    export_id = _start_job(client, django_capture_on_commit_callbacks)
+    client.force_login(charlie)  # a real Globex admin: only the scoping stops him
+    for prefix in ("/o/globex/", "/o/acme/"):
+        assert client.get(f"{prefix}exports/{export_id}/").status_code == 404
+        assert client.get(f"{prefix}exports/{export_id}/download/").status_code == 404
+
+
+def test_it_hides_a_job_from_colleagues(
+    client: Client, alice: User, bob: User, large: None,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    # The file holds what the requester's visibility showed them: it is theirs alone.
+    client.force_login(alice)
+    export_id = _start_job(client, django_capture_on_commit_callbacks)
+    client.force_login(bob)
+    assert client.get(f"/o/acme/exports/{export_id}/").status_code == 404
+    assert client.get(f"/o/acme/exports/{export_id}/download/").status_code == 404
