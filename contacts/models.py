@@ -154,6 +154,8 @@ class Contact(Record):
     # {"email_marketing": {"granted": true, "at": "...", "how": "..."}, ...}: the current
     # state per channel; every change is kept in ConsentEvent.
     consent = models.JSONField(default=dict, blank=True)
+    # Set when the contact's personal data was erased; an erased contact cannot be edited.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The company's name, copied by the services so that search covers it without a join.
     company_name = models.CharField(max_length=200, blank=True, editable=False)
     # Kept by PostgreSQL on every write (COPY included): words for full-text search, and

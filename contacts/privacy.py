@@ -104,9 +104,12 @@ def contact_personal_data_export(
 def contact_erase(*, org: Organization, contact: Contact, by: User | None) -> Contact:
     """Anonymise a contact in place: the row stays, so what points at it stays valid, but
     nothing in it, its consent history, its tags or its audit trail says who it was."""
+    # Locked, as contact_update locks it: an edit under way cannot write the data back.
+    Contact.objects.select_for_update().filter(pk=contact.pk).first()
     for field, value in _ANONYMOUS.items():
         setattr(contact, field, value)
-    contact.save(update_fields=[*_ANONYMOUS, "updated_at"])
+    contact.erased_at = timezone.now()
+    contact.save(update_fields=[*_ANONYMOUS, "erased_at", "updated_at"])
     ConsentEvent.objects.filter(contact=contact).delete()
     ContactTag.objects.filter(contact=contact).delete()
     # The tags read with the contact are gone now; drop them so no caller shows them.

@@ -168,6 +168,9 @@ def contact_update(
     **fields: Any,
 ) -> Contact:  # fmt: skip
     """Change some of a contact's fields (and its tags), recording before and after."""
+    locked = Contact.objects.select_for_update().filter(pk=contact.pk)
+    if contact.erased_at or locked.values_list("erased_at", flat=True).first():
+        raise ValidationError("This contact's personal data was erased; it cannot be edited.")
     if "country" not in fields and ("phone" in fields or "other_phones" in fields):
         fields["country"] = contact.country
     fields = _clean_contact_fields(fields)

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from contacts import privacy, services
@@ -329,3 +330,18 @@ def test_it_hides_acmes_contact_from_globexs_admin(
     assert client.get(f"/o/acme/contacts/{ada.pk}/{action}").status_code == 404
     assert _get(acme, ada.pk).email == "ada@engines.example"
     assert _events(acme, ada)[-1].action == "contact.consent_changed"
+
+
+def test_it_refuses_to_edit_a_contact_after_its_erasure(client, acme, alice) -> None:
+    # An edit form opened before the erasure must not write the personal data back.
+    with activate(acme):
+        contact = services.contact_create(
+            org=acme, by=alice, first_name="Dana", email="dana@example.com"
+        )
+        privacy.contact_erase(org=acme, contact=contact, by=alice)
+        with pytest.raises(ValidationError, match="erased"):
+            services.contact_update(
+                org=acme, contact=contact, by=alice, first_name="Dana", email="dana@example.com"
+            )
+        contact.refresh_from_db()
+    assert (contact.first_name, contact.email) == ("Erased", "")
