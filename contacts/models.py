@@ -294,3 +294,68 @@ class ExportJob(TenantModel):
         if self.status == self.Status.DONE:
             return 100
         return min(100, self.rows_done * 100 // self.rows_total) if self.rows_total else 0
+
+
+class CustomField(TenantModel):
+    """A field an organisation adds to its contacts or companies; values live in `custom`."""
+
+    class Entity(models.TextChoices):
+        CONTACT = "contact", "Contacts"
+        COMPANY = "company", "Companies"
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        LONG_TEXT = "long_text", "Long text"
+        NUMBER = "number", "Whole number"
+        DECIMAL = "decimal", "Decimal number"
+        DATE = "date", "Date"
+        BOOLEAN = "boolean", "Yes / no"
+        URL = "url", "Web address"
+        CHOICE = "choice", "One of a list"
+        MULTI_CHOICE = "multi_choice", "Several of a list"
+
+    entity = models.CharField(max_length=10, choices=Entity.choices)
+    key = models.SlugField(max_length=50, help_text="Its name in imports, exports and filters.")
+    label = models.CharField(max_length=100)
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    choices = models.JSONField(default=list, blank=True, help_text="For the list kinds.")
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("entity", "position", "label")
+        constraints = [
+            models.UniqueConstraint(fields=["org", "entity", "key"], name="customfield_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class SavedView(TenantModel):
+    """A named search, filter set and choice of columns for a list, kept per person."""
+
+    class Entity(models.TextChoices):
+        CONTACT = "contact", "Contacts"
+        COMPANY = "company", "Companies"
+
+    owner = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
+    entity = models.CharField(max_length=10, choices=Entity.choices)
+    name = models.CharField(max_length=100)
+    query = models.TextField(blank=True, help_text="The list's filters, as a query string.")
+    columns = models.JSONField(default=list, blank=True)
+    shared = models.BooleanField(default=False, help_text="Everyone in the organisation sees it.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint(
+                "org", "owner", "entity", Lower("name"), name="savedview_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

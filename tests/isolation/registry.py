@@ -17,7 +17,9 @@ from contacts.models import (
     ConsentEvent,
     Contact,
     ContactTag,
+    CustomField,
     ExportJob,
+    SavedView,
     Tag,
 )
 from crm import services
@@ -65,7 +67,16 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
         export = exports.export_job_create(
             org=org, by=admin, kind="contacts", fmt="csv", query="q=secret"
         )
+        custom_field = CustomField.objects.create(
+            org=org, entity="contact", key="secret_code", label=f"{org.name} Secret Code",
+            kind="text",
+        )  # fmt: skip
+        saved_view = SavedView.objects.create(
+            org=org, owner=admin, entity="contact", name=f"{org.name} Secret View"
+        )
         return {
+            CustomField: custom_field,
+            SavedView: saved_view,
             Tag: tag,
             Company: company,
             CompanyTag: CompanyTag.objects.get(company=company),
