@@ -1,6 +1,7 @@
 """Requests under /o/<org_slug>/: resolve the organisation, check membership, hold both walls."""
 
 import re
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from crm.audit import request_ip
 from crm.models import Membership, Organization
@@ -58,12 +60,17 @@ class OrganizationMiddleware:
                     raise Http404("No such organisation.")
                 request.org = org  # type: ignore[attr-defined]
                 request.membership = membership  # type: ignore[attr-defined]
+                # Dates and times on the organisation's pages read in its own time zone.
+                timezone.activate(zoneinfo.ZoneInfo(org.time_zone))
                 if org.require_mfa and not is_mfa_enabled(request.user):
                     messages.warning(
                         request, f"{org.name} requires two-factor authentication: set it up first."
                     )
                     return redirect("mfa_index")
-                response = self.get_response(request)
+                try:
+                    response = self.get_response(request)
+                finally:
+                    timezone.deactivate()
             if response.status_code >= 500:
                 # The view failed after writing: keep none of it.
                 transaction.set_rollback(True)

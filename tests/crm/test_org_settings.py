@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from crm import services
+from crm.audit import audit_record
 from crm.models import AuditEvent, Membership, Organization, Role
 from crm.tenancy import activate
 from tests.conftest import member
@@ -202,3 +203,12 @@ def test_it_lists_the_users_organisations_in_the_switcher(client: Client, acme, 
     assert switcher, page
     links = re.findall(r'href="(/o/[^"]+)"', switcher[1])
     assert links == ["/o/acme/", "/o/globex/"]
+
+
+def test_it_shows_times_in_the_organisations_time_zone(client: Client, acme, alice) -> None:
+    Organization.objects.filter(pk=acme.pk).update(time_zone="Asia/Tokyo")
+    with activate(acme):
+        audit_record(org=acme, actor=alice, action="test.recorded")
+    client.force_login(alice)
+    html = client.get("/o/acme/settings/audit/").content.decode()
+    assert "JST" in html
