@@ -9,10 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts import selectors, services
+from contacts import columns, selectors, services
 from contacts.filters import CompanyFilter
 from contacts.forms import CompanyForm, initial_for
 from contacts.models import Company
+from contacts.saved_view_views import list_context
 from crm.forms import apply_errors
 from crm.paging import bounded_page
 from crm.permissions import can, org_member
@@ -41,6 +42,7 @@ def company_list(request: OrgRequest) -> HttpResponse:
     found = found.order_by(*(found.query.order_by or ("name",)), "id")
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
+    context.update(list_context(request, "company", columns.chosen("company", request.GET)))
     template = "contacts/company_list.html" + ("#results" if request.htmx else "")
     return render(request, template, context)
 
@@ -62,10 +64,12 @@ def company_detail(request: OrgRequest, company_id: int) -> HttpResponse:
 
 def _save(request: OrgRequest, form: CompanyForm, company: Company | None) -> Company | None:
     data = dict(form.cleaned_data)
+    custom = form.pop_custom(data, company)
     try:
         return services.company_save(
-            org=request.org, by=request.user, company=company, tag_names=data.pop("tags"), **data
-        )
+            org=request.org, by=request.user, company=company, tag_names=data.pop("tags"),
+            custom=custom, **data,
+        )  # fmt: skip
     except ValidationError as error:
         apply_errors(form, error)
         return None

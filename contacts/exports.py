@@ -18,7 +18,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from contacts import selectors
+from contacts import custom_fields, selectors
 from contacts.filters import CompanyFilter, ContactFilter
 from contacts.models import Company, Contact, ExportJob
 from crm.models import Membership, Organization, User
@@ -109,14 +109,17 @@ def _company_row(company: Company, zone: ZoneInfo) -> Row:
 def export_rows(kind: str, queryset: QuerySet[Any]) -> Iterator[Row]:
     """The header, then one row per record, read in chunks (a query per chunk, not per row)."""
     zone = ZoneInfo(require_org().time_zone)
+    # A column per custom field, after the fixed ones, headed by its label.
+    extra = custom_fields.definitions("contact" if kind == ExportJob.Kind.CONTACTS else "company")
+    labels = [field.label for field in extra]
     if kind == ExportJob.Kind.CONTACTS:
-        yield CONTACT_HEADERS
+        yield CONTACT_HEADERS + labels
         for contact in queryset.iterator(chunk_size=CHUNK_SIZE):
-            yield _contact_row(contact, zone)
+            yield _contact_row(contact, zone) + custom_fields.export_cells(extra, contact)
     else:
-        yield COMPANY_HEADERS
+        yield COMPANY_HEADERS + labels
         for company in queryset.iterator(chunk_size=CHUNK_SIZE):
-            yield _company_row(company, zone)
+            yield _company_row(company, zone) + custom_fields.export_cells(extra, company)
 
 
 # --- Writing them -------------------------------------------------------------------------

@@ -3,14 +3,71 @@
 from typing import Any, ClassVar
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.forms import BoundField
 
 from contacts import selectors
-from contacts.models import Company, ConsentEvent, Contact, Tag
+from contacts.custom_fields import decimal_text, definitions
+from contacts.models import Company, ConsentEvent, Contact, CustomField, Tag
 from crm.models import User
 
 DATE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
+Kind = CustomField.Kind
+DAY = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _custom_filters(entity: str) -> dict[str, django_filters.Filter]:
+    """A filter per custom field, named "custom_<key>", on the JSONB value custom -> key."""
+    found: dict[str, django_filters.Filter] = {}
+    for field in definitions(entity):
+        at, label = f"custom__{field.key}", field.label
+        choices = [(choice, choice) for choice in field.choices]
+        match field.kind:
+            case Kind.NUMBER:
+                new: django_filters.Filter = django_filters.NumberFilter(
+                    field_name=at, label=label, method=_whole
+                )
+            case Kind.DECIMAL:
+                new = django_filters.NumberFilter(field_name=at, label=label, method=_decimal)
+            case Kind.DATE:
+                new = django_filters.DateFilter(
+                    field_name=at, label=label, method=_date, widget=DAY
+                )
+            case Kind.BOOLEAN:
+                new = django_filters.BooleanFilter(field_name=at, label=label)
+            case Kind.CHOICE:
+                new = django_filters.ChoiceFilter(field_name=at, label=label, choices=choices)
+            case Kind.MULTI_CHOICE:
+                new = django_filters.ChoiceFilter(
+                    field_name=at, label=label, choices=choices, method=_includes
+                )
+            case _:  # text, long text, web address
+                new = django_filters.CharFilter(field_name=at, label=label, lookup_expr="icontains")
+        found[f"custom_{field.key}"] = new
+    return found
+
+
+# Stored normalised by contacts.custom_fields: compared in the same form. The lookup is
+# always written out, so that a key named like a lookup ("contains") stays a key.
+def _whole(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    return (
+        queryset.filter(**{f"{name}__exact": int(value)})
+        if value == int(value)
+        else queryset.none()
+    )
+
+
+def _decimal(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    return queryset.filter(**{f"{name}__exact": decimal_text(value)})
+
+
+def _date(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    return queryset.filter(**{f"{name}__exact": value.isoformat()})
+
+
+def _includes(queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+    return queryset.filter(**{f"{name}__contains": [value]})
 
 
 class _RecordFilter(django_filters.FilterSet):
@@ -87,6 +144,11 @@ class ContactFilter(_RecordFilter):
     class Meta:
         model = Contact
         fields: list[str] = []
+
+    def __init__(self, data: Any = None, queryset: QuerySet[Any] | None = None, **kw: Any) -> None:
+        super().__init__(data, queryset=queryset, **kw)
+        # This organisation's custom fields, each a filter folded into "More filters".
+        self.filters.update(_custom_filters("contact"))
 
     def filter_consent(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(**{f"consent__{value}__granted": True})

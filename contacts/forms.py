@@ -5,7 +5,8 @@ from typing import Any
 from django import forms
 
 from contacts import selectors, services
-from contacts.models import Company, Contact
+from contacts.custom_field_forms import CustomValuesMixin
+from contacts.models import Company, Contact, SavedView
 from crm.models import User
 
 
@@ -33,7 +34,9 @@ class _OwnerMixin(forms.Form):
         owner.queryset = selectors.org_users()  # this organisation's people only
 
 
-class ContactForm(_OwnerMixin):
+class ContactForm(CustomValuesMixin, _OwnerMixin):
+    custom_entity = "contact"
+
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
     email = forms.EmailField(required=False, label="Email")
@@ -81,7 +84,9 @@ class ContactForm(_OwnerMixin):
         return [field.clean(email).lower() for email in emails]
 
 
-class CompanyForm(_OwnerMixin):
+class CompanyForm(CustomValuesMixin, _OwnerMixin):
+    custom_entity = "company"
+
     name = forms.CharField(max_length=200)
     domain = forms.CharField(max_length=253, required=False, help_text="e.g. example.com")
     industry = forms.CharField(max_length=100, required=False)
@@ -96,7 +101,7 @@ class CompanyForm(_OwnerMixin):
 
 def initial_for(record: Contact | Company, form_class: type[forms.Form]) -> dict[str, Any]:
     """A record's values as its edit form shows them: names for tags and company, lists
-    as comma-separated text, the owner by id."""
+    as comma-separated text, the owner by id, custom values as "custom_<key>"."""
     initial: dict[str, Any] = {}
     for name in form_class.base_fields:
         value = getattr(record, name, None)
@@ -110,6 +115,8 @@ def initial_for(record: Contact | Company, form_class: type[forms.Form]) -> dict
         elif isinstance(value, list):
             value = ", ".join(value)
         initial[name] = value
+    # The custom fields are added per organisation in __init__, so not in base_fields.
+    initial.update({f"custom_{key}": value for key, value in record.custom.items()})
     return initial
 
 
@@ -130,3 +137,18 @@ class ContactEraseForm(forms.Form):
         if typed not in accepted:
             raise forms.ValidationError("That is not this contact's email address or name.")
         return typed
+
+
+class SavedViewForm(forms.Form):
+    """A saved view's name and whether everyone in the organisation sees it."""
+
+    name = forms.CharField(max_length=100)
+    shared = forms.BooleanField(label="Share with the organisation", required=False)
+
+
+class SavedViewSaveForm(SavedViewForm):
+    """Saving the list as it is: which list, its query string and its columns."""
+
+    entity = forms.ChoiceField(choices=SavedView.Entity.choices, widget=forms.HiddenInput)
+    query = forms.CharField(required=False, widget=forms.HiddenInput)
+    columns = forms.CharField(required=False, widget=forms.HiddenInput)

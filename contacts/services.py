@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from contacts.custom_fields import clean_custom
 from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag, Tag
 from crm.audit import audit_record, diff
 from crm.models import Organization, User
@@ -109,6 +110,8 @@ def company_create(
 ) -> Company:
     """Add a company."""
     fields["domain"] = (fields.get("domain") or "").strip().lower().removeprefix("www.")
+    if "custom" in fields:
+        fields["custom"] = clean_custom("company", fields["custom"])
     company = Company(org=org, **fields)
     company.full_clean(exclude=["org", "search_text"])
     company.save()
@@ -126,6 +129,8 @@ def company_update(
     """Change a company; a new name is copied onto its contacts for search."""
     if "domain" in fields:
         fields["domain"] = (fields["domain"] or "").strip().lower().removeprefix("www.")
+    if "custom" in fields:
+        fields["custom"] = clean_custom("company", fields["custom"], keep=company.custom)
     before = {field: getattr(company, field) for field in fields}
     for field, value in fields.items():
         setattr(company, field, value)
@@ -150,6 +155,8 @@ def contact_create(
 ) -> Contact:
     """Add a contact: addresses lower-cased, phone numbers in E.164."""
     fields = _clean_contact_fields(fields)
+    if "custom" in fields:
+        fields["custom"] = clean_custom("contact", fields["custom"])
     contact = Contact(org=org, **fields)
     if not (contact.first_name or contact.last_name or contact.email):
         raise ValidationError({"first_name": "Give at least a name or an email address."})
@@ -174,6 +181,8 @@ def contact_update(
     if "country" not in fields and ("phone" in fields or "other_phones" in fields):
         fields["country"] = contact.country
     fields = _clean_contact_fields(fields)
+    if "custom" in fields:
+        fields["custom"] = clean_custom("contact", fields["custom"], keep=contact.custom)
     before = {field: getattr(contact, field) for field in fields}
     for field, value in fields.items():
         setattr(contact, field, value)

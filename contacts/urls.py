@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from contacts import bulk_views, company_views, export_views, privacy_views, views
+from contacts import (
+    bulk_views,
+    company_views,
+    custom_field_views,
+    export_views,
+    privacy_views,
+    saved_view_views,
+    views,
+)
 
 app_name = "contacts"
 
@@ -41,4 +49,27 @@ urlpatterns = [
         name="company_restore",
     ),
     path("trash/", views.trash, name="trash"),
+    path("contacts/views/save/", saved_view_views.saved_view_save, name="view_save"),
+    path("contacts/views/<int:view_id>/", saved_view_views.saved_view_edit, name="view_edit"),
+    path(
+        "contacts/views/<int:view_id>/delete/",
+        saved_view_views.saved_view_delete,
+        name="view_delete",
+    ),
+    path("settings/custom-fields/", custom_field_views.custom_fields, name="custom_fields"),
+    path(
+        "settings/custom-fields/new/",
+        custom_field_views.custom_field_edit,
+        name="custom_field_new",
+    ),
+    path(
+        "settings/custom-fields/<int:field_id>/",
+        custom_field_views.custom_field_edit,
+        name="custom_field_edit",
+    ),
+    path(
+        "settings/custom-fields/<int:field_id>/delete/",
+        custom_field_views.custom_field_delete,
+        name="custom_field_delete",
+    ),
 ]

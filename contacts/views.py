@@ -8,10 +8,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts import bulk, selectors, services
+from contacts import bulk, columns, selectors, services
 from contacts.filters import ContactFilter
 from contacts.forms import ContactForm, initial_for
 from contacts.models import Company, Contact
+from contacts.saved_view_views import list_context
 from crm.forms import apply_errors
 from crm.paging import bounded_page
 from crm.permissions import can, org_member
@@ -37,6 +38,7 @@ def contact_list(request: OrgRequest) -> HttpResponse:
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
     context["bulk"] = bulk.bulk_choices() if context["can_edit"] else None
+    context.update(list_context(request, "contact", columns.chosen("contact", request.GET)))
     template = "contacts/contact_list.html" + ("#results" if request.htmx else "")
     return render(request, template, context)
 
@@ -55,10 +57,11 @@ def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
 
 def _save(request: OrgRequest, form: ContactForm, contact: Contact | None) -> Contact | None:
     data = dict(form.cleaned_data)
+    custom = form.pop_custom(data, contact)
     try:
         return services.contact_save(
             org=request.org, by=request.user, contact=contact,
-            company_name=data.pop("company"), tag_names=data.pop("tags"), **data,
+            company_name=data.pop("company"), tag_names=data.pop("tags"), custom=custom, **data,
         )  # fmt: skip
     except ValidationError as error:
         apply_errors(form, error)

@@ -117,7 +117,7 @@ def test_it_shows_a_contact_in_a_fixed_number_of_queries(
     client.force_login(alice)
     # Session, user, organisation, membership and both walls; the contact, its tags, its
     # history with the actors; the switcher's memberships.
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):  # one for the custom field definitions
         response = client.get(f"/o/acme/contacts/{ada.pk}/")
     assert f"Title {changes - 1}" in response.content.decode()
 
@@ -320,3 +320,13 @@ def test_it_keeps_acmes_trash_from_another_organisation(
     assert "Ada Lovelace" not in client.get("/o/globex/trash/").content.decode()
     assert client.post(f"/o/globex/contacts/{ada.pk}/restore/").status_code == 404
     assert _get(acme, ada.pk).deleted_at is not None
+
+
+def test_its_full_edit_page_posts_plainly_and_its_inline_form_through_htmx(client, acme, alice):
+    with activate(acme):
+        contact = services.contact_create(org=acme, by=alice, first_name="Ada")
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/{contact.pk}/edit/").content.decode()
+    inline = client.get(f"/o/acme/contacts/{contact.pk}/edit/", HTTP_HX_REQUEST="true")
+    assert "hx-post" not in page  # saving returns to the contact's page
+    assert "hx-post" in inline.content.decode()  # saving swaps the profile back in place

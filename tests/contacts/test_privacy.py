@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from contacts import privacy, services
-from contacts.models import ConsentEvent, Contact, ContactTag
+from contacts.models import ConsentEvent, Contact, ContactTag, CustomField
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
 
@@ -37,6 +37,9 @@ def ada(acme: Organization, alice: User) -> Contact:
     """A contact with everything a person leaves behind: tags, consent, a history."""
     with activate(acme):
         tags = services.tags_by_name(org=acme, names=["VIP"], by=alice)
+        CustomField.objects.create(
+            org=acme, entity="contact", key="shoe_size", label="Shoe size", kind="number"
+        )
         contact = services.contact_create(
             org=acme, by=alice, first_name="Ada", last_name="Lovelace",
             email="ada@engines.example", other_emails=["ada@home.example"],

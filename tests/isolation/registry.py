@@ -34,6 +34,8 @@ URL_KWARGS: dict[str, type[models.Model]] = {
     "contact_id": Contact,
     "company_id": Company,
     "export_id": ExportJob,
+    "field_id": CustomField,
+    "view_id": SavedView,
 }
 
 

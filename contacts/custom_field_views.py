@@ -1,0 +1,62 @@
+"""Settings → Custom fields: the fields an organisation adds to contacts and companies."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from contacts import custom_fields as services
+from contacts.custom_field_forms import CustomFieldForm
+from contacts.models import CustomField
+from crm.forms import apply_errors
+from crm.permissions import org_member
+from crm.requests import OrgRequest
+from crm.selectors import object_history
+
+
+@require_GET
+@org_member("settings.configure")
+def custom_fields(request: OrgRequest) -> HttpResponse:
+    entities = [
+        (label, services.definitions(entity)) for entity, label in CustomField.Entity.choices
+    ]
+    context = {"entities": entities, "any": any(found for _, found in entities)}
+    return render(request, "contacts/custom_fields.html", context | {"section": "custom_fields"})
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("settings.configure")
+def custom_field_edit(request: OrgRequest, field_id: int | None = None) -> HttpResponse:
+    field = get_object_or_404(CustomField.objects, pk=field_id) if field_id else None
+    initial = CustomFieldForm.initial_for(field) if field else {}
+    form = CustomFieldForm(request.POST or None, initial=initial, editing=field is not None)
+    if form.is_valid():
+        try:
+            field = services.custom_field_save(
+                org=request.org, by=request.user, field=field, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"Saved the custom field {field.label}.")
+            return redirect("contacts:custom_fields", request.org.slug)
+    history = object_history(field) if field else []
+    context = {"form": form, "field": field, "history": history, "section": "custom_fields"}
+    return render(request, "contacts/custom_field_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("settings.configure")
+def custom_field_delete(request: OrgRequest, field_id: int) -> HttpResponse:
+    field = get_object_or_404(CustomField.objects, pk=field_id)
+    if request.method == "POST":
+        services.custom_field_delete(org=request.org, field=field, by=request.user)
+        messages.success(
+            request,
+            f"Deleted the custom field {field.label}. Values already entered are kept but "
+            "no longer shown.",
+        )
+        return redirect("contacts:custom_fields", request.org.slug)
+    context = {"field": field, "section": "custom_fields"}
+    return render(request, "contacts/custom_field_delete.html", context)

@@ -1,0 +1,267 @@
+"""Custom fields: the definitions an organisation adds, and the values kept in `custom`.
+
+Values live in the record's `custom` JSONB under the definition's key, normalised so that
+the JSONB lookups of the list filters compare like with like: numbers as integers,
+decimals and dates as strings (1.5, 2025-01-31), yes/no as booleans, several choices as a
+list. Deleting a definition leaves its values in `custom`; they are no longer shown.
+"""
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils.text import slugify
+
+from contacts.models import Company, Contact, CustomField
+from crm.audit import audit_record, diff
+from crm.models import Organization, User
+
+Kind = CustomField.Kind
+LIST_KINDS = (Kind.CHOICE, Kind.MULTI_CHOICE)
+MAX_LENGTH = {Kind.TEXT: 500, Kind.LONG_TEXT: 10_000, Kind.URL: 2_000}
+# A key is a JSONB key and a part of ORM lookups (custom__<key>): no "__", no capitals.
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off"}
+
+
+def definitions(entity: str) -> list[CustomField]:
+    """This organisation's custom fields for contacts or companies, in their order."""
+    return list(CustomField.objects.filter(entity=entity))
+
+
+def entity_of(record: Contact | Company) -> str:
+    return CustomField.Entity.CONTACT if isinstance(record, Contact) else CustomField.Entity.COMPANY
+
+
+# --- Values -------------------------------------------------------------------------------
+
+
+def clean_custom(
+    entity: str, values: dict[str, Any], *, keep: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`values` checked against the entity's definitions and normalised for storage; empty
+    values are dropped. A key without a definition is refused, unless it is in `keep` (the
+    values already stored) with the same value: a definition deleted meanwhile keeps its
+    value. Errors are keyed "custom_<key>", the name of the field in the forms."""
+    fields = {field.key: field for field in definitions(entity)}
+    keep = keep or {}
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for key, value in values.items():
+        field = fields.get(key)
+        if field is None:
+            if key in keep and keep[key] == value:
+                cleaned[key] = value
+            else:
+                noun = CustomField.Entity(entity).label.lower()
+                errors.setdefault("custom", []).append(f"“{key}” is not a custom field of {noun}.")
+            continue
+        try:
+            value = clean_value(field, value)
+        except ValidationError as error:
+            errors[f"custom_{key}"] = error.messages
+            continue
+        if value is not None:
+            cleaned[key] = value
+    for key, field in fields.items():
+        if field.required and key not in cleaned and f"custom_{key}" not in errors:
+            errors[f"custom_{key}"] = ["This field is required."]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def clean_value(field: CustomField, value: Any) -> Any:
+    """One value as stored, or None when it is empty; ValidationError if it does not fit."""
+    if value is None or value == "" or value == [] or value == ():
+        return None
+    kind = field.kind
+    if kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.URL, Kind.CHOICE):
+        if not isinstance(value, str):
+            raise ValidationError("Enter text.")
+        value = value.strip()
+        if not value:
+            return None
+        limit = MAX_LENGTH.get(Kind(kind))
+        if limit and len(value) > limit:
+            raise ValidationError(f"Keep this to {limit:,} characters or fewer.")
+        if kind == Kind.URL:
+            URLValidator(message="Enter a web address, such as https://example.com.")(value)
+        if kind == Kind.CHOICE and value not in field.choices:
+            raise ValidationError(f"“{value}” is not one of the choices.")
+        return value
+    if kind == Kind.NUMBER:
+        return _whole_number(value)
+    if kind == Kind.DECIMAL:
+        return decimal_text(value)
+    if kind == Kind.DATE:
+        return _iso_date(value)
+    if kind == Kind.BOOLEAN:
+        return _yes_no(value)
+    if kind == Kind.MULTI_CHOICE:
+        chosen = [value] if isinstance(value, str) else value
+        if not isinstance(chosen, list | tuple) or not all(isinstance(c, str) for c in chosen):
+            raise ValidationError("Choose from the list.")
+        unknown = [c for c in chosen if c not in field.choices]
+        if unknown:
+            raise ValidationError(f"“{unknown[0]}” is not one of the choices.")
+        return [c for c in field.choices if c in chosen] or None
+    raise ValidationError(f"Unknown kind of field “{kind}”.")
+
+
+def _whole_number(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValidationError("Enter a whole number.")
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValidationError("Enter a whole number.") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValidationError("Enter a whole number.")
+    return int(number)
+
+
+def decimal_text(value: Any) -> str:
+    """A decimal as stored and compared: 1.50 and 1.5 are both "1.5", 1E+1 is "10"."""
+    if isinstance(value, bool):
+        raise ValidationError("Enter a number.")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValidationError("Enter a number.") from None
+    if not number.is_finite():
+        raise ValidationError("Enter a number.")
+    return f"{number.normalize():f}"
+
+
+def _iso_date(value: Any) -> str:
+    if isinstance(value, date):  # a datetime too: its day
+        return (value.date() if hasattr(value, "date") else value).isoformat()
+    text = str(value).strip()
+    try:
+        if not _ISO_DATE.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValidationError("Enter a date as yyyy-mm-dd.") from None
+
+
+def _yes_no(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValidationError("Enter yes or no.")
+
+
+def display(field: CustomField, value: Any) -> str:
+    """A stored value as people read it (a value that no longer fits its kind, as is)."""
+    if value is None or value == "" or value == []:
+        return ""
+    if field.kind == Kind.BOOLEAN and isinstance(value, bool):
+        return "Yes" if value else "No"
+    if field.kind == Kind.DATE and isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value).strftime("%-d %b %Y")
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def export_cells(fields: list[CustomField], record: Contact | Company) -> list[str]:
+    """A record's custom values for an export row: dates ISO, yes/no, lists with "; "."""
+    cells = []
+    for field in fields:
+        value = record.custom.get(field.key)
+        if isinstance(value, bool):
+            cells.append("Yes" if value else "No")
+        elif isinstance(value, list):
+            cells.append("; ".join(str(item) for item in value))
+        else:
+            cells.append("" if value is None else str(value))
+    return cells
+
+
+# --- Definitions ----------------------------------------------------------------------------
+
+
+def _clean_definition(field: CustomField, choices: list[str]) -> None:
+    errors: dict[str, str] = {}
+    if not KEY_PATTERN.match(field.key):
+        errors["key"] = (
+            "Use lower-case letters, digits and single underscores, starting with a letter."
+        )
+    elif (
+        CustomField.objects.filter(entity=field.entity, key=field.key).exclude(pk=field.pk).exists()
+    ):
+        errors["key"] = f"Another field of {field.get_entity_display().lower()} has this key."
+    if field.kind in LIST_KINDS:
+        field.choices = list(dict.fromkeys(c.strip() for c in choices if c.strip()))
+        if not field.choices:
+            errors["choices"] = "Give the choices, one per line."
+        elif any(len(c) > 100 for c in field.choices):
+            errors["choices"] = "Keep each choice to 100 characters or fewer."
+    else:
+        field.choices = []
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def custom_field_save(
+    *, org: Organization, by: User | None, field: CustomField | None = None, entity: str,
+    key: str, label: str, kind: str, choices: list[str], required: bool = False,
+    position: int = 0,
+) -> CustomField:  # fmt: skip
+    """Add or change a custom field. Its entity and key never change: values live under it."""
+    key = key.strip() or slugify(label).replace("-", "_")[:50]
+    if field is not None and (key != field.key or entity != field.entity):
+        raise ValidationError({"key": "The key cannot change: the values are stored under it."})
+    before = {} if field is None else {
+        "label": field.label, "kind": field.kind, "choices": field.choices,
+        "required": field.required, "position": field.position,
+    }  # fmt: skip
+    field = field or CustomField(org=org, entity=entity, key=key)
+    field.label, field.kind, field.required, field.position = (
+        label.strip(),
+        kind,
+        required,
+        position,
+    )
+    _clean_definition(field, choices)
+    field.full_clean(exclude=["org"], validate_constraints=False)
+    created = field.pk is None
+    field.save()
+    after = {
+        name: getattr(field, name) for name in ("label", "kind", "choices", "required", "position")
+    }
+    changes = diff(before, after)
+    if created:
+        audit_record(
+            org=org, actor=by, action="custom_field.created", target=field, changes=changes
+        )
+    elif changes:
+        audit_record(
+            org=org, actor=by, action="custom_field.updated", target=field, changes=changes
+        )
+    return field
+
+
+@transaction.atomic
+def custom_field_delete(*, org: Organization, field: CustomField, by: User | None) -> None:
+    """Delete a definition. Its values stay in the records' `custom`, no longer shown."""
+    audit_record(
+        org=org, actor=by, action="custom_field.deleted", target=field,
+        changes={"key": [field.key, None], "entity": [field.entity, None]},
+    )  # fmt: skip
+    field.delete()

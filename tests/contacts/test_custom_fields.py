@@ -1,0 +1,305 @@
+"""Custom fields: Settings → Custom fields, and their values in forms, pages, filters, exports."""
+
+import csv
+import html
+import io
+import re
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from contacts import custom_fields, services
+from contacts.models import Contact, CustomField
+from crm.models import AuditEvent, Organization, User
+from crm.tenancy import activate
+
+pytestmark = pytest.mark.django_db
+
+SETTINGS = "/o/acme/settings/custom-fields/"
+
+
+def _define(org: Organization, key: str, kind: str, **extra: Any) -> CustomField:
+    with activate(org):
+        return custom_fields.custom_field_save(
+            org=org, by=None, entity=extra.pop("entity", "contact"), key=key,
+            label=extra.pop("label", key.replace("_", " ").capitalize()), kind=kind,
+            choices=extra.pop("choices", []), **extra,
+        )  # fmt: skip
+
+
+def _contact(org: Organization, **fields: Any) -> Contact:
+    with activate(org):
+        return services.contact_create(org=org, by=None, **fields)
+
+
+def _custom(org: Organization, contact: Contact) -> dict[str, Any]:
+    with activate(org):
+        return Contact.objects.get(pk=contact.pk).custom
+
+
+def _error_for(response: Any, field: str) -> str:
+    """The error shown under a form field, as the person reads it."""
+    pattern = rf'<p class="field__error" id="id_{field}_error_1">(.*?)</p>'
+    match = re.search(pattern, response.content.decode())
+    return html.unescape(match[1]) if match else ""
+
+
+def _contact_form(**changes: Any) -> dict[str, Any]:
+    return {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@engines.example",
+            "phone": "", "company": "", "lifecycle": "lead", "tags": "", "owner": "",
+            "country": "", **changes}  # fmt: skip
+
+
+def _definition(**changes: Any) -> dict[str, Any]:
+    return {"entity": "contact", "label": "Shoe size", "key": "", "kind": "number",
+            "choices": "", "position": "0", **changes}  # fmt: skip
+
+
+# --- Settings → Custom fields ---------------------------------------------------------------
+
+
+def test_it_shows_an_empty_state(client: Client, alice: User) -> None:
+    client.force_login(alice)
+    page = client.get(SETTINGS).content.decode()
+    assert "No custom fields yet" in page
+    assert 'href="/o/acme/settings/custom-fields/"' in page  # the settings nav links here
+
+
+@pytest.mark.parametrize("kind", CustomField.Kind.values)
+def test_it_creates_each_kind(client: Client, acme: Organization, alice: User, kind: str) -> None:
+    client.force_login(alice)
+    choices = "Gold\nSilver\n" if kind in ("choice", "multi_choice") else ""
+    form = _definition(label="Loyalty level", kind=kind, choices=choices, required="on")
+    response = client.post(SETTINGS + "new/", form)
+    assert response.status_code == 302, _error_for(response, "choices")
+    with activate(acme):
+        field = CustomField.objects.get()
+        assert AuditEvent.objects.filter(action="custom_field.created").exists()
+    assert (field.key, field.kind, field.required) == ("loyalty_level", kind, True)
+    assert field.choices == (["Gold", "Silver"] if choices else [])
+    assert "Loyalty level" in client.get(SETTINGS).content.decode()
+
+
+def test_it_requires_choices_for_the_list_kinds(client: Client, acme, alice: User) -> None:
+    client.force_login(alice)
+    response = client.post(SETTINGS + "new/", _definition(kind="choice"))
+    assert _error_for(response, "choices") == "Give the choices, one per line."
+    with activate(acme):
+        assert not CustomField.objects.exists()
+
+
+def test_it_refuses_a_key_used_in_the_same_entity(client: Client, acme, alice: User) -> None:
+    _define(acme, "shoe_size", "number")
+    _define(acme, "tier", "text", entity="company")  # another entity: no clash
+    client.force_login(alice)
+    response = client.post(SETTINGS + "new/", _definition(key="shoe_size"))
+    assert _error_for(response, "key") == "Another field of contacts has this key."
+    assert client.post(SETTINGS + "new/", _definition(key="tier")).status_code == 302
+
+
+def test_it_keeps_the_key_when_editing(client: Client, acme, alice: User) -> None:
+    field = _define(acme, "shoe_size", "number")
+    client.force_login(alice)
+    form = _definition(key="renamed", label="Shoe size (EU)", entity="company")
+    assert client.post(f"{SETTINGS}{field.pk}/", form).status_code == 302
+    with activate(acme):
+        field.refresh_from_db()
+    assert (field.key, field.entity, field.label) == ("shoe_size", "contact", "Shoe size (EU)")
+
+
+@pytest.mark.parametrize("who", ["bob", "rita"])
+def test_it_refuses_non_admins(client: Client, acme, request, who: str) -> None:
+    field = _define(acme, "shoe_size", "number")
+    client.force_login(request.getfixturevalue(who))
+    for url in (
+        SETTINGS,
+        SETTINGS + "new/",
+        f"{SETTINGS}{field.pk}/",
+        f"{SETTINGS}{field.pk}/delete/",
+    ):
+        assert client.get(url).status_code == 403
+    for url in (SETTINGS + "new/", f"{SETTINGS}{field.pk}/", f"{SETTINGS}{field.pk}/delete/"):
+        assert client.post(url, _definition()).status_code == 403
+    with activate(acme):
+        assert CustomField.objects.count() == 1
+
+
+def test_it_hides_another_organisations_field(client: Client, globex, charlie, alice) -> None:
+    field = _define(globex, "secret", "text")
+    client.force_login(alice)
+    assert client.get(f"{SETTINGS}{field.pk}/").status_code == 404
+    assert client.post(f"{SETTINGS}{field.pk}/delete/").status_code == 404
+
+
+# --- The contact form ----------------------------------------------------------------------
+
+
+def test_the_contact_form_shows_the_fields(client: Client, acme, alice: User) -> None:
+    _define(acme, "shoe_size", "number", label="Shoe size", required=True)
+    _define(acme, "tier", "choice", choices=["Gold", "Silver"])
+    client.force_login(alice)
+    page = client.get("/o/acme/contacts/new/").content.decode()
+    assert re.search(r'<input type="number" name="custom_shoe_size"[^>]*required', page)
+    assert '<option value="Gold">Gold</option>' in page
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "error"),
+    [
+        ("number", "twelve", "Enter a whole number."),
+        ("date", "31/01/2025", "Enter a valid date."),
+        ("url", "not a url", "Enter a valid URL."),
+        ("choice", "Bronze", "Select a valid choice. Bronze is not one of the available choices."),
+        ("text", "", "This field is required."),
+    ],
+)
+def test_the_contact_form_refuses_a_bad_value(
+    client: Client, acme, alice: User, kind: str, value: str, error: str
+) -> None:
+    _define(acme, "extra", kind, choices=["Gold"] if kind == "choice" else [], required=True)
+    client.force_login(alice)
+    response = client.post("/o/acme/contacts/new/", _contact_form(custom_extra=value))
+    assert _error_for(response, "custom_extra") == error
+    with activate(acme):
+        assert not Contact.objects.exists()
+
+
+def test_it_stores_normalised_values_and_shows_them(client: Client, acme, alice: User) -> None:
+    _define(acme, "shoe_size", "number", label="Shoe size")
+    _define(acme, "budget", "decimal")
+    _define(acme, "met_on", "date", label="Met on")
+    _define(acme, "vip", "boolean", label="VIP")
+    _define(acme, "site", "url", label="Site")
+    _define(acme, "topics", "multi_choice", choices=["Maths", "Engines", "Poetry"])
+    client.force_login(alice)
+    form = _contact_form(custom_shoe_size="38", custom_budget="1200.50", custom_met_on="1833-06-05",
+                         custom_vip="true", custom_site="https://ada.example",
+                         custom_topics=["Poetry", "Maths"])  # fmt: skip
+    response = client.post("/o/acme/contacts/new/", form)
+    assert response.status_code == 302
+    with activate(acme):
+        contact = Contact.objects.get()
+    assert contact.custom == {"shoe_size": 38, "budget": "1200.5", "met_on": "1833-06-05",
+                              "vip": True, "site": "https://ada.example",
+                              "topics": ["Maths", "Poetry"]}  # fmt: skip
+    page = client.get(response["Location"]).content.decode()
+    assert "<dt>Shoe size</dt><dd>38</dd>" in page
+    assert "<dt>Met on</dt><dd>5 Jun 1833</dd>" in page
+    assert "<dt>VIP</dt><dd>Yes</dd>" in page
+    assert '<a href="https://ada.example" rel="noopener noreferrer">' in page
+    assert "<dd>Maths, Poetry</dd>" in page
+
+
+def test_the_edit_form_shows_the_stored_values(client: Client, acme, alice: User) -> None:
+    _define(acme, "met_on", "date")
+    ada = _contact(acme, first_name="Ada", custom={"met_on": "1833-06-05"})
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/{ada.pk}/edit/").content.decode()
+    assert re.search(r'name="custom_met_on" value="1833-06-05"', page)
+
+
+def test_a_company_form_stores_its_own_fields(client: Client, acme, alice: User) -> None:
+    _define(acme, "employees_here", "number", entity="company")
+    client.force_login(alice)
+    form = {"name": "Engines Ltd", "owner": "", "tags": "", "custom_employees_here": "12"}
+    response = client.post("/o/acme/companies/new/", form)
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "<dt>Employees here</dt><dd>12</dd>" in page
+
+
+def test_another_organisations_fields_never_appear(client: Client, acme, globex, alice) -> None:
+    _define(globex, "globex_secret", "text", label="Globex secret")
+    client.force_login(alice)
+    for url in ("/o/acme/contacts/new/", "/o/acme/contacts/", SETTINGS):
+        page = client.get(url).content.decode()
+        assert "globex_secret" not in page
+        assert "Globex secret" not in page
+
+
+# --- The service ----------------------------------------------------------------------------
+
+
+def test_the_service_refuses_unknown_keys_and_bad_values(acme: Organization) -> None:
+    _define(acme, "shoe_size", "number")
+    with pytest.raises(ValidationError) as error:
+        _contact(acme, first_name="Ada", custom={"shoe_size": "big", "nope": "x"})
+    assert set(error.value.message_dict) == {"custom_shoe_size", "custom"}
+    with activate(acme):
+        assert not Contact.objects.exists()
+
+
+def test_the_service_enforces_required_fields(acme: Organization) -> None:
+    _define(acme, "shoe_size", "number", required=True)
+    with pytest.raises(ValidationError) as error:
+        _contact(acme, first_name="Ada", custom={})
+    assert error.value.message_dict == {"custom_shoe_size": ["This field is required."]}
+
+
+def test_the_service_leaves_custom_alone_when_not_given(acme: Organization) -> None:
+    _define(acme, "shoe_size", "number", required=True)
+    ada = _contact(acme, first_name="Ada", custom={"shoe_size": 38})
+    with activate(acme):
+        services.contact_update(org=acme, contact=ada, by=None, job_title="Analyst")
+    assert _custom(acme, ada) == {"shoe_size": 38}
+
+
+# --- The list and the export ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "choices", "values", "query"),
+    [
+        ("text", [], ["Blue whale", "Red fox"], "whale"),
+        ("number", [], [38, 40], "38"),
+        ("decimal", [], ["1.5", "2"], "1.50"),
+        ("date", [], ["2025-01-31", "2025-02-01"], "2025-01-31"),
+        ("boolean", [], [True, False], "true"),
+        ("choice", ["Gold", "Silver"], ["Gold", "Silver"], "Gold"),
+        ("multi_choice", ["A", "B"], [["A", "B"], ["B"]], "A"),
+    ],
+)
+def test_the_list_filters_by_a_custom_field(
+    client: Client, acme, alice, kind: str, choices: list[str], values: list[Any], query: str
+) -> None:
+    _define(acme, "extra", kind, choices=choices)
+    hit = _contact(acme, first_name="Hit", custom={"extra": values[0]})
+    miss = _contact(acme, first_name="Miss", custom={"extra": values[1]})
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/?custom_extra={query}").content.decode()
+    assert f"/o/acme/contacts/{hit.pk}/" in page
+    assert f"/o/acme/contacts/{miss.pk}/" not in page
+
+
+def test_the_export_has_a_column_per_custom_field(client: Client, acme, alice: User) -> None:
+    _define(acme, "shoe_size", "number", label="Shoe size")
+    _define(acme, "topics", "multi_choice", label="Topics", choices=["Maths", "Poetry"])
+    _contact(acme, first_name="Ada", custom={"shoe_size": 38, "topics": ["Maths", "Poetry"]})
+    client.force_login(alice)
+    rows = list(
+        csv.reader(io.StringIO(client.get("/o/acme/contacts/export/").content.decode("utf-8-sig")))
+    )
+    assert rows[0][-2:] == ["Shoe size", "Topics"]
+    assert rows[1][-2:] == ["38", "Maths; Poetry"]
+
+
+# --- Deleting a definition ------------------------------------------------------------------
+
+
+def test_deleting_a_field_hides_it_and_keeps_the_values(client: Client, acme, alice) -> None:
+    field = _define(acme, "shoe_size", "number", label="Shoe size")
+    ada = _contact(acme, first_name="Ada", custom={"shoe_size": 38})
+    client.force_login(alice)
+    confirm = client.get(f"{SETTINGS}{field.pk}/delete/").content.decode()
+    assert "values already entered are kept" in confirm
+    assert client.post(f"{SETTINGS}{field.pk}/delete/", follow=True).status_code == 200
+    assert "Shoe size" not in client.get(f"/o/acme/contacts/{ada.pk}/").content.decode()
+    assert (
+        client.post(f"/o/acme/contacts/{ada.pk}/edit/", _contact_form(first_name="Ada")).status_code
+        == 302
+    )
+    assert _custom(acme, ada) == {"shoe_size": 38}
+    with activate(acme):
+        assert AuditEvent.objects.filter(action="custom_field.deleted").exists()
