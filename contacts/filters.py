@@ -98,13 +98,19 @@ class _RecordFilter(django_filters.FilterSet):
     def more_fields(self) -> list[BoundField]:
         return [self.form[name] for name in self.form.fields if name not in self.primary]
 
-    def more_in_use(self) -> bool:
-        """Whether a folded filter has a value (then the fold opens)."""
-        folded = [name for name in self.filters if name not in self.primary]
+    def _in_use(self, names: list[str]) -> bool:
         return any(
             value for key, value in (self.data or {}).items()
-            if any(key == name or key.startswith(f"{name}_") for name in folded)
+            if any(key == name or key.startswith(f"{name}_") for name in names)
         )  # fmt: skip
+
+    def more_in_use(self) -> bool:
+        """Whether a folded filter has a value (then the fold opens)."""
+        return self._in_use([name for name in self.filters if name not in self.primary])
+
+    def narrows(self) -> bool:
+        """Whether a search or filter is set: sorting, paging or columns alone narrow nothing."""
+        return self._in_use([name for name in self.filters if name != "sort"])
 
     def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return selectors.search(queryset, value)

@@ -292,3 +292,10 @@ def test_its_search_uses_the_indexes_past_row_level_security(acme, alice) -> Non
             "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'crm_search_ids'"
         )
         assert cursor.fetchone() == ("crm_maintenance",)
+
+
+def test_it_says_there_are_no_contacts_yet_when_only_columns_are_chosen(client, acme, alice):
+    client.force_login(alice)
+    html = client.get("/o/acme/contacts/?columns=name&columns=email&sort=-created").content.decode()
+    assert "No contacts yet" in html
+    assert "No contacts match" not in html
