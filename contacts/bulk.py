@@ -10,7 +10,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from contacts import selectors, services
-from contacts.filters import ContactFilter
+from contacts.filters import list_rows
 from contacts.models import Contact, ContactTag, Tag
 from crm.audit import audit_record
 from crm.models import Membership, Organization, User
@@ -72,10 +72,9 @@ def _targets(membership: Membership, ids: list[int] | None, filters: QueryDict |
             raise ValidationError("Select at least one contact, or choose all matching rows.")
         found = found.filter(pk__in=ids)
     else:
-        filterset = ContactFilter(filters or None, queryset=found)
+        filterset, found = list_rows("contact", membership, filters)
         if filterset.is_bound and not filterset.is_valid():
             raise ValidationError("These filters are not valid: correct them on the list first.")
-        found = filterset.qs
     found = found.order_by().select_related(None).prefetch_related(None)
     targets = list(found.values_list("pk", flat=True).distinct()[: MAX_ROWS + 1])
     if len(targets) > MAX_ROWS:

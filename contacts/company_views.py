@@ -10,7 +10,7 @@ from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts import columns, selectors, services
-from contacts.filters import CompanyFilter
+from contacts.filters import list_rows
 from contacts.forms import CompanyForm, initial_for
 from contacts.models import Company
 from contacts.saved_view_views import list_context
@@ -34,12 +34,7 @@ def _visible_company(request: OrgRequest, company_id: int) -> Company:
 @require_GET
 @org_member("company.view")
 def company_list(request: OrgRequest) -> HttpResponse:
-    filters = CompanyFilter(
-        request.GET or None, queryset=selectors.company_list(request.membership)
-    )
-    found = filters.qs if not filters.is_bound or filters.is_valid() else Company.objects.none()
-    # The id breaks ties, so that paging never repeats or skips a row.
-    found = found.order_by(*(found.query.order_by or ("name",)), "id")
+    filters, found = list_rows("company", request.membership, request.GET)
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
     context.update(list_context(request, "company", columns.chosen("company", request.GET)))

@@ -18,8 +18,8 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from contacts import custom_fields, selectors
-from contacts.filters import CompanyFilter, ContactFilter
+from contacts import custom_fields
+from contacts.filters import list_rows
 from contacts.models import Company, Contact, ExportJob
 from crm.models import Membership, Organization, User
 from crm.tenancy import cache_key, require_org
@@ -57,19 +57,8 @@ def neutralise(value: str) -> str:
 
 def filtered(kind: str, membership: Membership, query: str) -> QuerySet[Any]:
     """The rows of a list page (`query` is its query string) that `membership` may see."""
-    data = QueryDict(query)
-    if kind == ExportJob.Kind.CONTACTS:
-        filters: ContactFilter | CompanyFilter = ContactFilter(
-            data or None, queryset=selectors.contact_list(membership)
-        )
-        default_order: tuple[str, ...] = ("last_name", "first_name")
-    else:
-        filters = CompanyFilter(data or None, queryset=selectors.company_list(membership))
-        default_order = ("name",)
-    if filters.is_bound and not filters.is_valid():
-        return filters.queryset.none()
-    found = filters.qs
-    return found.order_by(*(found.query.order_by or default_order), "id")
+    list_kind = "contact" if kind == ExportJob.Kind.CONTACTS else "company"
+    return list_rows(list_kind, membership, QueryDict(query))[1]
 
 
 def count_capped(queryset: QuerySet[Any], cap: int) -> int:

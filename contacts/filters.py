@@ -172,3 +172,24 @@ class CompanyFilter(_RecordFilter):
     class Meta:
         model = Company
         fields: list[str] = []
+
+
+_LISTS: dict[str, tuple[type[_RecordFilter], Any, tuple[str, ...]]] = {
+    "contact": (ContactFilter, selectors.contact_list, ("last_name", "first_name")),
+    "company": (CompanyFilter, selectors.company_list, ("name",)),
+}
+
+
+def list_rows(kind: str, membership: Any, data: Any) -> tuple[_RecordFilter, QuerySet[Any]]:
+    """A list's filters and rows as `membership` sees them, given its query `data`.
+
+    One rule for the pages, exports and bulk actions alike: filters that do not validate
+    give no rows, never all of them, and the id breaks ties so paging never repeats or
+    skips a row.
+    """
+    filter_class, visible, default_order = _LISTS[kind]
+    filters = filter_class(data or None, queryset=visible(membership))
+    if filters.is_bound and not filters.is_valid():
+        return filters, filters.queryset.none()
+    found = filters.qs
+    return filters, found.order_by(*(found.query.order_by or default_order), "id")

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts import bulk, columns, selectors, services
-from contacts.filters import ContactFilter
+from contacts.filters import list_rows
 from contacts.forms import ContactForm, initial_for
 from contacts.models import Company, Contact
 from contacts.saved_view_views import list_context
@@ -29,12 +29,7 @@ def _visible_contact(request: OrgRequest, contact_id: int) -> Contact:
 @require_GET
 @org_member("contact.view")
 def contact_list(request: OrgRequest) -> HttpResponse:
-    filters = ContactFilter(
-        request.GET or None, queryset=selectors.contact_list(request.membership)
-    )
-    found = filters.qs if not filters.is_bound or filters.is_valid() else Contact.objects.none()
-    # The id breaks ties, so that paging never repeats or skips a row.
-    found = found.order_by(*(found.query.order_by or ("last_name", "first_name")), "id")
+    filters, found = list_rows("contact", request.membership, request.GET)
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
     context["bulk"] = bulk.bulk_choices() if context["can_edit"] else None
