@@ -3,6 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -29,6 +30,23 @@ INVITATION_DAYS = 14
 INVITATION_SALT = "crm.invitation"
 # Slugs that would read as product URLs rather than an organisation's name.
 RESERVED_SLUGS = {"admin", "accounts", "api", "new", "settings", "static", "www", "o"}
+
+
+# --- Accounts ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_set_up(*, email: str, password: str) -> User:
+    """A user with this address (created if new), this password and the address confirmed:
+    for system use (demo logins, operators), where nobody clicks a confirmation link."""
+    email = email.strip().lower()
+    user = User.objects.filter(email=email).first() or User.objects.create_user(email)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    return user
 
 
 # --- Organisations -----------------------------------------------------------------------

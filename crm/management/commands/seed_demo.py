@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from crm import services
-from crm.models import Organization, Role, User
+from crm.models import Organization, Role
 from crm.signals import demo_seeded
 from crm.tenancy import activate
 
@@ -25,7 +24,10 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         slug, password = options["org"], options["password"]
-        users = {role: self._user(f"{role}@{slug}.test", password) for role in Role.values}
+        users = {
+            role: services.user_set_up(email=f"{role}@{slug}.test", password=password)
+            for role in Role.values
+        }
         org = Organization.objects.filter(slug=slug).first()
         if org is None:
             name = options["name"] or slug.replace("-", " ").title()
@@ -40,12 +42,3 @@ class Command(BaseCommand):
         )
         for role, user in users.items():
             self.stdout.write(f"  {Role(role).label:<14} {user.email}")
-
-    def _user(self, email: str, password: str) -> User:
-        user = User.objects.filter(email=email).first() or User.objects.create_user(email)
-        user.set_password(password)
-        user.save(update_fields=["password"])
-        EmailAddress.objects.update_or_create(
-            user=user, email=email, defaults={"verified": True, "primary": True}
-        )
-        return user
