@@ -132,7 +132,7 @@ COMPANY_COLUMNS: dict[str, Column] = {
 }
 COMPANY_DEFAULT = ("name", "domain", "industry", "size", "owner", "tags", "created")
 
-# SavedView.Entity -> (the columns, the default choice)
+# RecordKind -> (the columns, the default choice)
 ENTITIES: dict[str, tuple[dict[str, Column], tuple[str, ...]]] = {
     "contact": (CONTACT_COLUMNS, CONTACT_DEFAULT),
     "company": (COMPANY_COLUMNS, COMPANY_DEFAULT),

@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 from django import forms
 
 from contacts.custom_fields import KEY_PATTERN, definitions
-from contacts.models import Company, Contact, CustomField
+from contacts.models import Company, Contact, CustomField, RecordKind
 
 Kind = CustomField.Kind
 
@@ -59,7 +59,7 @@ class CustomValuesMixin(forms.Form):
 
 
 class CustomFieldForm(forms.Form):
-    entity = forms.ChoiceField(choices=CustomField.Entity.choices, label="Add to")
+    entity = forms.ChoiceField(choices=RecordKind.choices, label="Add to")
     label = forms.CharField(max_length=100)
     key = forms.CharField(
         max_length=50, required=False,

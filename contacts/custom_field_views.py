@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import custom_fields as services
 from contacts.custom_field_forms import CustomFieldForm
-from contacts.models import CustomField
+from contacts.models import CustomField, RecordKind
 from crm.forms import apply_errors
 from crm.permissions import org_member
 from crm.requests import OrgRequest
@@ -18,9 +18,7 @@ from crm.selectors import object_history
 @require_GET
 @org_member("settings.configure")
 def custom_fields(request: OrgRequest) -> HttpResponse:
-    entities = [
-        (label, services.definitions(entity)) for entity, label in CustomField.Entity.choices
-    ]
+    entities = [(label, services.definitions(entity)) for entity, label in RecordKind.choices]
     context = {"entities": entities, "any": any(found for _, found in entities)}
     return render(request, "contacts/custom_fields.html", context | {"section": "custom_fields"})
 

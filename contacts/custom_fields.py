@@ -16,7 +16,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.text import slugify
 
-from contacts.models import Company, Contact, CustomField
+from contacts.models import Company, Contact, CustomField, RecordKind
 from crm.audit import audit_record, diff
 from crm.models import Organization, User
 
@@ -35,7 +35,7 @@ def definitions(entity: str) -> list[CustomField]:
 
 
 def entity_of(record: Contact | Company) -> str:
-    return CustomField.Entity.CONTACT if isinstance(record, Contact) else CustomField.Entity.COMPANY
+    return RecordKind.CONTACT if isinstance(record, Contact) else RecordKind.COMPANY
 
 
 # --- Values -------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ def clean_custom(
             if key in keep and keep[key] == value:
                 cleaned[key] = value
             else:
-                noun = CustomField.Entity(entity).label.lower()
+                noun = RecordKind(entity).label.lower()
                 errors.setdefault("custom", []).append(f"“{key}” is not a custom field of {noun}.")
             continue
         try:

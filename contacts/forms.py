@@ -6,7 +6,7 @@ from django import forms
 
 from contacts import selectors, services
 from contacts.custom_field_forms import CustomValuesMixin
-from contacts.models import Company, Contact, SavedView
+from contacts.models import Company, Contact, RecordKind
 from crm.models import User
 
 
@@ -149,6 +149,6 @@ class SavedViewForm(forms.Form):
 class SavedViewSaveForm(SavedViewForm):
     """Saving the list as it is: which list, its query string and its columns."""
 
-    entity = forms.ChoiceField(choices=SavedView.Entity.choices, widget=forms.HiddenInput)
+    entity = forms.ChoiceField(choices=RecordKind.choices, widget=forms.HiddenInput)
     query = forms.CharField(required=False, widget=forms.HiddenInput)
     columns = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -296,12 +296,15 @@ class ExportJob(TenantModel):
         return min(100, self.rows_done * 100 // self.rows_total) if self.rows_total else 0
 
 
+class RecordKind(models.TextChoices):
+    """The kinds of record that custom fields and saved views belong to."""
+
+    CONTACT = "contact", "Contacts"
+    COMPANY = "company", "Companies"
+
+
 class CustomField(TenantModel):
     """A field an organisation adds to its contacts or companies; values live in `custom`."""
-
-    class Entity(models.TextChoices):
-        CONTACT = "contact", "Contacts"
-        COMPANY = "company", "Companies"
 
     class Kind(models.TextChoices):
         TEXT = "text", "Text"
@@ -314,7 +317,7 @@ class CustomField(TenantModel):
         CHOICE = "choice", "One of a list"
         MULTI_CHOICE = "multi_choice", "Several of a list"
 
-    entity = models.CharField(max_length=10, choices=Entity.choices)
+    entity = models.CharField(max_length=10, choices=RecordKind.choices)
     key = models.SlugField(max_length=50, help_text="Its name in imports, exports and filters.")
     label = models.CharField(max_length=100)
     kind = models.CharField(max_length=15, choices=Kind.choices)
@@ -336,12 +339,8 @@ class CustomField(TenantModel):
 class SavedView(TenantModel):
     """A named search, filter set and choice of columns for a list, kept per person."""
 
-    class Entity(models.TextChoices):
-        CONTACT = "contact", "Contacts"
-        COMPANY = "company", "Companies"
-
     owner = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
-    entity = models.CharField(max_length=10, choices=Entity.choices)
+    entity = models.CharField(max_length=10, choices=RecordKind.choices)
     name = models.CharField(max_length=100)
     query = models.TextField(blank=True, help_text="The list's filters, as a query string.")
     columns = models.JSONField(default=list, blank=True)

@@ -14,14 +14,14 @@ from django_htmx.http import HttpResponseClientRedirect
 from contacts import columns as record_columns
 from contacts import saved_views
 from contacts.forms import SavedViewForm, SavedViewSaveForm
-from contacts.models import SavedView
+from contacts.models import RecordKind, SavedView
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.requests import OrgRequest
 
 LIST_URLS = {
-    SavedView.Entity.CONTACT: "contacts:list",
-    SavedView.Entity.COMPANY: "contacts:companies",
+    RecordKind.CONTACT: "contacts:list",
+    RecordKind.COMPANY: "contacts:companies",
 }
 # The field ids of the save form differ from the filter form's, which shares its page.
 AUTO_ID = "view_%s"

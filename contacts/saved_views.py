@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from contacts.columns import chosen_keys
-from contacts.models import SavedView
+from contacts.models import RecordKind, SavedView
 from crm.audit import audit_record, diff
 from crm.models import Membership, Organization, User
 from crm.permissions import ADMINS
@@ -55,7 +55,7 @@ def saved_view_save(
     """Save a new view for `by`, or rename and (un)share `view`; names are unique per owner."""
     name = name.strip()
     if view is None:
-        if entity not in SavedView.Entity.values:
+        if entity not in RecordKind.values:
             raise ValidationError("A view belongs to the contact or the company list.")
         view = SavedView(org=org, owner=by, entity=entity, query=_clean_query(query))
         view.columns = chosen_keys(entity, columns)
