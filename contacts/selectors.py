@@ -15,6 +15,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # misses "nortwind" (0.58) and "jonh" for John (0.4); the test runs only after nothing
 # matched as typed, so a lower bar costs little and finds the near misses people make.
 NEAR_MISS_THRESHOLD = 0.3
+SEARCH_MAX_LENGTH = 200
 
 
 def search(queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
@@ -26,7 +27,8 @@ def search(queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
     through the policy as usual. At most COUNT_CAP + 1 ids are taken: a broader search
     says "10,000+" and asks for narrower terms.
     """
-    term = term.strip().lower()
+    # Nobody searches with more than a line of text; a longer term would only cost trigrams.
+    term = term.strip().lower()[:SEARCH_MAX_LENGTH]
     if not term:
         return queryset
     table = queryset.model._meta.db_table
