@@ -87,7 +87,7 @@ def export_job(request: OrgRequest, export_id: int) -> HttpResponse:
 
 
 @require_GET
-@org_member("export.run")  # type: ignore[arg-type]  # it types views as HttpResponse only
+@org_member("export.run")
 def export_download(request: OrgRequest, export_id: int) -> FileResponse:
     job = _own_job(request, export_id)
     path = exports.export_path(job)

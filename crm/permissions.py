@@ -10,7 +10,7 @@ from functools import wraps
 from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from crm.models import Membership, Role
 
@@ -70,15 +70,15 @@ def can(membership: Membership | None, action: str, obj: Any = None) -> bool:
 
 def org_member(
     action: str | None = None,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """View decorator: 403 unless the request's member may do `action` (any member if None).
 
     The middleware has already answered 404 to anyone who is not a member.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             membership = getattr(request, "membership", None)
             if membership is None:
                 raise PermissionDenied

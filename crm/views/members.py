@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm import services
 from crm.forms import InvitationForm, RoleForm, apply_errors
-from crm.models import Invitation, Membership
+from crm.models import Invitation, Membership, Role
 from crm.permissions import org_member
 from crm.requests import OrgRequest
 from crm.selectors import member_list, open_invitations
@@ -20,7 +20,7 @@ def _members_page(request: OrgRequest, invite_form: InvitationForm) -> HttpRespo
         "members": member_list(),
         "invitations": open_invitations(),
         "invite_form": invite_form,
-        "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
+        "role_choices": Role.choices,
         "section": "members",
     }
     return render(request, "crm/settings/members.html", context)
