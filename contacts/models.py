@@ -66,6 +66,8 @@ class Record(TenantModel):
     region = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. FR")
+    # The record's id in another system (a previous CRM, a billing tool): imports match on it.
+    external_id = models.CharField(max_length=100, blank=True, verbose_name="external ID")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -107,6 +109,7 @@ class Company(Record):
         indexes = [
             models.Index(fields=["org", "name", "id"], name="company_org_name"),
             models.Index(fields=["org", "domain"], name="company_org_domain"),
+            models.Index(fields=["org", "external_id"], name="company_org_external_id"),
             models.Index(fields=["org", "-created_at", "-id"], name="company_org_created"),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="company_search_trgm"),
         ]
@@ -189,6 +192,7 @@ class Contact(Record):
             models.Index(fields=["org", "country"], name="contact_org_country"),
             models.Index(Lower("email"), "org", name="contact_email_lower"),
             models.Index(fields=["org", "phone"], name="contact_org_phone"),
+            models.Index(fields=["org", "external_id"], name="contact_org_external_id"),
             GinIndex(fields=["search_vector"], name="contact_search_fts"),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="contact_search_trgm"),
         ]
@@ -358,3 +362,76 @@ class SavedView(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportJob(TenantModel):
+    """A file of contacts or companies being imported: mapped, checked, committed, undone."""
+
+    class Mode(models.TextChoices):
+        CREATE = "create", "Create new records only"
+        UPDATE = "update", "Update existing records only"
+        UPSERT = "upsert", "Create new and update existing"
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting for the column mapping"
+        CHECKING = "checking", "Checking the rows"
+        CHECKED = "checked", "Checked"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+        UNDOING = "undoing", "Undoing"
+        UNDONE = "undone", "Undone"
+
+    entity = models.CharField(max_length=10, choices=RecordKind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    # Relative to MEDIA_ROOT: <org_id>/imports/<token>.<csv|xlsx>; removed once imported.
+    file = models.CharField(max_length=200)
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField(default=0)
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+    # What reading the file found: "csv" or "xlsx", the text encoding and the delimiter.
+    format = models.CharField(max_length=4)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    headers = models.JSONField(default=list)
+    # One target field per column, in the file's order ("" leaves the column out).
+    mapping = models.JSONField(default=list)
+    mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.UPSERT)
+    # "email" or "external_id" for contacts; "domain" or "external_id" for companies.
+    match_by = models.CharField(max_length=12, default="email")
+    row_count = models.PositiveIntegerField(default=0)
+    # {"created": n, "updated": n, "unchanged": n, "skipped": n, "rejected": n, ...}
+    totals = models.JSONField(default=dict)
+    # [[row, column, message], ...] for the rows skipped or rejected, the first thousand.
+    problems = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["org", "entity", "-created_at"], name="import_org_recent")]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name}"
+
+
+class ImportChange(TenantModel):
+    """A record one import created or updated, and what it changed: what undo reverses."""
+
+    job = models.ForeignKey("contacts.ImportJob", on_delete=models.CASCADE, related_name="+")
+    record_id = models.BigIntegerField()  # a contact or a company, as the job's entity says
+    created = models.BooleanField()
+    # {field: [before, after]} for an update, as the audit log has it; {} for a creation.
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "job", "id"], name="importchange_org_job")]

@@ -19,6 +19,8 @@ from contacts.models import (
     ContactTag,
     CustomField,
     ExportJob,
+    ImportChange,
+    ImportJob,
     SavedView,
     Tag,
 )
@@ -76,7 +78,16 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
         saved_view = SavedView.objects.create(
             org=org, owner=admin, entity="contact", name=f"{org.name} Secret View"
         )
+        import_job = ImportJob.objects.create(
+            org=org, entity="contact", file=f"{org.pk}/imports/secret.csv",
+            file_name=f"{org.name} secret.csv", format="csv", created_by=admin,
+        )  # fmt: skip
+        import_change = ImportChange.objects.create(
+            org=org, job=import_job, record_id=contact.pk, created=True
+        )
         return {
+            ImportJob: import_job,
+            ImportChange: import_change,
             CustomField: custom_field,
             SavedView: saved_view,
             Tag: tag,
