@@ -428,7 +428,9 @@ class ImportChange(TenantModel):
     """A record one import created or updated, and what it changed: what undo reverses."""
 
     job = models.ForeignKey("contacts.ImportJob", on_delete=models.CASCADE, related_name="+")
-    record_id = models.BigIntegerField()  # a contact or a company, as the job's entity says
+    # A contact or a company: a contacts import also creates the companies its rows name.
+    entity = models.CharField(max_length=10, choices=RecordKind.choices)
+    record_id = models.BigIntegerField()
     created = models.BooleanField()
     # {field: [before, after]} for an update, as the audit log has it; {} for a creation.
     changes = models.JSONField(default=dict)

@@ -83,7 +83,7 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
             file_name=f"{org.name} secret.csv", format="csv", created_by=admin,
         )  # fmt: skip
         import_change = ImportChange.objects.create(
-            org=org, job=import_job, record_id=contact.pk, created=True
+            org=org, job=import_job, entity="contact", record_id=contact.pk, created=True
         )
         return {
             ImportJob: import_job,
