@@ -17,10 +17,10 @@ Kind = CustomField.Kind
 DAY = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-def _custom_filters(entity: str) -> dict[str, django_filters.Filter]:
+def _custom_filters(fields: list[CustomField]) -> dict[str, django_filters.Filter]:
     """A filter per custom field, named "custom_<key>", on the JSONB value custom -> key."""
     found: dict[str, django_filters.Filter] = {}
-    for field in definitions(entity):
+    for field in fields:
         at, label = f"custom__{field.key}", field.label
         choices = [(choice, choice) for choice in field.choices]
         match field.kind:
@@ -85,12 +85,16 @@ class _RecordFilter(django_filters.FilterSet):
 
     # Shown above the list; the others fold into "More filters".
     primary: ClassVar[tuple[str, ...]] = ("q", "owner", "tag", "sort")
+    entity: ClassVar[str]
 
     def __init__(self, data: Any = None, queryset: QuerySet[Any] | None = None, **kw: Any) -> None:
         super().__init__(data, queryset=queryset, **kw)
         # Choices from the scoped managers: this organisation's people and tags only.
         self.filters["owner"].queryset = selectors.org_users()
         self.filters["tag"].queryset = Tag.objects.all()
+        # This organisation's custom fields, each a filter folded into "More filters".
+        self.custom_fields = definitions(self.entity)
+        self.filters.update(_custom_filters(self.custom_fields))
 
     def primary_fields(self) -> list[BoundField]:
         return [self.form[name] for name in self.form.fields if name in self.primary]
@@ -125,6 +129,7 @@ class _RecordFilter(django_filters.FilterSet):
 
 class ContactFilter(_RecordFilter):
     primary = ("q", "lifecycle", "owner", "tag", "sort")
+    entity = "contact"
 
     lifecycle = django_filters.ChoiceFilter(
         choices=Contact.Lifecycle.choices, empty_label="Any stage"
@@ -151,16 +156,13 @@ class ContactFilter(_RecordFilter):
         model = Contact
         fields: list[str] = []
 
-    def __init__(self, data: Any = None, queryset: QuerySet[Any] | None = None, **kw: Any) -> None:
-        super().__init__(data, queryset=queryset, **kw)
-        # This organisation's custom fields, each a filter folded into "More filters".
-        self.filters.update(_custom_filters("contact"))
-
     def filter_consent(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(**{f"consent__{value}__granted": True})
 
 
 class CompanyFilter(_RecordFilter):
+    entity = "company"
+
     industry = django_filters.CharFilter(lookup_expr="icontains")
     size = django_filters.ChoiceFilter(choices=Company.Size.choices, empty_label="Any size")
     sort = django_filters.OrderingFilter(

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from contacts import custom_fields, services
-from contacts.models import Contact, CustomField
+from contacts.models import Company, Contact, CustomField
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
 
@@ -32,6 +32,11 @@ def _define(org: Organization, key: str, kind: str, **extra: Any) -> CustomField
 def _contact(org: Organization, **fields: Any) -> Contact:
     with activate(org):
         return services.contact_create(org=org, by=None, **fields)
+
+
+def _company(org: Organization, **fields: Any) -> Company:
+    with activate(org):
+        return services.company_create(org=org, by=None, **fields)
 
 
 def _custom(org: Organization, contact: Contact) -> dict[str, Any]:
@@ -249,18 +254,18 @@ def test_the_service_leaves_custom_alone_when_not_given(acme: Organization) -> N
 # --- The list and the export ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kind", "choices", "values", "query"),
-    [
-        ("text", [], ["Blue whale", "Red fox"], "whale"),
-        ("number", [], [38, 40], "38"),
-        ("decimal", [], ["1.5", "2"], "1.50"),
-        ("date", [], ["2025-01-31", "2025-02-01"], "2025-01-31"),
-        ("boolean", [], [True, False], "true"),
-        ("choice", ["Gold", "Silver"], ["Gold", "Silver"], "Gold"),
-        ("multi_choice", ["A", "B"], [["A", "B"], ["B"]], "A"),
-    ],
-)
+FILTERS = [
+    ("text", [], ["Blue whale", "Red fox"], "whale"),
+    ("number", [], [38, 40], "38"),
+    ("decimal", [], ["1.5", "2"], "1.50"),
+    ("date", [], ["2025-01-31", "2025-02-01"], "2025-01-31"),
+    ("boolean", [], [True, False], "true"),
+    ("choice", ["Gold", "Silver"], ["Gold", "Silver"], "Gold"),
+    ("multi_choice", ["A", "B"], [["A", "B"], ["B"]], "A"),
+]
+
+
+@pytest.mark.parametrize(("kind", "choices", "values", "query"), FILTERS)
 def test_the_list_filters_by_a_custom_field(
     client: Client, acme, alice, kind: str, choices: list[str], values: list[Any], query: str
 ) -> None:
@@ -271,6 +276,38 @@ def test_the_list_filters_by_a_custom_field(
     page = client.get(f"/o/acme/contacts/?custom_extra={query}").content.decode()
     assert f"/o/acme/contacts/{hit.pk}/" in page
     assert f"/o/acme/contacts/{miss.pk}/" not in page
+
+
+@pytest.mark.parametrize(("kind", "choices", "values", "query"), FILTERS)
+def test_the_company_list_filters_by_a_custom_field(
+    client: Client, acme, alice, kind: str, choices: list[str], values: list[Any], query: str
+) -> None:
+    _define(acme, "extra", kind, choices=choices, entity="company")
+    hit = _company(acme, name="Hit", custom={"extra": values[0]})
+    miss = _company(acme, name="Miss", custom={"extra": values[1]})
+    client.force_login(alice)
+    page = client.get(f"/o/acme/companies/?custom_extra={query}").content.decode()
+    assert f"/o/acme/companies/{hit.pk}/" in page
+    assert f"/o/acme/companies/{miss.pk}/" not in page
+
+
+def test_the_company_list_offers_its_own_custom_filters_only(client: Client, acme, alice) -> None:
+    _define(acme, "tier", "choice", choices=["Gold"], entity="company", label="Tier")
+    _define(acme, "shoe_size", "number", label="Shoe size")  # a contact's field
+    client.force_login(alice)
+    page = client.get("/o/acme/companies/?custom_tier=Gold").content.decode()
+    assert 'name="custom_tier"' in page
+    assert "custom_shoe_size" not in page
+    assert '<details class="filters__more" open>' in page  # a folded filter in use
+
+
+def test_an_invalid_custom_filter_shows_no_companies(client: Client, acme, alice) -> None:
+    _define(acme, "founded", "date", entity="company")
+    initech = _company(acme, name="Initech", custom={"founded": "1999-02-19"})
+    client.force_login(alice)
+    page = client.get("/o/acme/companies/?custom_founded=yesterday").content.decode()
+    assert "0 companies." in page
+    assert f"/o/acme/companies/{initech.pk}/" not in page
 
 
 def test_the_export_has_a_column_per_custom_field(client: Client, acme, alice: User) -> None:
