@@ -29,7 +29,7 @@ def _export(request: OrgRequest, kind: str) -> HttpResponse:
     for key in ("format", "page"):
         params.pop(key, None)
     query = params.urlencode()
-    found = exports.filtered(kind, request.membership, query)
+    found, shown = exports.filtered(kind, request.membership, query)
     if exports.count_capped(found, exports.DIRECT_LIMIT) > exports.DIRECT_LIMIT:
         job = exports.export_job_create(
             org=request.org, by=request.user, kind=kind, fmt=fmt, query=query
@@ -42,7 +42,7 @@ def _export(request: OrgRequest, kind: str) -> HttpResponse:
         content_type=CONTENT_TYPES[fmt],  # type: ignore[index]
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-    rows = exports.export_rows(kind, found)
+    rows = exports.export_rows(shown, found)
     if fmt == ExportJob.Format.XLSX:
         buffer = BytesIO()
         exports.write_xlsx(rows, buffer)

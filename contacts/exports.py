@@ -4,7 +4,6 @@ import csv
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -18,9 +17,10 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from contacts import custom_fields
+from contacts import columns
+from contacts.columns import Column
 from contacts.filters import list_rows
-from contacts.models import Company, Contact, ExportJob
+from contacts.models import ExportJob
 from crm.models import Membership, Organization, User
 from crm.tenancy import cache_key, require_org
 
@@ -34,14 +34,6 @@ CHUNK_SIZE = 2_000
 
 Row = list[str]
 
-CONTACT_HEADERS: Row = [
-    "Name", "First name", "Last name", "Email", "Other emails", "Phone", "Job title",
-    "Company", "Stage", "Owner email", "Source", "Country", "City", "Tags", "Created",
-    "Last interaction",
-]  # fmt: skip
-COMPANY_HEADERS: Row = [
-    "Name", "Domain", "Industry", "Size", "Owner", "Country", "Tags", "Created",
-]  # fmt: skip
 # A spreadsheet reads a cell starting with one of these as a formula (or, for a tab or a
 # carriage return, strips it and reads what follows): CSV and formula injection.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,10 +47,13 @@ def neutralise(value: str) -> str:
 # --- Reading the rows ---------------------------------------------------------------------
 
 
-def filtered(kind: str, membership: Membership, query: str) -> QuerySet[Any]:
-    """The rows of a list page (`query` is its query string) that `membership` may see."""
+def filtered(kind: str, membership: Membership, query: str) -> tuple[QuerySet[Any], list[Column]]:
+    """The rows of a list page (`query` is its query string) that `membership` may see, and
+    the columns it shows."""
     list_kind = "contact" if kind == ExportJob.Kind.CONTACTS else "company"
-    return list_rows(list_kind, membership, QueryDict(query))[1]
+    params = QueryDict(query)
+    filters, found = list_rows(list_kind, membership, params)
+    return found, columns.chosen(list_kind, params, filters.custom_fields)
 
 
 def count_capped(queryset: QuerySet[Any], cap: int) -> int:
@@ -66,49 +61,13 @@ def count_capped(queryset: QuerySet[Any], cap: int) -> int:
     return queryset.order_by()[: cap + 1].count()
 
 
-def _when(value: datetime | None, zone: ZoneInfo) -> str:
-    # In the organisation's time zone, with its offset: unambiguous wherever it is opened.
-    return timezone.localtime(value, zone).isoformat(timespec="seconds") if value else ""
-
-
-def _tags(record: Contact | Company) -> str:
-    # From the prefetched links: sorted here, as an ordered prefetch would be a new query.
-    return "; ".join(sorted(link.tag.name for link in record.tag_links.all()))
-
-
-def _contact_row(contact: Contact, zone: ZoneInfo) -> Row:
-    return [
-        contact.name, contact.first_name, contact.last_name, contact.email,
-        "; ".join(contact.other_emails), contact.phone, contact.job_title,
-        contact.company.name if contact.company else "", contact.get_lifecycle_display(),
-        contact.owner.email if contact.owner else "", contact.source, contact.country,
-        contact.city, _tags(contact), _when(contact.created_at, zone),
-        _when(contact.last_interaction_at, zone),
-    ]  # fmt: skip
-
-
-def _company_row(company: Company, zone: ZoneInfo) -> Row:
-    return [
-        company.name, company.domain, company.industry, company.get_size_display(),
-        company.owner.email if company.owner else "", company.country, _tags(company),
-        _when(company.created_at, zone),
-    ]  # fmt: skip
-
-
-def export_rows(kind: str, queryset: QuerySet[Any]) -> Iterator[Row]:
-    """The header, then one row per record, read in chunks (a query per chunk, not per row)."""
+def export_rows(shown: list[Column], queryset: QuerySet[Any]) -> Iterator[Row]:
+    """The header, then one row per record in the list's columns, as plain text, read in
+    chunks (a query per chunk, not per row)."""
     zone = ZoneInfo(require_org().time_zone)
-    # A column per custom field, after the fixed ones, headed by its label.
-    extra = custom_fields.definitions("contact" if kind == ExportJob.Kind.CONTACTS else "company")
-    labels = [field.label for field in extra]
-    if kind == ExportJob.Kind.CONTACTS:
-        yield CONTACT_HEADERS + labels
-        for contact in queryset.iterator(chunk_size=CHUNK_SIZE):
-            yield _contact_row(contact, zone) + custom_fields.export_cells(extra, contact)
-    else:
-        yield COMPANY_HEADERS + labels
-        for company in queryset.iterator(chunk_size=CHUNK_SIZE):
-            yield _company_row(company, zone) + custom_fields.export_cells(extra, company)
+    yield [header for column in shown for header in column.export_headers]
+    for record in queryset.iterator(chunk_size=CHUNK_SIZE):
+        yield [cell for column in shown for cell in column.export(record, zone)]
 
 
 # --- Writing them -------------------------------------------------------------------------
@@ -195,7 +154,7 @@ def export_run(*, org: Organization, export_id: int) -> ExportJob | None:
     )
     if membership is None:
         return _fail(job, "The member who asked for this export has left the organisation.")
-    found = filtered(job.kind, membership, job.query)
+    found, shown = filtered(job.kind, membership, job.query)
     job.file = f"{org.pk}/exports/{job.token}.{job.format}"
     job.status, job.rows_done, job.error = ExportJob.Status.RUNNING, 0, ""
     job.rows_total = found.order_by().count()
@@ -204,7 +163,7 @@ def export_run(*, org: Organization, export_id: int) -> ExportJob | None:
     path = export_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.partial")
-    rows = _Counter(export_rows(job.kind, found), job)
+    rows = _Counter(export_rows(shown, found), job)
     try:
         with transaction.atomic():
             write(job.format, rows, partial)

@@ -92,7 +92,8 @@ class _RecordFilter(django_filters.FilterSet):
         # Choices from the scoped managers: this organisation's people and tags only.
         self.filters["owner"].queryset = selectors.org_users()
         self.filters["tag"].queryset = Tag.objects.all()
-        # This organisation's custom fields, each a filter folded into "More filters".
+        # This organisation's custom fields, each a filter folded into "More filters"; read
+        # once, the list's columns take them from here.
         self.custom_fields = definitions(self.entity)
         self.filters.update(_custom_filters(self.custom_fields))
 

@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from contacts import columns as record_columns
 from contacts import saved_views
 from contacts.forms import SavedViewForm, SavedViewSaveForm
-from contacts.models import RecordKind, SavedView
+from contacts.models import CustomField, RecordKind, SavedView
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.requests import OrgRequest
@@ -27,17 +27,17 @@ LIST_URLS = {
 AUTO_ID = "view_%s"
 
 
-def list_context(
-    request: OrgRequest, entity: str, shown: Sequence[record_columns.Column]
-) -> dict[str, Any]:
-    """What a list page needs for its column chooser, its Views menu and its Save form."""
+def list_context(request: OrgRequest, entity: str, fields: Sequence[CustomField]) -> dict[str, Any]:
+    """What a list page needs for its columns (built-in, or one of the organisation's custom
+    `fields`), its column chooser, its Views menu and its Save form."""
+    shown = record_columns.chosen(entity, request.GET, fields)
     keys = ",".join(column.key for column in shown)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("columns", None)
     return {
         "columns": shown,
-        "column_choices": record_columns.choices(entity, shown),
+        "column_choices": record_columns.choices(entity, shown, fields),
         # Read only when the whole page renders: htmx swaps of the results skip the menu.
         "saved_views": saved_views.saved_view_list(request.user, entity),
         "view_state": {"query": query.urlencode(), "columns": keys},

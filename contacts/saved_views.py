@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from contacts.columns import chosen_keys
+from contacts.custom_fields import definitions
 from contacts.models import RecordKind, SavedView
 from crm.audit import audit_record, diff
 from crm.models import Membership, Organization, User
@@ -58,7 +59,7 @@ def saved_view_save(
         if entity not in RecordKind.values:
             raise ValidationError("A view belongs to the contact or the company list.")
         view = SavedView(org=org, owner=by, entity=entity, query=_clean_query(query))
-        view.columns = chosen_keys(entity, columns)
+        view.columns = chosen_keys(entity, columns, definitions(entity))
     before = {"name": view.name, "shared": view.shared}
     taken = SavedView.objects.filter(owner_id=view.owner_id, entity=view.entity, name__iexact=name)
     if taken.exclude(pk=view.pk).exists():

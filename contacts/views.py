@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts import bulk, columns, selectors, services
+from contacts import bulk, selectors, services
 from contacts.filters import list_rows
 from contacts.forms import ContactForm, initial_for
 from contacts.models import Company, Contact
@@ -33,7 +33,7 @@ def contact_list(request: OrgRequest) -> HttpResponse:
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
     context["bulk"] = bulk.bulk_choices() if context["can_edit"] else None
-    context.update(list_context(request, "contact", columns.chosen("contact", request.GET)))
+    context.update(list_context(request, "contact", filters.custom_fields))
     template = "contacts/contact_list.html" + ("#results" if request.htmx else "")
     return render(request, template, context)
 

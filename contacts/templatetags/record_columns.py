@@ -19,10 +19,7 @@ def cells(
 ) -> SafeString:
     """{% cells contact columns %}: one row's <td>s; the entity's default columns if none."""
     if not columns:
-        entity = record._meta.model_name
-        columns = [
-            record_columns.ENTITIES[entity][0][key] for key in record_columns.ENTITIES[entity][1]
-        ]
+        columns = record_columns.default(record._meta.model_name)
     return record_columns.cells(record, columns, context["org"].slug)
 
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from contacts import custom_fields, services
-from contacts.models import Company, Contact, CustomField
+from contacts.models import Company, Contact, CustomField, SavedView
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
 
@@ -37,6 +37,10 @@ def _contact(org: Organization, **fields: Any) -> Contact:
 def _company(org: Organization, **fields: Any) -> Company:
     with activate(org):
         return services.company_create(org=org, by=None, **fields)
+
+
+def _csv(content: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
 def _custom(org: Organization, contact: Contact) -> dict[str, Any]:
@@ -310,16 +314,83 @@ def test_an_invalid_custom_filter_shows_no_companies(client: Client, acme, alice
     assert f"/o/acme/companies/{initech.pk}/" not in page
 
 
-def test_the_export_has_a_column_per_custom_field(client: Client, acme, alice: User) -> None:
+# --- Custom fields as columns -----------------------------------------------------------------
+
+
+def test_the_column_chooser_offers_the_custom_fields(client: Client, acme, alice) -> None:
     _define(acme, "shoe_size", "number", label="Shoe size")
-    _define(acme, "topics", "multi_choice", label="Topics", choices=["Maths", "Poetry"])
-    _contact(acme, first_name="Ada", custom={"shoe_size": 38, "topics": ["Maths", "Poetry"]})
+    _define(acme, "tier", "text", entity="company", label="Tier")
     client.force_login(alice)
-    rows = list(
-        csv.reader(io.StringIO(client.get("/o/acme/contacts/export/").content.decode("utf-8-sig")))
-    )
-    assert rows[0][-2:] == ["Shoe size", "Topics"]
-    assert rows[1][-2:] == ["38", "Maths; Poetry"]
+    page = client.get("/o/acme/contacts/").content.decode()
+    assert 'value="custom_shoe_size" id="column-custom_shoe_size">' in page  # not checked
+    assert '<label class="field__label" for="column-custom_shoe_size">Shoe size</label>' in page
+    assert "column-custom_tier" not in page
+    page = client.get("/o/acme/companies/?columns=custom_tier").content.decode()
+    assert 'value="custom_tier" id="column-custom_tier" checked>' in page
+
+
+def test_the_list_shows_custom_columns_as_the_record_page_does(client: Client, acme, alice):
+    _define(acme, "met_on", "date", label="Met on")
+    _define(acme, "vip", "boolean", label="VIP")
+    _define(acme, "topics", "multi_choice", label="Topics", choices=["Maths", "Poetry"])
+    _contact(acme, first_name="Ada", custom={"met_on": "1833-06-05", "vip": True,
+                                             "topics": ["Maths", "Poetry"]})  # fmt: skip
+    client.force_login(alice)
+    page = client.get("/o/acme/contacts/?columns=custom_met_on,custom_vip,custom_topics")
+    body = page.content.decode()
+    assert '<th scope="col">Met on</th><th scope="col">VIP</th><th scope="col">Topics</th>' in body
+    assert "<td>5 Jun 1833</td><td>Yes</td><td>Maths, Poetry</td>" in body
+
+
+def test_a_custom_column_escapes_its_value(client: Client, acme, alice) -> None:
+    _define(acme, "note", "text", entity="company")
+    _company(acme, name="Initech", custom={"note": "<script>alert(1)</script>"})
+    client.force_login(alice)
+    body = client.get("/o/acme/companies/?columns=custom_note").content.decode()
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in body
+
+
+def test_a_saved_view_keeps_a_custom_column(client: Client, acme, alice) -> None:
+    _define(acme, "shoe_size", "number", label="Shoe size")
+    client.force_login(alice)
+    data = {"entity": "contact", "name": "Sizes", "query": "", "columns": "custom_shoe_size,nope"}
+    client.post("/o/acme/contacts/views/save/", data)
+    with activate(acme):
+        assert SavedView.objects.get().columns == ["name", "custom_shoe_size"]
+
+
+def test_the_export_has_the_chosen_custom_field_columns(client: Client, acme, alice) -> None:
+    _define(acme, "shoe_size", "number", label="Shoe size")
+    _define(acme, "met_on", "date", label="Met on")
+    _define(acme, "vip", "boolean", label="VIP")
+    _define(acme, "topics", "multi_choice", label="Topics", choices=["Maths", "Poetry"])
+    _contact(acme, first_name="Ada", last_name="Lovelace", custom={
+        "shoe_size": 38, "met_on": "1833-06-05", "vip": False, "topics": ["Maths", "Poetry"],
+    })  # fmt: skip
+    client.force_login(alice)
+    url = "/o/acme/contacts/export/?columns=custom_topics,custom_met_on,custom_vip,custom_shoe_size"
+    rows = _csv(client.get(url).content)
+    assert rows == [
+        ["First name", "Last name", "Topics", "Met on", "VIP", "Shoe size"],
+        ["Ada", "Lovelace", "Maths; Poetry", "1833-06-05", "No", "38"],  # as an import reads
+    ]
+    assert "Shoe size" not in _csv(client.get("/o/acme/contacts/export/").content)[0]
+
+
+def test_the_company_export_has_the_chosen_custom_field_columns(client: Client, acme, alice):
+    _define(acme, "founded", "date", entity="company", label="Founded")
+    _company(acme, name="Initech", custom={"founded": "1999-02-19"})
+    client.force_login(alice)
+    rows = _csv(client.get("/o/acme/companies/export/?format=csv&columns=custom_founded").content)
+    assert rows == [["Name", "Founded"], ["Initech", "1999-02-19"]]
+
+
+def test_a_custom_column_neutralises_formulas(client: Client, acme, alice) -> None:
+    _define(acme, "note", "text")
+    _contact(acme, first_name="Ada", custom={"note": "=cmd|' /C calc'!A0"})
+    client.force_login(alice)
+    rows = _csv(client.get("/o/acme/contacts/export/?columns=custom_note").content)
+    assert rows[1] == ["Ada", "", "'=cmd|' /C calc'!A0"]
 
 
 # --- Deleting a definition ------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import exports, services, tasks
+from contacts import custom_fields, exports, services, tasks
 from contacts.models import Company, Contact, ExportJob
 from crm import services as crm_services
 from crm.models import Organization, User
@@ -57,25 +57,31 @@ def _get(client: Client, url: str) -> Any:
 # --- What the file holds -----------------------------------------------------------------
 
 
+CONTACT_HEADERS = [
+    "First name", "Last name", "Email", "Phone", "Company", "Stage", "Owner email", "Tags",
+    "Created",
+]  # fmt: skip
+COMPANY_HEADERS = ["Name", "Domain", "Industry", "Size", "Owner email", "Tags", "Created"]
+
+
 def test_it_exports_the_filtered_contacts_as_csv(
     client: Client, alice: User, acme: Organization
 ) -> None:
     with activate(acme):
-        (vip,) = services.tags_by_name(org=acme, names=["VIP"], by=alice)
+        tags = services.tags_by_name(org=acme, names=["VIP", "Partner"], by=alice)
     _contact(acme, first_name="Carl", last_name="Customer", email="carl@example.com",
-             lifecycle="customer", phone="020 7946 0958", country="GB", tags=[vip],
+             lifecycle="customer", phone="020 7946 0958", country="GB", tags=tags,
              owner=alice, company=_company(acme, name="Northwind"))  # fmt: skip
     _contact(acme, first_name="Lee", last_name="Lead", lifecycle="lead")
     client.force_login(alice)
     response = _get(client, URL + "?format=csv&lifecycle=customer")
     assert response["Content-Disposition"].startswith('attachment; filename="contacts-')
     header, *rows = _csv(response.content)
-    assert header == exports.CONTACT_HEADERS
-    assert [row[:10] for row in rows] == [[
-        "Carl Customer", "Carl", "Customer", "carl@example.com", "", "'+442079460958", "",
-        "Northwind", "Customer", "alice@acme.test",
+    assert header == CONTACT_HEADERS  # the list's default columns, the name in two
+    assert [row[:8] for row in rows] == [[
+        "Carl", "Customer", "carl@example.com", "'+442079460958", "Northwind", "Customer",
+        "alice@acme.test", "Partner; VIP",
     ]]  # fmt: skip
-    assert rows[0][11:14] == ["GB", "", "VIP"]
 
 
 def test_it_exports_the_filtered_contacts_as_xlsx(
@@ -87,8 +93,8 @@ def test_it_exports_the_filtered_contacts_as_xlsx(
     response = _get(client, URL + "?format=xlsx&source=conf")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     header, *rows = _xlsx(response.content)
-    assert header == exports.CONTACT_HEADERS
-    assert [row[0] for row in rows] == ["Ada Lovelace"]
+    assert header == CONTACT_HEADERS
+    assert [row[:2] for row in rows] == [["Ada", "Lovelace"]]
 
 
 def test_it_exports_the_filtered_companies(client: Client, alice: User, acme: Organization) -> None:
@@ -96,10 +102,58 @@ def test_it_exports_the_filtered_companies(client: Client, alice: User, acme: Or
     _company(acme, name="Kite", industry="Analytics")
     client.force_login(alice)
     header, *rows = _csv(_get(client, COMPANIES_URL + "?format=csv&industry=ret").content)
-    assert header == exports.COMPANY_HEADERS
+    assert header == COMPANY_HEADERS
     assert [row[:6] for row in rows] == [
         ["Northwind", "northwind.example", "Retail", "11–50", "", ""]
     ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_it_exports_the_chosen_columns_in_their_order(
+    client: Client, alice: User, acme: Organization, fmt: str
+) -> None:
+    _contact(acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example",
+             city="London", job_title="Analyst")  # fmt: skip
+    client.force_login(alice)
+    content = _get(client, f"{URL}?format={fmt}&columns=city,email&columns=job_title").content
+    assert (_csv if fmt == "csv" else _xlsx)(content) == [
+        ["First name", "Last name", "City", "Email", "Job title"],
+        ["Ada", "Lovelace", "London", "ada@engines.example", "Analyst"],
+    ]
+
+
+def test_it_exports_the_chosen_company_columns(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    _company(acme, name="Northwind", country="GB", owner=alice)
+    client.force_login(alice)
+    rows = _csv(_get(client, COMPANIES_URL + "?columns=owner,country").content)
+    assert rows == [["Name", "Owner email", "Country"], ["Northwind", "alice@acme.test", "GB"]]
+
+
+def test_it_exports_plain_text_where_the_list_shows_markup(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    with activate(acme):
+        tags = services.tags_by_name(org=acme, names=["VIP"], by=alice)
+    _contact(acme, first_name="Ada", email="ada@engines.example", tags=tags, lifecycle="mql")
+    _company(acme, name="Northwind", domain="northwind.example")
+    client.force_login(alice)
+    page = client.get("/o/acme/contacts/?columns=email,stage,tags").content.decode()
+    assert 'href="mailto:ada@engines.example"' in page  # the list links; the file must not
+    rows = _csv(_get(client, URL + "?columns=email,stage,tags").content)
+    assert rows[1] == ["Ada", "", "ada@engines.example", "Marketing-qualified lead", "VIP"]
+    rows = _csv(_get(client, COMPANIES_URL + "?columns=domain").content)
+    assert rows[1] == ["Northwind", "northwind.example"]
+
+
+def test_it_exports_the_default_columns_for_unknown_ones(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    _contact(acme, first_name="Ada")
+    client.force_login(alice)
+    header = _csv(_get(client, URL + "?columns=password,owner__password").content)[0]
+    assert header == ["First name", "Last name"]  # as the list: the name, always first
 
 
 def test_it_exports_only_a_reps_own_contacts_when_that_is_all_they_see(
@@ -112,7 +166,7 @@ def test_it_exports_only_a_reps_own_contacts_when_that_is_all_they_see(
     client.force_login(rita)
     for fmt, read in (("csv", _csv), ("xlsx", _xlsx)):
         rows = read(_get(client, f"{URL}?format={fmt}").content)
-        assert [row[0] for row in rows[1:]] == ["Rita's Lead"]
+        assert [row[:2] for row in rows[1:]] == [["Rita's", "Lead"]]
 
 
 def test_it_never_exports_another_organisations_rows(
@@ -122,7 +176,8 @@ def test_it_never_exports_another_organisations_rows(
     _contact(globex, first_name="John", last_name="Globex")
     _company(globex, name="Globex Secret Client")
     client.force_login(alice)
-    assert [row[0] for row in _csv(_get(client, URL + "?q=john").content)[1:]] == ["John Acme"]
+    rows = _csv(_get(client, URL + "?q=john").content)[1:]
+    assert [row[:2] for row in rows] == [["John", "Acme"]]
     assert b"Globex" not in _get(client, URL + "?format=xlsx").content
     assert b"Globex" not in _get(client, COMPANIES_URL).content
 
@@ -133,10 +188,10 @@ def test_it_neutralises_formulas(client: Client, alice: User, acme: Organization
     for title in ("+1+1", "-2+3", "@SUM(A1)"):
         _contact(acme, first_name="Job", last_name=title[:2], job_title=title)
     client.force_login(alice)
-    content = _get(client, f"{URL}?format={fmt}&sort=name").content
+    content = _get(client, f"{URL}?format={fmt}&sort=name&columns=job_title").content
     rows = (_csv if fmt == "csv" else _xlsx)(content)[1:]
     assert rows[0][0] == """'=HYPERLINK("http://evil.example","Click")"""
-    assert sorted(row[6] for row in rows[1:]) == ["'+1+1", "'-2+3", "'@SUM(A1)"]
+    assert sorted(row[2] for row in rows[1:]) == ["'+1+1", "'-2+3", "'@SUM(A1)"]
 
 
 def test_its_xlsx_cells_are_text_never_formulas(
@@ -185,8 +240,8 @@ def test_it_writes_dates_in_the_organisations_time_zone(
     with activate(acme):
         Contact.objects.filter(pk=contact.pk).update(created_at="2024-07-01T10:00:00Z")
     client.force_login(alice)
-    (row,) = _csv(_get(client, URL).content)[1:]
-    assert row[14] == "2024-07-01T12:00:00+02:00"
+    (row,) = _csv(_get(client, URL + "?columns=created").content)[1:]
+    assert row == ["Ada", "Lovelace", "2024-07-01T12:00:00+02:00"]
 
 
 def test_it_refuses_an_unknown_format(client: Client, alice: User) -> None:
@@ -226,11 +281,17 @@ def test_it_exports_in_a_fixed_number_of_queries(
     for n in range(contacts):
         _contact(acme, first_name="Person", last_name=f"{n:02d}", company=company, tags=tags,
                  owner=alice)  # fmt: skip
+    with activate(acme):
+        custom_fields.custom_field_save(
+            org=acme, by=None, entity="contact", key="tier", label="Tier", kind="text", choices=[]
+        )
     client.force_login(alice)
     # Session, user, organisation, membership, both walls and their savepoints; the capped
-    # count; the rows (with company and owner, through one cursor) and their tags.
-    with django_assert_max_num_queries(16):  # two for the custom fields: filters, columns
-        response = _get(client, URL + "?format=csv")
+    # count; the rows (with company and owner, through one cursor) and their tags; the
+    # custom fields, read once for the filters and the columns. None per row or column.
+    every = "email,phone,company,stage,owner,tags,created,job_title,source,country,city"
+    with django_assert_max_num_queries(15):
+        response = _get(client, f"{URL}?format=csv&columns={every},last_interaction,custom_tier")
     assert len(_csv(response.content)) == contacts + 1
 
 
@@ -281,11 +342,20 @@ def test_it_downloads_a_finished_export(
     response = _get(client, f"/o/acme/exports/{export_id}/download/")
     assert response["Content-Disposition"].startswith('attachment; filename="contacts-')
     rows = _xlsx(b"".join(response.streaming_content))
-    assert sorted(row[0] for row in rows[1:]) == [
-        "Ada Large",
-        "Grace Large",
-        "John Large",
-        "Linus Large",
+    assert sorted(row[0] for row in rows[1:]) == ["Ada", "Grace", "John", "Linus"]
+
+
+def test_a_large_export_writes_the_chosen_columns(
+    client: Client, alice: User, large: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(alice)
+    query = "format=csv&lifecycle=customer&columns=stage"
+    export_id = _start_job(client, django_capture_on_commit_callbacks, query)
+    response = _get(client, f"/o/acme/exports/{export_id}/download/")
+    header, *rows = _csv(b"".join(response.streaming_content))
+    assert header == ["First name", "Last name", "Stage"]
+    assert sorted(rows) == [
+        [name, "Large", "Customer"] for name in ("Ada", "Grace", "John", "Linus")
     ]
 
 

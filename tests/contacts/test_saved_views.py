@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import services
+from contacts import custom_fields, services
 from contacts.models import Company, Contact, SavedView
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
@@ -295,11 +295,18 @@ def test_every_column_lists_in_a_fixed_number_of_queries(
         _contact(acme, first_name="Person", last_name=f"{n:02d}", company=company, tags=tags,
                  owner=alice, city="Leeds")  # fmt: skip
     _view(acme, alice, "Mine")
+    with activate(acme):
+        for key, kind in (("tier", "text"), ("met_on", "date")):
+            custom_fields.custom_field_save(
+                org=acme, by=None, entity="contact", key=key, label=key, kind=kind, choices=[]
+            )
     client.force_login(alice)
     every = ",".join(["email", "phone", "company", "stage", "owner", "tags", "created",
-                      "job_title", "source", "country", "city", "last_interaction"])  # fmt: skip
+                      "job_title", "source", "country", "city", "last_interaction",
+                      "custom_tier", "custom_met_on"])  # fmt: skip
     # As tests/contacts/test_contact_list.py (18, and one for the custom field definitions
-    # the filters read), plus one for the Views menu: none per row or per column.
+    # that the filters and the columns share), plus one for the Views menu: none per row or
+    # per column.
     with django_assert_max_num_queries(20):
         response = client.get(f"{URL}?columns={every}")
     assert response.content.decode().count("<td>Leeds</td>") == rows
