@@ -1,17 +1,19 @@
-"""Bulk actions on the contacts list: one set-based write and one audit event per action."""
+"""Bulk actions on the contact and company lists: one set-based write and one audit event
+per action, on the selected rows or on every row the list's search and filters match."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
 from contacts import selectors, services
 from contacts.filters import list_rows
-from contacts.models import Contact, ContactTag, Tag
+from contacts.models import Company, CompanyTag, Contact, ContactTag, Tag
 from crm.audit import audit_record
 from crm.models import Membership, Organization, User
 from crm.paging import COUNT_CAP
@@ -36,21 +38,53 @@ VALUE_FIELDS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class _Kind:
+    """What differs between the contact and the company list's bulk actions."""
+
+    model: type[Contact] | type[Company]
+    visible: Callable[[Membership], QuerySet[Any]]  # the records a member may see
+    tag_link: type[ContactTag] | type[CompanyTag]
+    link_field: str  # the tag link's column naming the record
+    actions: tuple[str, ...]
+    one: str
+    many: str
+
+    def noun(self, count: int) -> str:
+        return self.one if count == 1 else self.many
+
+
+KINDS: dict[str, _Kind] = {
+    "contact": _Kind(
+        Contact, selectors.contact_list, ContactTag, "contact_id", tuple(ACTIONS),
+        "contact", "contacts",
+    ),
+    # Companies have no lifecycle stage.
+    "company": _Kind(
+        Company, selectors.company_list, CompanyTag, "company_id",
+        tuple(action for action in ACTIONS if action != "change_lifecycle"),
+        "company", "companies",
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class BulkChoices:
-    """What the list's bulk toolbar offers."""
+    """What a list's bulk toolbar offers."""
 
     actions: dict[str, str]
     members: QuerySet[User]
     lifecycles: list[tuple[str, str]]
 
 
-def bulk_choices() -> BulkChoices:
+def bulk_choices(kind: str) -> BulkChoices:
     """The toolbar's choices; the members are read (one query) when the page renders them."""
-    return BulkChoices(ACTIONS, selectors.org_users(), list(Contact.Lifecycle.choices))
+    actions = {action: ACTIONS[action] for action in KINDS[kind].actions}
+    lifecycles = list(Contact.Lifecycle.choices) if "change_lifecycle" in actions else []
+    return BulkChoices(actions, selectors.org_users(), lifecycles)
 
 
-def _clean_value(action: str, value: str) -> str:
-    if action not in ACTIONS:
+def _clean_value(kind: str, action: str, value: str) -> str:
+    if action not in KINDS[kind].actions:
         raise ValidationError(f"“{action}” is not a bulk action.")
     value = value.strip()
     if action == "assign_owner" and not (
@@ -64,38 +98,42 @@ def _clean_value(action: str, value: str) -> str:
     return "" if action == "delete" else value
 
 
-def _targets(membership: Membership, ids: list[int] | None, filters: QueryDict | None) -> list[int]:
-    """The ids of the contacts the member may see among `ids`, or matching `filters`."""
-    found: QuerySet[Any] = selectors.contact_list(membership)
+def _targets(
+    kind: str, membership: Membership, ids: list[int] | None, filters: QueryDict | None
+) -> list[int]:
+    """The ids of the records the member may see among `ids`, or matching `filters`."""
+    noun = KINDS[kind].many
     if ids is not None:
         if not ids:
-            raise ValidationError("Select at least one contact, or choose all matching rows.")
-        found = found.filter(pk__in=ids)
+            raise ValidationError(
+                f"Select at least one {KINDS[kind].one}, or choose all matching rows."
+            )
+        found: QuerySet[Any] = KINDS[kind].visible(membership).filter(pk__in=ids)
     else:
-        filterset, found = list_rows("contact", membership, filters)
+        filterset, found = list_rows(kind, membership, filters)
         if filterset.is_bound and not filterset.is_valid():
             raise ValidationError("These filters are not valid: correct them on the list first.")
     found = found.order_by().select_related(None).prefetch_related(None)
     targets = list(found.values_list("pk", flat=True).distinct()[: MAX_ROWS + 1])
     if len(targets) > MAX_ROWS:
         raise ValidationError(
-            f"A bulk action changes at most {MAX_ROWS:,} contacts: narrow the filters."
+            f"A bulk action changes at most {MAX_ROWS:,} {noun}: narrow the filters."
         )
     # The search stops at COUNT_CAP + 1 matches: past it, "all matching" would be a sample.
     if ids is None and filters and filters.get("q") and len(targets) > COUNT_CAP:
         raise ValidationError(
-            f"The search matches more than {COUNT_CAP:,} contacts: narrow it or use other filters."
+            f"The search matches more than {COUNT_CAP:,} {noun}: narrow it or use other filters."
         )
     return targets
 
 
-def contacts_bulk_count(
-    *, membership: Membership, ids: list[int] | None, filters: QueryDict | None, action: str,
-    value: str,
+def records_bulk_count(
+    *, kind: str, membership: Membership, ids: list[int] | None, filters: QueryDict | None,
+    action: str, value: str,
 ) -> int:  # fmt: skip
-    """How many contacts a bulk action would change; ValidationError if it would be refused."""
-    _clean_value(action, value)
-    return len(_targets(membership, ids, filters))
+    """How many records a bulk action would change; ValidationError if it would be refused."""
+    _clean_value(kind, action, value)
+    return len(_targets(kind, membership, ids, filters))
 
 
 def value_label(action: str, value: str) -> str:
@@ -109,16 +147,17 @@ def value_label(action: str, value: str) -> str:
 
 
 @transaction.atomic
-def contacts_bulk_apply(
-    *, org: Organization, by: User | None, membership: Membership, ids: list[int] | None,
-    filters: QueryDict | None, action: str, value: str,
+def records_bulk_apply(
+    *, kind: str, org: Organization, by: User | None, membership: Membership,
+    ids: list[int] | None, filters: QueryDict | None, action: str, value: str,
 ) -> int:  # fmt: skip
-    """Apply one action to the selected (or all matching) visible contacts; the number changed."""
-    value = _clean_value(action, value)
-    targets = _targets(membership, ids, filters)
+    """Apply one action to the selected (or all matching) visible records; the number changed."""
+    value = _clean_value(kind, action, value)
+    targets = _targets(kind, membership, ids, filters)
     if not targets:
         return 0
-    rows, now = Contact.objects.filter(pk__in=targets), timezone.now()
+    model = KINDS[kind].model
+    rows, now = model.objects.filter(pk__in=targets), timezone.now()
     if action == "assign_owner":
         count = rows.update(owner_id=int(value), updated_at=now)
     elif action == "change_lifecycle":
@@ -126,29 +165,35 @@ def contacts_bulk_apply(
     elif action == "delete":  # records_trash's semantics, as one UPDATE
         count = rows.filter(deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
     else:
-        changed = (_tag_add if action == "add_tag" else _tag_remove)(org, by, targets, value)
-        count = Contact.objects.filter(pk__in=changed).update(updated_at=now) if changed else 0
+        changed = (_tag_add if action == "add_tag" else _tag_remove)(kind, org, by, targets, value)
+        count = model.objects.filter(pk__in=changed).update(updated_at=now) if changed else 0
     audit_record(
-        org=org, actor=by, action=f"contact.bulk_{action}",
+        org=org, actor=by, action=f"{kind}.bulk_{action}",
         changes={"count": [None, count], "value": [None, value]},
     )  # fmt: skip
     return count
 
 
-def _tag_add(org: Organization, by: User | None, targets: list[int], name: str) -> list[int]:
+def _tag_add(
+    kind: str, org: Organization, by: User | None, targets: list[int], name: str
+) -> list[int]:
+    link, field = KINDS[kind].tag_link, KINDS[kind].link_field
     (tag,) = services.tags_by_name(org=org, names=[name], by=by)
-    tagged = ContactTag.objects.filter(tag=tag, contact_id__in=targets)
-    have = set(tagged.values_list("contact_id", flat=True))
-    new = [ContactTag(org=org, contact_id=pk, tag=tag) for pk in targets if pk not in have]
-    ContactTag.objects.bulk_create(new, ignore_conflicts=True)
-    return [link.contact_id for link in new]
+    tagged = link.objects.filter(tag=tag, **{f"{field}__in": targets})
+    have = set(tagged.values_list(field, flat=True))
+    new: list[Model] = [link(org=org, tag=tag, **{field: pk}) for pk in targets if pk not in have]
+    link.objects.bulk_create(new, ignore_conflicts=True)  # type: ignore[arg-type]
+    return [getattr(row, field) for row in new]
 
 
-def _tag_remove(org: Organization, by: User | None, targets: list[int], name: str) -> list[int]:
+def _tag_remove(
+    kind: str, org: Organization, by: User | None, targets: list[int], name: str
+) -> list[int]:
     tag = cast(Tag | None, Tag.objects.filter(name__iexact=name).first())
     if tag is None:
         return []
-    links = ContactTag.objects.filter(tag=tag, contact_id__in=targets)
-    changed = list(links.values_list("contact_id", flat=True))
+    link, field = KINDS[kind].tag_link, KINDS[kind].link_field
+    links = link.objects.filter(tag=tag, **{f"{field}__in": targets})
+    changed = list(links.values_list(field, flat=True))
     links.delete()
     return changed

@@ -1,4 +1,5 @@
-"""Bulk actions on the contacts list: a confirmation page that counts, then the change."""
+"""Bulk actions on the contact and company lists: a confirmation page that counts, then
+the change."""
 
 from typing import Any
 
@@ -12,6 +13,12 @@ from django.views.decorators.http import require_POST
 from contacts import bulk
 from crm.permissions import org_member
 from crm.requests import OrgRequest
+
+# kind -> (its list, its confirmation's form action)
+URLS = {
+    "contact": ("contacts:list", "contacts:bulk_apply"),
+    "company": ("contacts:companies", "contacts:company_bulk_apply"),
+}
 
 
 def _arguments(request: OrgRequest) -> dict[str, Any]:
@@ -27,44 +34,66 @@ def _arguments(request: OrgRequest) -> dict[str, Any]:
     }
 
 
-def _back_to_list(request: OrgRequest) -> HttpResponse:
+def _list_url(request: OrgRequest, kind: str) -> str:
     query = QueryDict(request.POST.get("query", "")).urlencode()
-    return redirect(
-        reverse("contacts:list", args=[request.org.slug]) + (f"?{query}" if query else "")
-    )
+    return reverse(URLS[kind][0], args=[request.org.slug]) + (f"?{query}" if query else "")
 
 
-@require_POST
-@org_member("contact.edit")
-def contact_bulk(request: OrgRequest) -> HttpResponse:
+def _confirm(request: OrgRequest, kind: str) -> HttpResponse:
     arguments = _arguments(request)
     try:
-        count = bulk.contacts_bulk_count(membership=request.membership, **arguments)
+        count = bulk.records_bulk_count(kind=kind, membership=request.membership, **arguments)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-        return _back_to_list(request)
+        return redirect(_list_url(request, kind))
     action, value = arguments["action"], arguments["value"]
     context = {
         **arguments,
         "count": count,
+        "noun": bulk.KINDS[kind].noun(count),
         "label": bulk.ACTIONS[action],
         "value_field": bulk.VALUE_FIELDS.get(action, ""),
         "value_label": bulk.value_label(action, value),
         "scope": "selected" if arguments["ids"] is not None else "all",
         "query": QueryDict(request.POST.get("query", "")).urlencode(),
+        "apply_url": reverse(URLS[kind][1], args=[request.org.slug]),
+        "list_url": _list_url(request, kind),
     }
-    return render(request, "contacts/contact_bulk_confirm.html", context)
+    return render(request, "contacts/bulk_confirm.html", context)
+
+
+def _apply(request: OrgRequest, kind: str) -> HttpResponse:
+    try:
+        count = bulk.records_bulk_apply(
+            kind=kind, org=request.org, by=request.user, membership=request.membership,
+            **_arguments(request),
+        )  # fmt: skip
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Changed {count} {bulk.KINDS[kind].noun(count)}.")
+    return redirect(_list_url(request, kind))
+
+
+@require_POST
+@org_member("contact.edit")
+def contact_bulk(request: OrgRequest) -> HttpResponse:
+    return _confirm(request, "contact")
 
 
 @require_POST
 @org_member("contact.edit")
 def contact_bulk_apply(request: OrgRequest) -> HttpResponse:
-    try:
-        count = bulk.contacts_bulk_apply(
-            org=request.org, by=request.user, membership=request.membership, **_arguments(request)
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"Changed {count} contact{'' if count == 1 else 's'}.")
-    return _back_to_list(request)
+    return _apply(request, "contact")
+
+
+@require_POST
+@org_member("company.edit")
+def company_bulk(request: OrgRequest) -> HttpResponse:
+    return _confirm(request, "company")
+
+
+@require_POST
+@org_member("company.edit")
+def company_bulk_apply(request: OrgRequest) -> HttpResponse:
+    return _apply(request, "company")

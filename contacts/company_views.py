@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts import selectors, services
+from contacts import bulk, selectors, services
 from contacts.filters import list_rows
 from contacts.forms import CompanyForm, initial_for
 from contacts.models import Company
@@ -37,6 +37,7 @@ def company_list(request: OrgRequest) -> HttpResponse:
     filters, found = list_rows("company", request.membership, request.GET)
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
+    context["bulk"] = bulk.bulk_choices("company") if context["can_edit"] else None
     context.update(list_context(request, "company", filters.custom_fields))
     template = "contacts/company_list.html" + ("#results" if request.htmx else "")
     return render(request, template, context)

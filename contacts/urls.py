@@ -33,6 +33,8 @@ urlpatterns = [
     path("companies/", company_views.company_list, name="companies"),
     path("companies/new/", company_views.company_new, name="company_new"),
     path("companies/export/", export_views.company_export, name="company_export"),
+    path("companies/bulk/", bulk_views.company_bulk, name="company_bulk"),
+    path("companies/bulk/apply/", bulk_views.company_bulk_apply, name="company_bulk_apply"),
     path("exports/<int:export_id>/", export_views.export_job, name="export_job"),
     path(
         "exports/<int:export_id>/download/",
