@@ -16,7 +16,6 @@ from contacts.filters import list_rows
 from contacts.models import Company, CompanyTag, Contact, ContactTag, Tag
 from crm.audit import audit_record
 from crm.models import Membership, Organization, User
-from crm.paging import COUNT_CAP
 
 MAX_ROWS = 10_000
 
@@ -110,19 +109,19 @@ def _targets(
             )
         found: QuerySet[Any] = KINDS[kind].visible(membership).filter(pk__in=ids)
     else:
-        filterset, found = list_rows(kind, membership, filters)
+        # One search match more than an action may change: to know when there are too many.
+        filterset, found = list_rows(kind, membership, filters, search_limit=MAX_ROWS + 1)
         if filterset.is_bound and not filterset.is_valid():
             raise ValidationError("These filters are not valid: correct them on the list first.")
+        if filterset.search_capped:
+            raise ValidationError(
+                f"The search matches more than {MAX_ROWS:,} {noun}: narrow it or use other filters."
+            )
     found = found.order_by().select_related(None).prefetch_related(None)
     targets = list(found.values_list("pk", flat=True).distinct()[: MAX_ROWS + 1])
     if len(targets) > MAX_ROWS:
         raise ValidationError(
             f"A bulk action changes at most {MAX_ROWS:,} {noun}: narrow the filters."
-        )
-    # The search stops at COUNT_CAP + 1 matches: past it, "all matching" would be a sample.
-    if ids is None and filters and filters.get("q") and len(targets) > COUNT_CAP:
-        raise ValidationError(
-            f"The search matches more than {COUNT_CAP:,} {noun}: narrow it or use other filters."
         )
     return targets
 

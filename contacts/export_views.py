@@ -2,9 +2,11 @@
 
 from io import BytesIO
 
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -17,6 +19,15 @@ CONTENT_TYPES = {
     ExportJob.Format.CSV: "text/csv; charset=utf-8",
     ExportJob.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+LIST_URLS: dict[str, str] = {
+    ExportJob.Kind.CONTACTS: "contacts:list",
+    ExportJob.Kind.COMPANIES: "contacts:companies",
+}
+
+
+def _back_to_list(request: OrgRequest, kind: str, query: str) -> HttpResponse:
+    url = reverse(LIST_URLS[kind], args=[request.org.slug])
+    return redirect(f"{url}?{query}" if query else url)
 
 
 def _export(request: OrgRequest, kind: str) -> HttpResponse:
@@ -29,7 +40,11 @@ def _export(request: OrgRequest, kind: str) -> HttpResponse:
     for key in ("format", "page"):
         params.pop(key, None)
     query = params.urlencode()
-    found, shown = exports.filtered(kind, request.membership, query)
+    try:
+        found, shown = exports.filtered(kind, request.membership, query)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _back_to_list(request, kind, query)
     if exports.count_capped(found, exports.DIRECT_LIMIT) > exports.DIRECT_LIMIT:
         job = exports.export_job_create(
             org=request.org, by=request.user, kind=kind, fmt=fmt, query=query

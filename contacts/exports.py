@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -32,6 +33,10 @@ DIRECT_LIMIT = 5_000
 PROGRESS_EVERY = 1_000
 CHUNK_SIZE = 2_000
 
+# A search exports at most this many matches, as many as a bulk action changes: the
+# search function stops at a limit, and past it an export would silently be a sample.
+SEARCH_MAX_ROWS = 10_000
+
 Row = list[str]
 
 # A spreadsheet reads a cell starting with one of these as a formula (or, for a tab or a
@@ -49,10 +54,15 @@ def neutralise(value: str) -> str:
 
 def filtered(kind: str, membership: Membership, query: str) -> tuple[QuerySet[Any], list[Column]]:
     """The rows of a list page (`query` is its query string) that `membership` may see, and
-    the columns it shows."""
+    the columns it shows; ValidationError if its search matches more than SEARCH_MAX_ROWS."""
     list_kind = "contact" if kind == ExportJob.Kind.CONTACTS else "company"
     params = QueryDict(query)
-    filters, found = list_rows(list_kind, membership, params)
+    filters, found = list_rows(list_kind, membership, params, search_limit=SEARCH_MAX_ROWS + 1)
+    if filters.search_capped:
+        noun = "contacts" if list_kind == "contact" else "companies"
+        raise ValidationError(
+            f"The search matches more than {SEARCH_MAX_ROWS:,} {noun}: narrow it to export."
+        )
     return found, columns.chosen(list_kind, params, filters.custom_fields)
 
 
@@ -154,7 +164,10 @@ def export_run(*, org: Organization, export_id: int) -> ExportJob | None:
     )
     if membership is None:
         return _fail(job, "The member who asked for this export has left the organisation.")
-    found, shown = filtered(job.kind, membership, job.query)
+    try:
+        found, shown = filtered(job.kind, membership, job.query)
+    except ValidationError as error:
+        return _fail(job, " ".join(error.messages))
     job.file = f"{org.pk}/exports/{job.token}.{job.format}"
     job.status, job.rows_done, job.error = ExportJob.Status.RUNNING, 0, ""
     job.rows_total = found.order_by().count()

@@ -11,6 +11,7 @@ from contacts import selectors
 from contacts.custom_fields import decimal_text, definitions
 from contacts.models import Company, ConsentEvent, Contact, CustomField, Tag
 from crm.models import User
+from crm.paging import COUNT_CAP
 
 DATE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
 Kind = CustomField.Kind
@@ -87,7 +88,10 @@ class _RecordFilter(django_filters.FilterSet):
     primary: ClassVar[tuple[str, ...]] = ("q", "owner", "tag", "sort")
     entity: ClassVar[str]
 
-    def __init__(self, data: Any = None, queryset: QuerySet[Any] | None = None, **kw: Any) -> None:
+    def __init__(
+        self, data: Any = None, queryset: QuerySet[Any] | None = None, *,
+        search_limit: int = COUNT_CAP + 1, **kw: Any,
+    ) -> None:  # fmt: skip
         super().__init__(data, queryset=queryset, **kw)
         # Choices from the scoped managers: this organisation's people and tags only.
         self.filters["owner"].queryset = selectors.org_users()
@@ -96,6 +100,9 @@ class _RecordFilter(django_filters.FilterSet):
         # once, the list's columns take them from here.
         self.custom_fields = definitions(self.entity)
         self.filters.update(_custom_filters(self.custom_fields))
+        # A list page takes COUNT_CAP + 1 search matches; bulk actions and exports take more.
+        self.search_limit = search_limit
+        self.search_capped = False
 
     def primary_fields(self) -> list[BoundField]:
         return [self.form[name] for name in self.form.fields if name in self.primary]
@@ -118,7 +125,12 @@ class _RecordFilter(django_filters.FilterSet):
         return self._in_use([name for name in self.filters if name != "sort"])
 
     def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        return selectors.search(queryset, value)
+        ids = selectors.search_ids(queryset.model, value, limit=self.search_limit)
+        if ids is None:
+            return queryset
+        # As many matches as the limit: there may be more, so the rows are only a sample.
+        self.search_capped = len(ids) >= self.search_limit
+        return queryset.filter(pk__in=ids)
 
     def filter_country(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         # Stored upper-case by the services: an exact match, which its index serves.
@@ -183,15 +195,18 @@ _LISTS: dict[str, tuple[type[_RecordFilter], Any, tuple[str, ...]]] = {
 }
 
 
-def list_rows(kind: str, membership: Any, data: Any) -> tuple[_RecordFilter, QuerySet[Any]]:
+def list_rows(
+    kind: str, membership: Any, data: Any, *, search_limit: int = COUNT_CAP + 1
+) -> tuple[_RecordFilter, QuerySet[Any]]:
     """A list's filters and rows as `membership` sees them, given its query `data`.
 
     One rule for the pages, exports and bulk actions alike: filters that do not validate
     give no rows, never all of them, and the id breaks ties so paging never repeats or
-    skips a row.
+    skips a row. A search takes at most `search_limit` matches; `filters.search_capped`
+    says when it reached them, so that the rows may be only a sample.
     """
     filter_class, visible, default_order = _LISTS[kind]
-    filters = filter_class(data or None, queryset=visible(membership))
+    filters = filter_class(data or None, queryset=visible(membership), search_limit=search_limit)
     if filters.is_bound and not filters.is_valid():
         return filters, filters.queryset.none()
     found = filters.qs

@@ -18,20 +18,26 @@ NEAR_MISS_THRESHOLD = 0.3
 SEARCH_MAX_LENGTH = 200
 
 
-def search(queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+def search(queryset: QuerySet[Any], term: str, *, limit: int = COUNT_CAP + 1) -> QuerySet[Any]:
     """Rows matching `term` as typed: a part of a name, address or number, or every word as
     a prefix. When nothing matches, near misses instead ("jonhson", "nortwind").
 
     The matching ids come from crm_search_ids (contacts migration 0002), which can use the
     GIN indexes where a query under row-level security cannot; the rows are then read
-    through the policy as usual. At most COUNT_CAP + 1 ids are taken: a broader search
-    says "10,000+" and asks for narrower terms.
+    through the policy as usual. At most `limit` ids are taken: a list page takes
+    COUNT_CAP + 1 and says "more than 1,000"; bulk actions and exports ask for more.
     """
+    ids = search_ids(queryset.model, term, limit=limit)
+    return queryset if ids is None else queryset.filter(pk__in=ids)
+
+
+def search_ids(model: type[Any], term: str, *, limit: int) -> list[int] | None:
+    """The ids of at most `limit` rows of `model` matching `term`; None for an empty term."""
     # Nobody searches with more than a line of text; a longer term would only cost trigrams.
     term = term.strip().lower()[:SEARCH_MAX_LENGTH]
     if not term:
-        return queryset
-    table = queryset.model._meta.db_table
+        return None
+    table = model._meta.db_table
     words = _WORD.findall(term)
     # One word's beginning is already a part of the text; word prefixes add what a part
     # cannot: several words in any order ("ada nor").
@@ -39,17 +45,17 @@ def search(queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
     # A national number loses its trunk 0 in E.164: "020 7946 0958" is +44 20 7946 0958.
     digits = re.sub(r"\D", "", term).lstrip("0")
     digits = digits if len(digits) >= 4 and digits != term else ""
-    ids = _search_ids(table, term, prefixes, digits, fuzzy=False)
-    if not ids:
-        ids = _search_ids(table, term, "", "", fuzzy=True)
-    return queryset.filter(pk__in=ids)
+    ids = _search_ids(table, term, prefixes, digits, fuzzy=False, limit=limit)
+    return ids or _search_ids(table, term, "", "", fuzzy=True, limit=limit)
 
 
-def _search_ids(table: str, term: str, prefixes: str, digits: str, *, fuzzy: bool) -> list[int]:
+def _search_ids(
+    table: str, term: str, prefixes: str, digits: str, *, fuzzy: bool, limit: int
+) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT crm_search_ids(%s, %s, %s, %s, %s, %s, %s)",
-            [table, term, prefixes, digits, fuzzy, NEAR_MISS_THRESHOLD, COUNT_CAP + 1],
+            [table, term, prefixes, digits, fuzzy, NEAR_MISS_THRESHOLD, limit],
         )
         return [row[0] for row in cursor.fetchall()]
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import services
+from contacts import bulk, services
 from contacts.models import Contact, ContactTag
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
@@ -131,6 +131,66 @@ def test_it_applies_to_every_matching_row_not_only_the_page(
     assert {c.lifecycle for c in _fresh(acme, matching)} == {"churned"}
     assert {c.lifecycle for c in _fresh(acme, other)} == {"lead"}
     assert _bulk_events(acme)[0][1]["count"] == [None, 60]
+
+
+def _people(org: Organization, count: int, **fields: Any) -> None:
+    """`count` contacts named Person NNNN, written in one statement."""
+    with activate(org):
+        Contact.objects.bulk_create(
+            Contact(org=org, first_name="Person", last_name=f"{n:04d}", **fields)
+            for n in range(count)
+        )
+
+
+def test_it_applies_to_a_search_matching_more_than_the_list_counts(
+    client: Client, acme: Organization, alice: User
+) -> None:
+    # The list counts a search to 1,000 ("more than 1,000 match"); all matching means all.
+    _people(acme, 1_100)
+    ada = _contacts(acme, 1)[0]
+    with activate(acme):
+        Contact.objects.filter(pk=ada.pk).update(first_name="Ada")
+    client.force_login(alice)
+    data = {
+        "action": "change_lifecycle",
+        "lifecycle": "customer",
+        "scope": "all",
+        "query": "q=person",
+    }
+    page = client.post(URL, data).content.decode()
+    assert "This will change 1100 contacts." in page
+    client.post(APPLY, data)
+    with activate(acme):
+        assert Contact.objects.filter(lifecycle="customer").count() == 1_100
+        assert Contact.objects.get(pk=ada.pk).lifecycle == "lead"
+    assert _bulk_events(acme)[0][1]["count"] == [None, 1_100]
+
+
+def test_it_refuses_a_search_matching_more_than_an_action_changes(
+    client: Client, acme: Organization, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "MAX_ROWS", 50)
+    _people(acme, 51)
+    client.force_login(alice)
+    data = {"action": "delete", "scope": "all", "query": "q=person"}
+    for url in (URL, APPLY):
+        response = client.post(url, data, follow=True)
+        assert "The search matches more than 50 contacts" in response.content.decode()
+    with activate(acme):
+        assert Contact.objects.alive().count() == 51
+
+
+def test_it_refuses_filters_matching_more_than_an_action_changes(
+    client: Client, acme: Organization, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "MAX_ROWS", 50)
+    _people(acme, 51, lifecycle="customer")
+    client.force_login(alice)
+    data = {"action": "delete", "scope": "all", "query": "lifecycle=customer"}
+    response = client.post(APPLY, data, follow=True)
+    assert "A bulk action changes at most 50 contacts" in response.content.decode()
+    with activate(acme):
+        assert Contact.objects.alive().count() == 51
 
 
 def test_it_confirms_with_the_count_and_changes_nothing_yet(

@@ -244,6 +244,39 @@ def test_it_writes_dates_in_the_organisations_time_zone(
     assert row == ["Ada", "Lovelace", "2024-07-01T12:00:00+02:00"]
 
 
+def _people(org: Organization, count: int) -> None:
+    """`count` contacts named Person NNNN, written in one statement."""
+    with activate(org):
+        Contact.objects.bulk_create(
+            Contact(org=org, first_name="Person", last_name=f"{n:04d}") for n in range(count)
+        )
+
+
+def test_it_exports_a_search_past_the_lists_count_cap(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    # The list page counts a search to 1,000 and says "more than"; an export takes them all.
+    _people(acme, 1_100)
+    _contact(acme, first_name="Ada", last_name="Lovelace")
+    client.force_login(alice)
+    rows = _csv(_get(client, URL + "?q=person").content)[1:]
+    assert len(rows) == 1_100
+    assert {row[0] for row in rows} == {"Person"}
+
+
+def test_it_refuses_a_search_that_matches_more_than_it_exports(
+    client: Client, alice: User, acme: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exports, "SEARCH_MAX_ROWS", 3)
+    _people(acme, 4)
+    client.force_login(alice)
+    response = client.get(URL + "?format=xlsx&q=person")
+    assert response["Location"] == "/o/acme/contacts/?q=person"
+    page = client.get(response["Location"]).content.decode()
+    assert "The search matches more than 3 contacts: narrow it to export." in page
+    assert len(_csv(_get(client, URL + "?q=person+0003").content)) == 2  # a narrower one
+
+
 def test_it_refuses_an_unknown_format(client: Client, alice: User) -> None:
     client.force_login(alice)
     assert client.get(URL + "?format=pdf").status_code == 400
@@ -357,6 +390,23 @@ def test_a_large_export_writes_the_chosen_columns(
     assert sorted(rows) == [
         [name, "Large", "Customer"] for name in ("Ada", "Grace", "John", "Linus")
     ]
+
+
+def test_a_large_export_fails_clearly_for_a_search_past_its_limit(
+    client: Client, alice: User, acme: Organization, large: None,
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    client.force_login(alice)
+    with activate(acme):
+        job = exports.export_job_create(
+            org=acme, by=alice, kind="contacts", fmt="csv", query="q=large"
+        )
+    monkeypatch.setattr(exports, "SEARCH_MAX_ROWS", 3)  # the matches grew since it was asked for
+    tasks.export_run.delay(org_id=acme.pk, export_id=job.pk)
+    page = _get(client, f"/o/acme/exports/{job.pk}/").content.decode()
+    assert "The search matches more than 3 contacts: narrow it to export." in page
+    with activate(acme):
+        assert ExportJob.objects.get(pk=job.pk).status == "failed"
 
 
 def test_it_polls_a_job_that_has_not_finished(
