@@ -19,3 +19,27 @@ def export_run(*, org_id: int, export_id: int) -> None:
     from contacts import exports  # it sends this task
 
     exports.export_run(org=require_org(), export_id=export_id)
+
+
+@shared_task(name="contacts.import_check", base=TenantTask, ignore_result=True)
+def import_check(*, org_id: int, import_id: int) -> None:
+    """The dry run: plan every row of an import and keep the report; safe to repeat."""
+    from contacts.imports import services as imports  # it sends this task
+
+    imports.import_check(org=require_org(), import_id=import_id)
+
+
+@shared_task(name="contacts.import_commit", base=TenantTask, ignore_result=True)
+def import_commit(*, org_id: int, import_id: int) -> None:
+    """Write an import, all of it or nothing; a second run finds it done and does nothing."""
+    from contacts.imports import services as imports
+
+    imports.import_commit(org=require_org(), import_id=import_id)
+
+
+@shared_task(name="contacts.import_undo", base=TenantTask, ignore_result=True)
+def import_undo(*, org_id: int, import_id: int) -> None:
+    """Undo a finished import as a whole; a second run finds it undone and does nothing."""
+    from contacts.imports import undo
+
+    undo.import_undo(org=require_org(), import_id=import_id)

@@ -47,6 +47,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "dashboard.view_all": CRM_WRITERS | {Role.VIEWER},
     "segment.edit": CRM_WRITERS | {Role.REP},
     "import.run": CRM_WRITERS | {Role.REP},
+    "import.view_all": CRM_WRITERS,  # others' imports and their reports
     "export.run": CRM_WRITERS | {Role.REP, Role.AGENT, Role.VIEWER},
 }
 

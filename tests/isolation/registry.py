@@ -38,6 +38,7 @@ URL_KWARGS: dict[str, type[models.Model]] = {
     "export_id": ExportJob,
     "field_id": CustomField,
     "view_id": SavedView,
+    "import_id": ImportJob,
 }
 
 

@@ -1,0 +1,1 @@
+"""Importing contacts and companies from CSV and XLSX files."""

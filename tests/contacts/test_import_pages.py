@@ -1,0 +1,211 @@
+"""/o/acme/contacts/import/ and /o/acme/imports/<id>/…: upload, map, dry run, import, undo."""
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from pytest_django import DjangoAssertNumQueries
+
+from contacts.models import Contact, ImportJob
+from crm.models import Organization, Role, User
+from crm.tenancy import activate
+from tests.conftest import member
+from tests.contacts.imports import check, csv_bytes, media, run, upload
+
+pytestmark = pytest.mark.django_db
+
+URL = "/o/acme/contacts/import/"
+PEOPLE = csv_bytes([["First Name", "E-mail Address", "Notes"], ["Ada", "ada@example.com", "x"],
+                    ["Grace", "not an email", "y"]])  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    media(settings, tmp_path)
+
+
+def _post_file(client: Client, data: bytes, name: str = "people.csv") -> Any:
+    return client.post(URL, {"file": SimpleUploadedFile(name, data)})
+
+
+def _page(client: Client, job: ImportJob) -> str:
+    response = client.get(f"/o/acme/imports/{job.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _jobs(org: Organization) -> list[ImportJob]:
+    with activate(org):
+        return list(ImportJob.objects.all())
+
+
+def _set_status(org: Organization, job: ImportJob, status: str) -> None:
+    with activate(org):
+        ImportJob.objects.filter(pk=job.pk).update(status=status)
+
+
+def test_it_uploads_a_file_and_suggests_a_field_per_column(
+    client: Client, rita: User, acme: Organization
+) -> None:
+    client.force_login(rita)
+    response = _post_file(client, PEOPLE)
+    job = _jobs(acme)[0]
+    assert response.status_code == 302
+    assert response["Location"] == f"/o/acme/imports/{job.pk}/"
+    assert job.mapping == ["first_name", "email", ""]
+    assert job.created_by == rita
+    body = _page(client, job)
+    assert '<option value="email" selected>Email</option>' in body
+    assert "ada@example.com" in body  # the first rows, beside each column
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [(b"", "The submitted file is empty."), (bytes(range(256)) * 20, "binary data"),
+     (b"PK\x03\x04 not really a workbook", "cannot be opened")],
+)  # fmt: skip
+def test_it_says_why_a_file_cannot_be_read(
+    client: Client, rita: User, acme: Organization, data: bytes, message: str
+) -> None:
+    client.force_login(rita)
+    response = _post_file(client, data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not _jobs(acme)
+
+
+def test_it_refuses_a_file_over_the_limit_while_it_arrives(
+    client: Client, rita: User, acme: Organization, settings: Any
+) -> None:
+    settings.IMPORT_MAX_BYTES = 1024 * 1024
+    client.force_login(rita)
+    response = _post_file(client, b"Email\n" + b"a@example.com\n" * 100_000)
+    assert "larger than 1 MB" in response.content.decode()
+    assert not _jobs(acme)
+
+
+def test_the_dry_run_shows_the_report(
+    client: Client, rita: User, acme: Organization, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(rita)
+    job = upload(acme, rita, PEOPLE)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/o/acme/imports/{job.pk}/map/", {
+            "column_0": "first_name", "column_1": "email", "column_2": "",
+            "mode": "upsert", "match_by": "email",
+        })  # fmt: skip
+    assert response.status_code == 302
+    body = _page(client, job)
+    assert "Dry run: what importing would do" in body
+    assert "is not an email address" in body
+    assert "Import 1 row" in body
+    with activate(acme):
+        assert not Contact.objects.exists()
+
+
+def test_it_shows_a_bad_mapping_and_keeps_the_job_as_it_was(
+    client: Client, rita: User, acme: Organization
+) -> None:
+    client.force_login(rita)
+    job = upload(acme, rita, PEOPLE)
+    response = client.post(f"/o/acme/imports/{job.pk}/map/", {
+        "column_0": "first_name", "column_1": "first_name", "column_2": "",
+        "mode": "upsert", "match_by": "email",
+    })  # fmt: skip
+    assert "Only one column can fill First name." in response.content.decode()
+    assert _jobs(acme)[0].status == ImportJob.Status.UPLOADED
+
+
+def test_it_imports_and_undoes_from_the_pages(
+    client: Client, rita: User, acme: Organization, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(rita)
+    job = check(acme, rita, upload(acme, rita, PEOPLE))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/o/acme/imports/{job.pk}/commit/").status_code == 302
+    assert "What the import did" in _page(client, job)
+    with activate(acme):
+        assert Contact.objects.get().email == "ada@example.com"
+    confirm = client.get(f"/o/acme/imports/{job.pk}/undo/").content.decode()
+    assert "1 contact it created move to the Trash" in confirm
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/o/acme/imports/{job.pk}/undo/")
+    with activate(acme):
+        assert not Contact.objects.alive().exists()
+        assert ImportJob.objects.get().status == ImportJob.Status.UNDONE
+
+
+def test_it_polls_while_running_and_reloads_when_done(
+    client: Client, rita: User, acme: Organization
+) -> None:
+    client.force_login(rita)
+    job = upload(acme, rita, PEOPLE)
+    _set_status(acme, job, ImportJob.Status.CHECKING)
+    running = client.get(f"/o/acme/imports/{job.pk}/", HTTP_HX_REQUEST="true")
+    assert 'hx-trigger="every 1s"' in running.content.decode()
+    _set_status(acme, job, ImportJob.Status.CHECKED)
+    done = client.get(f"/o/acme/imports/{job.pk}/", HTTP_HX_REQUEST="true")
+    assert done["HX-Refresh"] == "true"
+
+
+def test_the_problems_download_neutralises_formulas(
+    client: Client, rita: User, acme: Organization
+) -> None:
+    client.force_login(rita)
+    job = check(acme, rita, upload(acme, rita, csv_bytes([["Email"], ["=cmd|x"]])))
+    response = client.get(f"/o/acme/imports/{job.pk}/problems.csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Row", "Column", "Outcome", "Problem"]
+    assert rows[1][:3] == ["2", "Email", "rejected"]
+    assert rows[1][3].startswith("“=cmd")
+
+
+def test_it_discards_an_import_not_run(client: Client, rita: User, acme: Organization) -> None:
+    client.force_login(rita)
+    job = upload(acme, rita, PEOPLE)
+    assert (
+        "Discard the import of people.csv?"
+        in client.get(f"/o/acme/imports/{job.pk}/discard/").content.decode()
+    )
+    assert client.post(f"/o/acme/imports/{job.pk}/discard/").status_code == 302
+    assert not _jobs(acme)
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.AGENT])
+def test_it_refuses_roles_that_may_not_import(
+    client: Client, acme: Organization, role: str
+) -> None:
+    client.force_login(member(acme, f"{role}@acme.test", role))
+    assert client.get(URL).status_code == 403
+    assert client.get("/o/acme/companies/import/").status_code == 403
+
+
+def test_a_rep_cannot_open_another_reps_import(
+    client: Client, rita: User, alice: User, acme: Organization
+) -> None:
+    job = upload(acme, rita, PEOPLE)
+    client.force_login(member(acme, "rob@acme.test", Role.REP))
+    assert client.get(f"/o/acme/imports/{job.pk}/").status_code == 404
+    assert "people.csv" not in client.get(URL).content.decode()
+    client.force_login(alice)  # an admin sees everyone's
+    assert client.get(f"/o/acme/imports/{job.pk}/").status_code == 200
+
+
+def test_the_pages_query_counts_do_not_grow(
+    client: Client,
+    rita: User,
+    acme: Organization,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    client.force_login(rita)
+    job = run(acme, rita, PEOPLE)
+    for _ in range(5):
+        upload(acme, rita, PEOPLE)
+    with django_assert_max_num_queries(14):
+        assert client.get(URL).status_code == 200
+    with django_assert_max_num_queries(13):
+        _page(client, job)
