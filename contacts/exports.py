@@ -4,6 +4,7 @@ import csv
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from contacts import columns
 from contacts.columns import Column
 from contacts.filters import list_rows
 from contacts.models import ExportJob
+from crm.audit import audit_record
 from crm.models import Membership, Organization, User
 from crm.tenancy import cache_key, require_org
 
@@ -213,3 +215,26 @@ def _fail(job: ExportJob, error: str) -> ExportJob:
     job.status, job.error, job.finished_at = ExportJob.Status.FAILED, error, timezone.now()
     job.save(update_fields=["status", "error", "finished_at"])
     return job
+
+
+# --- Old exports --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def exports_purge(*, org: Organization, now: datetime | None = None) -> int:
+    """Delete the export jobs older than EXPORT_KEEP_DAYS and their files; how many jobs.
+
+    Files go first: if the transaction then fails, the rows stay and the next run deletes
+    them (a missing file is no error), so no file outlives its row. Safe to repeat.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    old = list(ExportJob.objects.filter(created_at__lt=cutoff))
+    for job in old:
+        path = Path(settings.MEDIA_ROOT) / f"{org.pk}/exports/{job.token}.{job.format}"
+        for leftover in (path, path.with_name(f"{path.name}.partial")):
+            leftover.unlink(missing_ok=True)
+    if not old:
+        return 0
+    ExportJob.objects.filter(pk__in=[job.pk for job in old]).delete()
+    audit_record(org=org, actor=None, action="export.purged", changes={"count": [None, len(old)]})
+    return len(old)

@@ -21,6 +21,14 @@ def export_run(*, org_id: int, export_id: int) -> None:
     exports.export_run(org=require_org(), export_id=export_id)
 
 
+@shared_task(name="contacts.exports_purge", base=TenantTask, ignore_result=True)
+def exports_purge(*, org_id: int) -> int:
+    """Delete exports (files and jobs) older than EXPORT_KEEP_DAYS; safe to repeat."""
+    from contacts import exports  # it sends export_run
+
+    return exports.exports_purge(org=require_org())
+
+
 @shared_task(name="contacts.import_check", base=TenantTask, ignore_result=True)
 def import_check(*, org_id: int, import_id: int) -> None:
     """The dry run: plan every row of an import and keep the report; safe to repeat."""

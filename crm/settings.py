@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=3, minute=15),
         "args": ["contacts.trash_purge"],
     },
+    "exports-purge": {
+        "task": "crm.fan_out",
+        "schedule": crontab(hour=3, minute=45),
+        "args": ["contacts.exports_purge"],
+    },
 }
 
 # --- Accounts: django-allauth, MFA --------------------------------------------------------
@@ -232,6 +237,8 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+# Export files (and their jobs) are deleted this many days after they were asked for.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # Imports refuse a file larger than this, or with more rows than this.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
