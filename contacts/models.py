@@ -48,7 +48,9 @@ class RecordQuerySet(TenantQuerySet[models.Model]):
         return self.filter(deleted_at__isnull=True)
 
     def trashed(self) -> "RecordQuerySet":
-        return self.filter(deleted_at__isnull=False)
+        # A merged record is gone for the user too, but it is no Trash to restore from:
+        # only undoing its merge brings it back.
+        return self.filter(deleted_at__isnull=False, merged_into__isnull=True)
 
 
 RecordManager = TenantManager.from_queryset(RecordQuerySet)
@@ -71,6 +73,11 @@ class Record(TenantModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set, with deleted_at, on a record merged into another: its old links lead there.
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, editable=False,
+        related_name="+", db_index=False,
+    )  # fmt: skip
 
     objects: ClassVar[RecordManager] = RecordManager()  # type: ignore[assignment]
 
@@ -112,6 +119,11 @@ class Company(Record):
             models.Index(fields=["org", "external_id"], name="company_org_external_id"),
             models.Index(fields=["org", "-created_at", "-id"], name="company_org_created"),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="company_search_trgm"),
+            models.Index(
+                fields=["merged_into"],
+                name="company_merged_into",
+                condition=models.Q(merged_into__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -195,6 +207,11 @@ class Contact(Record):
             models.Index(fields=["org", "external_id"], name="contact_org_external_id"),
             GinIndex(fields=["search_vector"], name="contact_search_fts"),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="contact_search_trgm"),
+            models.Index(
+                fields=["merged_into"],
+                name="contact_merged_into",
+                condition=models.Q(merged_into__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -437,3 +454,106 @@ class ImportChange(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["org", "job", "id"], name="importchange_org_job")]
+
+
+class DuplicatePair(TenantModel):
+    """Two contacts or two companies that look like one record, and why: found nightly."""
+
+    class Reason(models.TextChoices):
+        EMAIL = "email", "Same email address"
+        PHONE = "phone", "Same phone number"
+        NAME = "name", "Similar name at the same company"
+        DOMAIN = "domain", "Same web domain"
+        COMPANY_NAME = "company_name", "Similar company name"
+
+    entity = models.CharField(max_length=10, choices=RecordKind.choices)
+    # The two records, the lower id first; the pair of the other kind stays empty.
+    contact_a = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    contact_b = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    company_a = models.ForeignKey(
+        "contacts.Company", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    company_b = models.ForeignKey(
+        "contacts.Company", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    # 1 for the same email, 0.9 for the same phone or domain, the names' trigram similarity.
+    score = models.FloatField()
+    found_at = models.DateTimeField(default=timezone.now)
+    # "Not duplicates": the pair stays, so that the nightly search never lists it again.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-score", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "contact_a", "contact_b"], name="duplicatepair_contacts_once"
+            ),
+            models.UniqueConstraint(
+                fields=["org", "company_a", "company_b"], name="duplicatepair_companies_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    entity=RecordKind.CONTACT, contact_a__lt=models.F("contact_b"),
+                    company_a__isnull=True, company_b__isnull=True,
+                ) | models.Q(
+                    entity=RecordKind.COMPANY, company_a__lt=models.F("company_b"),
+                    contact_a__isnull=True, contact_b__isnull=True,
+                ),
+                name="duplicatepair_one_kind_lower_first",
+            ),
+        ]  # fmt: skip
+        indexes = [
+            models.Index(
+                fields=["org", "entity", "-score", "id"], name="duplicatepair_org_open",
+                condition=models.Q(dismissed_at__isnull=True),
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"Possible duplicates ({self.get_reason_display().lower()})"
+
+    @property
+    def records(self) -> tuple["Contact | Company | None", "Contact | Company | None"]:
+        if self.entity == RecordKind.CONTACT:
+            return self.contact_a, self.contact_b
+        return self.company_a, self.company_b
+
+
+class Merge(TenantModel):
+    """Records merged into one: the survivor's values before, and every row that moved."""
+
+    entity = models.CharField(max_length=10, choices=RecordKind.choices)
+    survivor_id = models.BigIntegerField()  # a contact or a company, as `entity` says
+    merged_ids = ArrayField(models.BigIntegerField())
+    # {field: [before, after]} of the survivor, as the audit log has it.
+    changes = models.JSONField(default=dict)
+    # Per registered link ("app.Model.field"): {"moved": {merged id: [row ids]}, "deleted":
+    # [row values]}: rows that moved to the survivor, and rows deleted because the survivor
+    # already had their like (a tag both had). Undo moves back the one, recreates the other.
+    moved = models.JSONField(default=dict)
+    by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-at", "-id")
+        indexes = [
+            models.Index(fields=["org", "entity", "survivor_id"], name="merge_org_survivor"),
+            models.Index(fields=["org", "entity", "-at"], name="merge_org_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Merge of {len(self.merged_ids) + 1} {RecordKind(self.entity).label.lower()}"

@@ -9,7 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 
-from contacts import exports
+from contacts import exports, merging
 from contacts import services as contact_services
 from contacts.models import (
     Company,
@@ -18,9 +18,11 @@ from contacts.models import (
     Contact,
     ContactTag,
     CustomField,
+    DuplicatePair,
     ExportJob,
     ImportChange,
     ImportJob,
+    Merge,
     SavedView,
     Tag,
 )
@@ -38,6 +40,8 @@ URL_KWARGS: dict[str, type[models.Model]] = {
     "export_id": ExportJob,
     "field_id": CustomField,
     "view_id": SavedView,
+    "pair_id": DuplicatePair,
+    "merge_id": Merge,
     "import_id": ImportJob,
 }
 
@@ -86,7 +90,27 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
         import_change = ImportChange.objects.create(
             org=org, job=import_job, entity="contact", record_id=contact.pk, created=True
         )
+        # Two more with the secret address: one listed as a duplicate, one merged.
+        twins = [
+            contact_services.contact_create(
+                org=org,
+                by=admin,
+                first_name=org.name,
+                last_name=f"Secret {n}",
+                email=f"secret@{org.slug}.test",
+            )
+            for n in (2, 3)
+        ]
+        pair = DuplicatePair.objects.create(
+            org=org, entity="contact", contact_a=contact, contact_b=twins[0], reason="email",
+            score=1,
+        )  # fmt: skip
+        merge = merging.contacts_merge(
+            org=org, survivor=contact, others=[twins[1]], values={}, by=admin
+        )
         return {
+            DuplicatePair: pair,
+            Merge: merge,
             ImportJob: import_job,
             ImportChange: import_change,
             CustomField: custom_field,
