@@ -51,3 +51,11 @@ def import_undo(*, org_id: int, import_id: int) -> None:
     from contacts.imports import undo
 
     undo.import_undo(org=require_org(), import_id=import_id)
+
+
+@shared_task(name="contacts.imports_purge", base=TenantTask, ignore_result=True)
+def imports_purge(*, org_id: int) -> int:
+    """Forget imports left unfinished for IMPORT_KEEP_DAYS, and their files; safe to repeat."""
+    from contacts.imports import services as imports
+
+    return imports.imports_purge(org=require_org())

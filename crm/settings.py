@@ -184,6 +184,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=3, minute=45),
         "args": ["contacts.exports_purge"],
     },
+    "imports-purge": {
+        "task": "crm.fan_out",
+        "schedule": crontab(hour=4, minute=0),
+        "args": ["contacts.imports_purge"],
+    },
 }
 
 # --- Accounts: django-allauth, MFA --------------------------------------------------------
@@ -242,6 +247,8 @@ EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # Imports refuse a file larger than this, or with more rows than this.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+# An import never run (only uploaded or checked) is forgotten, with its file, after this.
+IMPORT_KEEP_DAYS = env.int("IMPORT_KEEP_DAYS", default=7)
 # An upload larger than IMPORT_MAX_BYTES is refused as it arrives (crm.uploads).
 FILE_UPLOAD_HANDLERS = [
     "crm.uploads.SizeLimitUploadHandler",

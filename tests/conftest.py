@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -14,6 +15,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
+from crm.celery import app
 from crm.db import owner_credentials
 from crm.models import Membership, Organization, Role, User
 from crm.tenancy import activate
@@ -188,3 +190,25 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Child]]:
     yield start
     for child in children:
         child.stop()
+
+
+@pytest.fixture
+def not_eager() -> Iterator[None]:
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def worker_queue(spawn, process_env, not_eager) -> str:
+    # A queue of this test's own, so that a developer's running worker cannot take the task.
+    # The prefork pool, as in production: a task's process can die and the worker lives on.
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    worker = spawn(
+        "-m", "celery", "-A", "crm", "worker", "-Q", queue, "--pool", "prefork",
+        "--concurrency", "1", "--include", "tests.crm.worker_tasks", "--without-heartbeat",
+        "--without-gossip", "--without-mingle", "-l", "info",
+        env=process_env,
+    )  # fmt: skip
+    worker.wait_for_output("ready.")
+    return queue

@@ -22,7 +22,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 # (131,072) is close. A longer "cell" means a broken file, not a long note.
 MAX_CELL = 100_000
 DELIMITERS = ",;\t|"
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# What an export neutralises with a leading quote (contacts.exports.neutralise).
+_NEUTRALISED = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_MAGIC = b"PK\x03\x04"
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -168,7 +169,11 @@ def _read_csv(data: bytes) -> Table:
 
 
 def _cell_text(value: str) -> str:
-    return value.replace("\x00", "").strip()
+    value = value.replace("\x00", "").strip()
+    # Our exports put a quote before what a spreadsheet would run as a formula: take it off.
+    if value[:1] == "'" and value[1:2] in _NEUTRALISED:
+        return value[1:].strip()
+    return value
 
 
 # --- XLSX ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ whole import can be undone.
 import logging
 import shutil
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -161,6 +162,28 @@ def import_discard(*, org: Organization, job: ImportJob, by: User | None) -> Non
     audit_record(org=org, actor=by, action="import.discarded", target=job)
     job.delete()
     transaction.on_commit(lambda: path.unlink(missing_ok=True))
+
+
+@transaction.atomic
+def imports_purge(*, org: Organization, now: Any = None) -> int:
+    """Forget imports left unfinished for IMPORT_KEEP_DAYS, with their files; safe to repeat.
+    Finished imports stay listed, with what undo needs."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPORT_KEEP_DAYS)
+    stale = ImportJob.objects.filter(
+        created_at__lt=cutoff, status__in=[Status.UPLOADED, Status.CHECKED, Status.FAILED]
+    )
+    paths = [import_path(job) for job in stale]
+    count = len(paths)
+    if count:
+        stale.delete()
+        audit_record(org=org, actor=None, action="import.purged", changes={"count": [None, count]})
+        transaction.on_commit(lambda: _unlink(paths))
+    return count
+
+
+def _unlink(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 # --- The dry run and the commit (task bodies) ---------------------------------------------

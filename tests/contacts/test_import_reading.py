@@ -76,3 +76,8 @@ def test_it_reads_countries_and_sizes_as_people_write_them() -> None:
         "FR", "FR", "GB", "GB", "DE"
     ]  # fmt: skip
     assert [size(v) for v in ("11-50", "11 - 50 employees", "5001+")] == ["11-50", "11-50", "5001+"]
+
+
+def test_it_takes_off_the_quote_an_export_puts_before_formulas(tmp_path: Path) -> None:
+    table = _read(tmp_path, csv_bytes([["Phone", "Note"], ["'+44 20 7946 0958", "'=SUM(A1)"]]))
+    assert list(table.rows()) == [(2, ["+44 20 7946 0958", "=SUM(A1)"])]

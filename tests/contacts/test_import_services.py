@@ -1,10 +1,13 @@
 """contacts.imports.services: what a committed import writes, for contacts and companies."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from contacts.imports import services as imports
 from contacts.models import Company, ConsentEvent, Contact, ContactTag, ImportChange, ImportJob
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
@@ -145,3 +148,14 @@ def test_a_failure_writes_nothing(
         assert not Company.objects.exists()
         assert not ContactTag.objects.exists()
         assert not ImportChange.objects.exists()
+
+
+def test_the_nightly_purge_forgets_imports_never_run(
+    acme: Organization, alice: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    stale, done = upload(acme, alice, csv_bytes(PEOPLE)), run(acme, alice, csv_bytes(PEOPLE))
+    later = timezone.now() + timedelta(days=8)
+    with activate(acme), django_capture_on_commit_callbacks(execute=True):
+        assert imports.imports_purge(org=acme, now=later) == 1
+        assert list(ImportJob.objects.values_list("pk", flat=True)) == [done.pk]
+    assert not imports.import_path(stale).exists()

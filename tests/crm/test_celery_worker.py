@@ -1,7 +1,6 @@
 """Tasks through a real worker and Redis: what eager mode hides (serialisation, routing)."""
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from kombu.exceptions import EncodeError
@@ -11,28 +10,6 @@ from crm.tasks import ping
 from tests.crm.worker_tasks import crash_once
 
 pytestmark = pytest.mark.worker
-
-
-@pytest.fixture
-def not_eager() -> Iterator[None]:
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = True
-
-
-@pytest.fixture
-def worker_queue(spawn, process_env, not_eager) -> str:
-    # A queue of this test's own, so that a developer's running worker cannot take the task.
-    # The prefork pool, as in production: a task's process can die and the worker lives on.
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    worker = spawn(
-        "-m", "celery", "-A", "crm", "worker", "-Q", queue, "--pool", "prefork",
-        "--concurrency", "1", "--include", "tests.crm.worker_tasks", "--without-heartbeat",
-        "--without-gossip", "--without-mingle", "-l", "info",
-        env=process_env,
-    )  # fmt: skip
-    worker.wait_for_output("ready.")
-    return queue
 
 
 def test_it_round_trips_a_task_through_a_real_worker(worker_queue: str) -> None:

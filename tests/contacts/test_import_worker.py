@@ -1,0 +1,75 @@
+"""An import through a real worker on Redis: the tasks' arguments, their transactions, and a
+second delivery of the same task."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contacts import tasks
+from contacts.imports import services
+from contacts.models import Contact, ImportJob
+from crm.models import Organization, User
+from crm.tasks import ping
+from crm.tenancy import activate
+from tests.contacts.imports import csv_bytes, upload
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _shared_media(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path) -> None:
+    # The worker reads the uploaded file where this test wrote it.
+    monkeypatch.setenv("MEDIA_ROOT", str(tmp_path))
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def routed(worker_queue: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    # The import tasks go to this test's own queue, which only its worker reads.
+    for task in (tasks.import_check, tasks.import_commit, tasks.import_undo):
+        monkeypatch.setattr(task, "_exec_options", {"queue": worker_queue})
+    return worker_queue
+
+
+def _wait(org: Organization, job: ImportJob, status: str) -> ImportJob:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with activate(org):
+            job = ImportJob.objects.get(pk=job.pk)
+        if job.status == status:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"the import stayed {job.status}, not {status}: {job.error}")
+
+
+def _in(org: Organization, action: Callable[..., Any], job: ImportJob, by: User) -> None:
+    with activate(org):
+        action(org=org, job=job, by=by)
+
+
+def test_a_worker_checks_imports_and_ignores_a_second_delivery(
+    routed: str, acme: Organization, alice: User
+) -> None:
+    data = csv_bytes([["Name", "Email"], ["Ada Lovelace", "ada@example.com"], ["Bo", "bo@x.org"]])
+    job = upload(acme, alice, data)
+    with activate(acme):
+        services.import_check_start(
+            org=acme, job=job, by=alice, mapping=job.mapping, mode="upsert", match_by="email"
+        )
+    job = _wait(acme, job, ImportJob.Status.CHECKED)
+    assert job.totals["created"] == 2
+    _in(acme, services.import_commit_start, job, alice)
+    job = _wait(acme, job, ImportJob.Status.DONE)
+    tasks.import_commit.delay(org_id=acme.pk, import_id=job.pk)  # delivered a second time
+    ping.apply_async(queue=routed).get(timeout=30)  # one worker process: it ran the task first
+    with activate(acme):
+        assert sorted(Contact.objects.values_list("email", flat=True)) == [
+            "ada@example.com", "bo@x.org"
+        ]  # fmt: skip
+    _in(acme, services.import_undo_start, job, alice)
+    _wait(acme, job, ImportJob.Status.UNDONE)
+    with activate(acme):
+        assert not Contact.objects.alive().exists()
