@@ -245,7 +245,7 @@ class Command(BaseCommand):
         defaults = {"custom": "'{}'::jsonb", "street": "''", "city": "''", "region": "''",
                     "postal_code": "''", "updated_at": "now()", "other_emails": "'{}'",
                     "other_phones": "'{}'", "consent": "'{}'::jsonb", "source": "''",
-                    "preferred_channel": "''", "language": "''"}  # fmt: skip
+                    "preferred_channel": "''", "language": "''", "external_id": "''"}  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
