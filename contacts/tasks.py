@@ -59,3 +59,11 @@ def imports_purge(*, org_id: int) -> int:
     from contacts.imports import services as imports
 
     return imports.imports_purge(org=require_org())
+
+
+@shared_task(name="contacts.duplicates_find", base=TenantTask, ignore_result=True)
+def duplicates_find(*, org_id: int) -> dict[str, int]:
+    """List likely duplicate contacts and companies; running it again finds the same pairs."""
+    from contacts import duplicates
+
+    return duplicates.duplicates_find(org=require_org())

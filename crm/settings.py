@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=3, minute=15),
         "args": ["contacts.trash_purge"],
     },
+    "duplicates-find": {
+        "task": "crm.fan_out",
+        "schedule": crontab(hour=2, minute=30),
+        "args": ["contacts.duplicates_find"],
+    },
     "exports-purge": {
         "task": "crm.fan_out",
         "schedule": crontab(hour=3, minute=45),

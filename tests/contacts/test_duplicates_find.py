@@ -1,0 +1,166 @@
+"""contacts.duplicates.duplicates_find and its task: likely duplicates, listed in pairs."""
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from contacts import duplicates, merging, services, tasks
+from contacts.models import Company, Contact, DuplicatePair
+from contacts.privacy import contact_erase
+from crm.models import Organization, User
+from crm.tasks import fan_out
+from crm.tenancy import activate
+
+pytestmark = pytest.mark.django_db
+
+
+def _contact(org: Organization, **fields: Any) -> Contact:
+    with activate(org):
+        return services.contact_create(org=org, by=None, **fields)
+
+
+def _company(org: Organization, name: str, **fields: Any) -> Company:
+    with activate(org):
+        return services.company_create(org=org, by=None, name=name, **fields)
+
+
+def _find(org: Organization) -> dict[str, int]:
+    with activate(org):
+        return duplicates.duplicates_find(org=org)
+
+
+def _pairs(org: Organization, entity: str = "contact") -> set[tuple[int, int, str]]:
+    """The open pairs, as (lower id, higher id, reason)."""
+    with activate(org):
+        found = DuplicatePair.objects.filter(entity=entity, dismissed_at__isnull=True)
+        return {(*(r.pk for r in p.records), p.reason) for p in found}  # type: ignore[misc, union-attr]
+
+
+# --- What is found -----------------------------------------------------------------------
+
+
+def test_it_pairs_contacts_with_the_same_email_in_any_case(acme: Organization) -> None:
+    ada = _contact(acme, first_name="Ada", email="ada@engines.example")
+    other = _contact(acme, first_name="Augusta", other_emails=["ADA@engines.example "])
+    _contact(acme, first_name="Grace", email="grace@navy.example")
+    assert _find(acme) == {"contact": 1, "company": 0}
+    assert _pairs(acme) == {(ada.pk, other.pk, "email")}
+
+
+def test_it_pairs_contacts_with_the_same_phone_number(acme: Organization) -> None:
+    ada = _contact(acme, first_name="Ada", phone="+442079460958")
+    other = _contact(acme, first_name="Augusta", phone="020 7946 0958", country="GB")
+    _find(acme)
+    assert _pairs(acme) == {(ada.pk, other.pk, "phone")}
+
+
+def test_it_pairs_similar_names_at_the_same_company_only(acme: Organization) -> None:
+    engines, navy = _company(acme, "Engines"), _company(acme, "Navy")
+    jon = _contact(acme, first_name="Jon", last_name="Smith", company=engines)
+    john = _contact(acme, first_name="John", last_name="Smith", company=engines)
+    _contact(acme, first_name="John", last_name="Smith", company=navy)
+    _contact(acme, first_name="Jane", last_name="Smith", company=engines)
+    _contact(acme, first_name="John", last_name="Smith")  # no company
+    _find(acme)
+    [(a, b, reason)] = _pairs(acme)
+    assert (a, b, reason) == (jon.pk, john.pk, "name")
+
+
+def test_it_pairs_companies_by_domain_and_by_similar_name(acme: Organization) -> None:
+    northwind = _company(acme, "Northwind Traders", domain="northwind.example")
+    nortwind = _company(acme, "The Nortwind Traders Ltd.")
+    www = _company(acme, "Contoso", domain="www.northwind.example")
+    _company(acme, "Studio 54")
+    _company(acme, "Studio 55")  # numbers differ: another company
+    assert _find(acme) == {"contact": 0, "company": 2}
+    assert _pairs(acme, "company") == {
+        (northwind.pk, nortwind.pk, "company_name"), (northwind.pk, www.pk, "domain")
+    }  # fmt: skip
+
+
+def test_it_scores_exact_matches_above_similar_names(acme: Organization) -> None:
+    engines = _company(acme, "Engines")
+    _contact(acme, first_name="Jon", last_name="Smith", company=engines)
+    _contact(acme, first_name="John", last_name="Smith", company=engines)
+    _contact(acme, first_name="Ada", email="ada@engines.example")
+    _contact(acme, first_name="Augusta", email="ada@engines.example")
+    _find(acme)
+    with activate(acme):
+        scores = list(DuplicatePair.objects.values_list("reason", "score"))
+    assert scores[0] == ("email", 1.0)
+    assert scores[1][0] == "name"
+    assert 0.6 <= scores[1][1] < 1
+
+
+def test_it_skips_an_address_shared_by_many(acme: Organization) -> None:
+    for n in range(duplicates.SHARED_VALUE_LIMIT + 1):
+        _contact(acme, first_name=f"Person {n}", email="info@engines.example")
+    _find(acme)
+    assert _pairs(acme) == set()
+
+
+def test_it_never_pairs_across_organisations(acme: Organization, globex: Organization):
+    _contact(acme, first_name="Ada", email="ada@engines.example")
+    _contact(globex, first_name="Ada", email="ada@engines.example")
+    assert _find(acme) == {"contact": 0, "company": 0}
+    assert _find(globex) == {"contact": 0, "company": 0}
+
+
+def test_it_leaves_out_deleted_merged_and_erased_contacts(acme: Organization, alice: User):
+    ada, trashed, merged, erased = (
+        _contact(acme, first_name="Ada", email="ada@engines.example") for _ in range(4)
+    )
+    with activate(acme):
+        services.records_trash(org=acme, records=[trashed], by=None)
+        merging.contacts_merge(org=acme, survivor=ada, others=[merged], values={}, by=None)
+        contact_erase(org=acme, contact=erased, by=alice)
+    _find(acme)
+    assert _pairs(acme) == set()
+
+
+# --- Running again -----------------------------------------------------------------------
+
+
+def test_a_dismissed_pair_stays_dismissed(acme: Organization, alice: User) -> None:
+    _contact(acme, first_name="Ada", email="ada@engines.example")
+    _contact(acme, first_name="Augusta", email="ada@engines.example")
+    _find(acme)
+    with activate(acme):
+        pair = DuplicatePair.objects.get()
+        duplicates.duplicate_dismiss(org=acme, pair=pair, by=alice)
+    assert _find(acme) == {"contact": 0, "company": 0}
+    with activate(acme):
+        assert DuplicatePair.objects.get().dismissed_by == alice
+
+
+def test_it_forgets_pairs_that_no_longer_match_or_were_merged(acme: Organization) -> None:
+    ada = _contact(acme, first_name="Ada", email="ada@engines.example", phone="+442079460958")
+    augusta = _contact(acme, first_name="Augusta", email="ada@engines.example")
+    grace = _contact(acme, first_name="Grace", phone="+442079460958")
+    _find(acme)
+    with activate(acme):
+        services.contact_update(org=acme, contact=augusta, by=None, email="augusta@x.example")
+        merging.contacts_merge(org=acme, survivor=ada, others=[grace], values={}, by=None)
+    _find(acme)
+    assert _pairs(acme) == set()
+
+
+def test_the_task_finds_only_its_organisations_duplicates(acme, globex) -> None:
+    for org in (acme, globex):
+        _contact(org, first_name="Ada", email="ada@engines.example")
+        _contact(org, first_name="Augusta", email="ada@engines.example")
+    tasks.duplicates_find.apply(kwargs={"org_id": acme.pk}).get()
+    tasks.duplicates_find.apply(kwargs={"org_id": acme.pk}).get()  # safe to repeat
+    assert len(_pairs(acme)) == 1
+    assert _pairs(globex) == set()
+
+
+def test_beat_looks_every_night_in_every_organisation(acme, globex) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["duplicates-find"]
+    assert (entry["task"], entry["args"]) == ("crm.fan_out", ["contacts.duplicates_find"])
+    for org in (acme, globex):
+        _contact(org, first_name="Ada", email="ada@engines.example")
+        _contact(org, first_name="Augusta", email="ada@engines.example")
+    fan_out.apply(args=["contacts.duplicates_find"]).get()
+    assert len(_pairs(acme)) == len(_pairs(globex)) == 1
