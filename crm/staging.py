@@ -11,8 +11,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.db import connection
-from django.db.models import Model
+from django.db import connection, models
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -26,7 +25,7 @@ def _quoted(names: Iterable[str]) -> str:
 def stage(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """COPY `rows` into a new temporary table with `table`'s types for `columns`; its name.
 
-    Dicts are written as JSON; lists as arrays, as psycopg adapts them.
+    Values are adapted as psycopg adapts them (lists as arrays); JSON goes as Jsonb.
     """
     name = f"stage_{table}_{next(_names)}"
     q = connection.ops.quote_name
@@ -38,43 +37,79 @@ def stage(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
         )
         with cursor.cursor.copy(f"COPY {q(name)} ({_quoted(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
+                copy.write_row(row)
     return name
 
 
-def insert_staged(table: str, staged: str, columns: Sequence[str]) -> int:
-    """INSERT the staged rows into `table`; the number inserted."""
-    q = connection.ops.quote_name
+def _statement(sql: str) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {q(table)} ({_quoted(columns)}) "  # noqa: S608
-            f"SELECT {_quoted(columns)} FROM {q(staged)}"
-        )
+        cursor.execute(sql)
         return int(cursor.rowcount)
 
 
-def update_staged(table: str, staged: str, columns: Sequence[str], key: str = "id") -> int:
-    """UPDATE `table`'s `columns` from the staged rows with the same `key`; the number updated."""
+def insert_records(
+    model: type[models.Model], records: Iterable[dict[str, Any]], *, with_ids: bool = False
+) -> int:
+    """Insert rows of `model` given as {attname: value}; a field left out takes its default
+    (an `auto_now` field, the time now), as Model.save() would give it. With `with_ids`,
+    every record carries its "id" (from next_ids); otherwise the table numbers them."""
+    fields = [f for f in model._meta.concrete_fields if not f.generated and f.attname != "id"]
+    if with_ids:
+        fields.insert(0, model._meta.pk)
+    now = timezone.now()
+    plans = [_column(f, now) for f in fields]
+
+    def rows() -> Iterator[list[Any]]:
+        for record in records:
+            row = []
+            for name, default, fresh, json in plans:
+                value = record[name] if name in record else type(default)() if fresh else default
+                row.append(_json(value) if json else value)
+            yield row
+
+    table, columns = model._meta.db_table, [f.column for f in fields]
+    staged = stage(table, columns, rows())
+    q = connection.ops.quote_name
+    return _statement(
+        f"INSERT INTO {q(table)} ({_quoted(columns)}) "  # noqa: S608 - quoted identifiers
+        f"SELECT {_quoted(columns)} FROM {q(staged)}"
+    )
+
+
+def update_records(
+    model: type[models.Model], names: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """UPDATE `model`'s fields `names` (attnames) from rows of (id, *values); the number updated."""
+    fields = [model._meta.get_field(name) for name in names]
+    json = [isinstance(f, models.JSONField) for f in fields]
+    columns = [str(f.column) for f in fields]  # type: ignore[union-attr]
+    table = model._meta.db_table
+    typed = (
+        [row[0], *(_json(v) if j else v for v, j in zip(row[1:], json, strict=True))]
+        for row in rows
+    )
+    staged = stage(table, ["id", *columns], typed)
     q = connection.ops.quote_name
     assignments = ", ".join(f"{q(column)} = s.{q(column)}" for column in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {q(table)} AS t SET {assignments} FROM {q(staged)} AS s "  # noqa: S608
-            f"WHERE t.{q(key)} = s.{q(key)}"
-        )
-        return int(cursor.rowcount)
+    return _statement(
+        f"UPDATE {q(table)} AS t SET {assignments} FROM {q(staged)} AS s "  # noqa: S608
+        "WHERE t.id = s.id"
+    )
 
 
-def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Stage and insert in one call."""
-    return insert_staged(table, stage(table, columns, rows), columns)
+def _column(field: Any, now: Any) -> tuple[str, Any, bool, bool]:
+    """(attname, default, whether the default is a fresh {} or [] per row, whether JSON)."""
+    default = now if getattr(field, "auto_now", False) else field.get_default()
+    return (
+        field.attname,
+        default,
+        isinstance(default, dict | list),
+        isinstance(field, models.JSONField),
+    )
 
 
-def update_rows(
-    table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], key: str = "id"
-) -> int:
-    """Stage rows of (key, *columns) and update `table` from them in one call."""
-    return update_staged(table, stage(table, [key, *columns], rows), columns, key)
+def _json(value: Any) -> Any:
+    return None if value is None else Jsonb(value)
 
 
 def next_ids(table: str, count: int) -> list[int]:
@@ -87,33 +122,3 @@ def next_ids(table: str, count: int) -> list[int]:
             [table, count],
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def insert_records(
-    model: type[Model], records: Iterable[dict[str, Any]], *, with_ids: bool = False
-) -> int:
-    """Insert rows of `model` given as {attname: value}; a field left out takes its default
-    (an `auto_now` field, the time now), as Model.save() would give it. With `with_ids`,
-    every record carries its "id" (from next_ids); otherwise the table numbers them."""
-    fields = [f for f in model._meta.concrete_fields if not f.generated and f.attname != "id"]
-    now = timezone.now()
-    defaults = {
-        f.attname: now if getattr(f, "auto_now", False) else f.get_default() for f in fields
-    }
-    columns = (["id"] if with_ids else []) + [f.column for f in fields]
-
-    def rows() -> Iterator[list[Any]]:
-        for record in records:
-            row = [record["id"]] if with_ids else []
-            for f in fields:
-                row.append(
-                    record[f.attname] if f.attname in record else _fresh(defaults[f.attname])
-                )
-            yield row
-
-    return insert_rows(model._meta.db_table, columns, rows())
-
-
-def _fresh(default: Any) -> Any:
-    # A mutable default ({} or []) must not be shared between rows.
-    return type(default)() if isinstance(default, dict | list) else default

@@ -300,8 +300,8 @@ def _existing(
                    "erased_at"]  # fmt: skip
     keys = sorted(keys)
     found: dict[str, list[dict[str, Any]]] = {}
-    # Emails and names are compared lower-cased, as their indexes are.
-    lowered = job.match_by in ("email", "name")
+    # Names are compared lower-cased; emails, domains and ids are stored as they are matched.
+    lowered = job.match_by == "name"
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start : start + CHUNK]
         rows = visible.filter(deleted_at__isnull=True).annotate(

@@ -35,7 +35,7 @@ from contacts.services import tags_by_name
 from crm.audit import audit_record
 from crm.models import AuditEvent, Membership, Organization, User
 from crm.progress import progress_clear, progress_set
-from crm.staging import insert_records, next_ids, update_rows
+from crm.staging import insert_records, next_ids, update_records
 
 logger = logging.getLogger(__name__)
 
@@ -364,7 +364,7 @@ class _Writer:
             columns = tuple(sorted(values))
             groups[columns].append([row.record_id, *(values[c] for c in columns)])
         for columns, rows in groups.items():
-            update_rows(self.model._meta.db_table, list(columns), rows)
+            update_records(self.model, columns, rows)
         self.written += len(self.updated)
         self._keep([(row.record_id, False, row.changes) for row in self.updated])
         fields = ["name"] if self.job.entity == "company" else ["first_name", "last_name", "email"]

@@ -25,7 +25,7 @@ from contacts.models import (
 from crm.audit import audit_record
 from crm.models import AuditEvent, Organization
 from crm.progress import progress_clear, progress_set
-from crm.staging import insert_records, update_rows
+from crm.staging import insert_records, update_records
 
 Status = ImportJob.Status
 CHUNK = 5_000
@@ -141,7 +141,7 @@ class _Restorer:
             columns = tuple(sorted(values))
             groups[columns].append([record_id, *(values[c] for c in columns)])
         for columns, rows in groups.items():
-            update_rows(self.model._meta.db_table, list(columns), rows)
+            update_records(self.model, columns, rows)
         link, column = (
             (ContactTag, "contact_id") if self.model is Contact else (CompanyTag, "company_id")
         )
