@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts import bulk, selectors, services
 from contacts.filters import list_rows
 from contacts.forms import CompanyForm, initial_for
+from contacts.merge_views import to_survivor
 from contacts.models import Company
 from contacts.saved_view_views import list_context
 from crm.forms import apply_errors
@@ -46,7 +47,9 @@ def company_list(request: OrgRequest) -> HttpResponse:
 @require_GET
 @org_member("company.view")
 def company_detail(request: OrgRequest, company_id: int) -> HttpResponse:
-    company = _visible_company(request, company_id)
+    company = selectors.company_list(request.membership).filter(pk=company_id).first()
+    if company is None:  # perhaps merged into another: its old address leads there
+        return to_survivor(request, "company", company_id)
     contacts = selectors.contact_list(request.membership).filter(company=company)
     context = {
         "company": company,

@@ -8,6 +8,7 @@ from contacts import (
     custom_field_views,
     export_views,
     import_views,
+    merge_views,
     privacy_views,
     saved_view_views,
     views,
@@ -87,4 +88,30 @@ urlpatterns = [
         import_views.import_problems,
         name="import_problems",
     ),
+]
+
+# Duplicates and merges.
+urlpatterns += [
+    path("contacts/duplicates/", merge_views.contact_duplicates, name="duplicates"),
+    path(
+        "contacts/duplicates/find/",
+        merge_views.duplicates_find,
+        {"entity": "contact"},
+        name="duplicates_find",
+    ),
+    path("companies/duplicates/", merge_views.company_duplicates, name="company_duplicates"),
+    path(
+        "companies/duplicates/find/",
+        merge_views.duplicates_find,
+        {"entity": "company"},
+        name="company_duplicates_find",
+    ),
+    path(
+        "duplicates/<int:pair_id>/dismiss/",
+        merge_views.duplicate_dismiss,
+        name="duplicate_dismiss",
+    ),
+    path("contacts/merge/", merge_views.contact_merge, name="merge"),
+    path("companies/merge/", merge_views.company_merge, name="company_merge"),
+    path("merges/<int:merge_id>/undo/", merge_views.merge_undo, name="merge_undo"),
 ]

@@ -29,8 +29,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "contact.view": ALL_ROLES,
     "contact.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
     "contact.privacy": CRM_WRITERS,  # export or erase a contact's personal data
+    "contact.merge": CRM_WRITERS | {Role.REP, Role.AGENT},  # and undo a merge
     "company.view": ALL_ROLES,
     "company.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
+    "company.merge": CRM_WRITERS | {Role.REP, Role.AGENT},
     "interaction.view": ALL_ROLES,
     "interaction.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
     "task.view": ALL_ROLES,
