@@ -21,6 +21,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 # Spreadsheet exports put no more than this many characters in a cell; csv's own default
 # (131,072) is close. A longer "cell" means a broken file, not a long note.
 MAX_CELL = 100_000
+# More columns than this is not a table of records but a broken file, or the wrong one.
+MAX_COLUMNS = 200
 DELIMITERS = ",;\t|"
 # What an export neutralises with a leading quote (contacts.exports.neutralise).
 _NEUTRALISED = ("=", "+", "-", "@", "\t", "\r")
@@ -241,6 +243,10 @@ def _header(records: Iterator[tuple[int, list[str]]]) -> tuple[int, list[str]]:
         headers.pop()
     if not headers:
         raise UnreadableFile("The file has no header row: its first row must name the columns.")
+    if len(headers) > MAX_COLUMNS:
+        raise UnreadableFile(
+            f"The first row has {len(headers):,} columns; an import takes at most {MAX_COLUMNS}."
+        )
     seen: set[str] = set()
     unique = []
     for index, name in enumerate(headers, start=1):

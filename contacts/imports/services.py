@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from contacts.imports import plan as planning
 from contacts.imports.fields import suggest
-from contacts.imports.reading import UnreadableFile, read_table
+from contacts.imports.reading import UnreadableFile, read_table, sample
 from contacts.models import (
     Company,
     CompanyTag,
@@ -73,6 +73,7 @@ def import_upload(
         shutil.copyfileobj(file, out)
     try:
         table = read_table(staged)
+        sample(table)  # the first rows too: the mapping page shows them
     except UnreadableFile as error:
         staged.unlink(missing_ok=True)
         raise ValidationError({"file": str(error)}) from None

@@ -209,3 +209,39 @@ def test_the_pages_query_counts_do_not_grow(
         assert client.get(URL).status_code == 200
     with django_assert_max_num_queries(13):
         _page(client, job)
+
+
+NASTY = {
+    "unterminated quote": b'Email,Name\n"a@example.com,Ada\nb@example.com,Bo\n',
+    "one huge cell": b"Email\n" + b"a" * 300_000 + b"\n",
+    "header only": b"Email,Name\n",
+    "rows wider than the header": b"Email\na@example.com,1,2,3\n",
+    "thousands of columns": (",".join(f"c{i}" for i in range(5000)) + "\n").encode(),
+    "a byte-order mark only": b"\xef\xbb\xbf",
+    "a zip that is no workbook": b"PK\x03\x04\x14\x00\x00\x00\x00\x00",
+    "control characters": b"Email\x01,\x02Name\n\x03a@example.com,\x7fAda\n",
+    "random bytes": bytes((i * 7919) % 256 for i in range(4000)),
+}
+
+
+@pytest.mark.parametrize("data", NASTY.values(), ids=NASTY.keys())
+def test_no_file_makes_the_upload_or_the_dry_run_fail_badly(
+    client: Client, rita: User, acme: Organization, data: bytes,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    client.force_login(rita)
+    response = _post_file(client, data)
+    if response.status_code == 200:  # refused with a reason beside the field
+        assert 'class="field__error"' in response.content.decode()
+        assert not _jobs(acme)
+        return
+    assert response.status_code == 302
+    (job,) = _jobs(acme)
+    fields = {f"column_{i}": "" for i in range(len(job.headers))} | {"column_0": "email"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/o/acme/imports/{job.pk}/map/", fields | {"mode": "upsert", "match_by": "email"}
+        )
+    (job,) = _jobs(acme)
+    assert job.status in (ImportJob.Status.CHECKED, ImportJob.Status.FAILED)
+    assert _page(client, job)
