@@ -125,6 +125,8 @@ def import_commit_start(
     from contacts import tasks
 
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status in (Status.IMPORTING, Status.DONE):
+        raise ValidationError("This file is being imported, or was already.")
     if job.status != Status.CHECKED:
         raise ValidationError("Check the rows first: only a checked import can be imported.")
     if not job.totals.get("created") and not job.totals.get("updated"):

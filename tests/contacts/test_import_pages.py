@@ -245,3 +245,16 @@ def test_no_file_makes_the_upload_or_the_dry_run_fail_badly(
     (job,) = _jobs(acme)
     assert job.status in (ImportJob.Status.CHECKED, ImportJob.Status.FAILED)
     assert _page(client, job)
+
+
+def test_a_second_click_on_import_imports_nothing_twice(
+    client: Client, rita: User, acme: Organization, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(rita)
+    job = check(acme, rita, upload(acme, rita, PEOPLE))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/o/acme/imports/{job.pk}/commit/")
+        again = client.post(f"/o/acme/imports/{job.pk}/commit/", follow=True)
+    assert "being imported, or was already" in again.content.decode()
+    with activate(acme):
+        assert Contact.objects.count() == 1
