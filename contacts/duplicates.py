@@ -215,14 +215,18 @@ def duplicate_pairs(entity: str, membership: Membership) -> QuerySet[DuplicatePa
     return cast(QuerySet[DuplicatePair], found.select_related(*related).order_by("-score", "id"))
 
 
-def recent_merges(entity: str, limit: int = 10) -> list[Merge]:
-    """The latest merges of contacts or companies, with their survivors for the names."""
+def recent_merges(entity: str, membership: Membership, limit: int = 10) -> list[Merge]:
+    """The latest merges into records this member may see, with those records."""
     kind: type[Contact] | type[Company] = Contact if entity == RecordKind.CONTACT else Company
-    merges = list(Merge.objects.filter(entity=entity).select_related("by")[:limit])
-    survivors = kind.objects.in_bulk([merge.survivor_id for merge in merges])
-    for merge in merges:
+    visible = kind.objects.visible_to(membership)
+    merges = Merge.objects.filter(entity=entity).filter(
+        Exists(visible.filter(pk=OuterRef("survivor_id")))
+    )
+    found = list(merges.select_related("by")[:limit])
+    survivors = visible.in_bulk([merge.survivor_id for merge in found])
+    for merge in found:
         merge.survivor = survivors.get(merge.survivor_id)  # type: ignore[attr-defined]
-    return merges
+    return found
 
 
 def duplicates_find_soon(*, org: Organization) -> bool:

@@ -60,7 +60,7 @@ def _duplicates(request: OrgRequest, entity: str) -> HttpResponse:
         duplicates.duplicate_pairs(entity, request.membership), request.GET.get("page")
     )
     context = {"page": page, "entity": entity, "kind": KINDS[entity],
-               "merges": duplicates.recent_merges(entity)}  # fmt: skip
+               "merges": duplicates.recent_merges(entity, request.membership)}  # fmt: skip
     template = "contacts/duplicates.html" + ("#results" if request.htmx else "")
     return render(request, template, context)
 
@@ -148,8 +148,10 @@ def _merge(request: OrgRequest, entity: str) -> HttpResponse:
             apply_errors(form, error)
         else:
             undo = reverse("contacts:merge_undo", args=[request.org.slug, merge.pk])
+            count, kind = len(merge.merged_ids), KINDS[entity]
+            merged = f"{count} {kind['noun'] if count == 1 else kind['nouns']}"
             messages.success(request, format_html(
-                'Merged {} records into this one. <a href="{}">Undo…</a>', len(chosen), undo
+                'Merged {} into this one. <a href="{}">Undo…</a>', merged, undo
             ))  # fmt: skip
             return redirect(KINDS[entity]["detail"], request.org.slug, merge.survivor_id)
     context = {"entity": entity, "kind": KINDS[entity], "form": form, "records": chosen}

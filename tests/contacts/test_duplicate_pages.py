@@ -75,6 +75,17 @@ def test_it_shows_only_pairs_the_member_may_see(client: Client, acme, alice, rit
     assert len(_rows(client.get(URL))) == 1
 
 
+def test_it_lists_only_merges_into_records_the_member_may_see(client, acme, alice, rita):
+    ada, king = _twins(acme, owner=alice)
+    with activate(acme):
+        merging.contacts_merge(org=acme, survivor=ada, others=[king], values={}, by=alice)
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    client.force_login(rita)
+    page = client.get(URL).content.decode()
+    assert "Ada Lovelace" not in page
+    assert "No contacts merged yet." in page
+
+
 def test_it_refuses_viewers(client: Client, bob: User) -> None:
     client.force_login(bob)
     assert client.get(URL).status_code == 403

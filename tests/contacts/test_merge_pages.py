@@ -91,7 +91,9 @@ def test_it_merges_with_the_values_chosen(client: Client, alice, acme, ada, king
     assert _get(acme, king).merged_into_id == ada.pk
     with activate(acme):
         merge = Merge.objects.get()
-    assert f'<a href="/o/acme/merges/{merge.pk}/undo/">Undo…</a>' in _messages(response)[0]
+    assert _messages(response) == [
+        f'Merged 1 contact into this one. <a href="/o/acme/merges/{merge.pk}/undo/">Undo…</a>'
+    ]
 
 
 def test_it_keeps_the_record_chosen_as_survivor(client: Client, alice, acme, ada, king) -> None:
