@@ -162,5 +162,5 @@ def test_beat_looks_every_night_in_every_organisation(acme, globex) -> None:
     for org in (acme, globex):
         _contact(org, first_name="Ada", email="ada@engines.example")
         _contact(org, first_name="Augusta", email="ada@engines.example")
-    fan_out.apply(args=["contacts.duplicates_find"]).get()
+    fan_out.apply(args=("contacts.duplicates_find",)).get()
     assert len(_pairs(acme)) == len(_pairs(globex)) == 1
