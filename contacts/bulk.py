@@ -16,6 +16,7 @@ from contacts.filters import list_rows
 from contacts.models import Company, CompanyTag, Contact, ContactTag, Tag
 from crm.audit import audit_record
 from crm.models import Membership, Organization, User
+from crm.permissions import can
 
 MAX_ROWS = 10_000
 
@@ -75,9 +76,15 @@ class BulkChoices:
     lifecycles: list[tuple[str, str]]
 
 
-def bulk_choices(kind: str) -> BulkChoices:
+# Not a bulk write: the toolbar's way to the merge page with the selected rows.
+MERGE = "merge"
+
+
+def bulk_choices(kind: str, membership: Membership) -> BulkChoices:
     """The toolbar's choices; the members are read (one query) when the page renders them."""
     actions = {action: ACTIONS[action] for action in KINDS[kind].actions}
+    if can(membership, f"{kind}.merge"):
+        actions[MERGE] = "Merge the selected…"
     lifecycles = list(Contact.Lifecycle.choices) if "change_lifecycle" in actions else []
     return BulkChoices(actions, selectors.org_users(), lifecycles)
 

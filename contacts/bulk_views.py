@@ -2,22 +2,23 @@
 the change."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from contacts import bulk
-from crm.permissions import org_member
+from contacts import bulk, merging
+from crm.permissions import can, org_member
 from crm.requests import OrgRequest
 
-# kind -> (its list, its confirmation's form action)
+# kind -> (its list, its confirmation's form action, its merge page)
 URLS = {
-    "contact": ("contacts:list", "contacts:bulk_apply"),
-    "company": ("contacts:companies", "contacts:company_bulk_apply"),
+    "contact": ("contacts:list", "contacts:bulk_apply", "contacts:merge"),
+    "company": ("contacts:companies", "contacts:company_bulk_apply", "contacts:company_merge"),
 }
 
 
@@ -39,8 +40,21 @@ def _list_url(request: OrgRequest, kind: str) -> str:
     return reverse(URLS[kind][0], args=[request.org.slug]) + (f"?{query}" if query else "")
 
 
+def _to_merge(request: OrgRequest, kind: str, ids: list[int] | None) -> HttpResponse:
+    """The merge page for the selected rows, where their values are chosen."""
+    if not can(request.membership, f"{kind}.merge"):
+        raise PermissionDenied
+    if ids is None or not 2 <= len(ids) <= merging.MAX_RECORDS:
+        messages.error(request, f"To merge, select from 2 to {merging.MAX_RECORDS} rows.")
+        return redirect(_list_url(request, kind))
+    query = urlencode([("ids", pk) for pk in ids])
+    return redirect(reverse(URLS[kind][2], args=[request.org.slug]) + f"?{query}")
+
+
 def _confirm(request: OrgRequest, kind: str) -> HttpResponse:
     arguments = _arguments(request)
+    if arguments["action"] == bulk.MERGE:
+        return _to_merge(request, kind, arguments["ids"])
     try:
         count = bulk.records_bulk_count(kind=kind, membership=request.membership, **arguments)
     except ValidationError as error:

@@ -38,7 +38,9 @@ def company_list(request: OrgRequest) -> HttpResponse:
     filters, found = list_rows("company", request.membership, request.GET)
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
-    context["bulk"] = bulk.bulk_choices("company") if context["can_edit"] else None
+    context["bulk"] = (
+        bulk.bulk_choices("company", request.membership) if context["can_edit"] else None
+    )
     context.update(list_context(request, "company", filters.custom_fields))
     template = "contacts/company_list.html" + ("#results" if request.htmx else "")
     return render(request, template, context)

@@ -33,7 +33,9 @@ def contact_list(request: OrgRequest) -> HttpResponse:
     filters, found = list_rows("contact", request.membership, request.GET)
     page = bounded_page(found, request.GET.get("page"))
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
-    context["bulk"] = bulk.bulk_choices("contact") if context["can_edit"] else None
+    context["bulk"] = (
+        bulk.bulk_choices("contact", request.membership) if context["can_edit"] else None
+    )
     context.update(list_context(request, "contact", filters.custom_fields))
     template = "contacts/contact_list.html" + ("#results" if request.htmx else "")
     return render(request, template, context)

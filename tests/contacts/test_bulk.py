@@ -318,3 +318,30 @@ def test_it_applies_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(21):
         _apply(client, chosen, "add_tag", tag="VIP")
     assert _bulk_events(acme)[0][1]["count"] == [None, rows]
+
+
+# --- Merge: the toolbar's way to the merge page ---------------------------------------------
+
+
+def test_it_takes_the_selected_rows_to_the_merge_page(
+    client: Client, acme: Organization, rita: User
+) -> None:
+    first, second = _contacts(acme, 2)
+    client.force_login(rita)
+    assert "Merge the selected…" in client.get("/o/acme/contacts/").content.decode()
+    response = client.post(URL, {"action": "merge", "scope": "selected",
+                                 "ids": [first.pk, second.pk]})  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == f"/o/acme/contacts/merge/?ids={first.pk}&ids={second.pk}"
+
+
+@pytest.mark.parametrize("scope", ["one row", "all matching"])
+def test_it_asks_for_two_to_ten_selected_rows_to_merge(
+    client: Client, acme: Organization, rita: User, scope: str
+) -> None:
+    (contact,) = _contacts(acme, 1)
+    client.force_login(rita)
+    data = {"action": "merge", "scope": "all" if scope == "all matching" else "selected",
+            "ids": [contact.pk]}  # fmt: skip
+    response = client.post(URL, data, follow=True)
+    assert "To merge, select from 2 to 10 rows." in response.content.decode()
