@@ -222,7 +222,8 @@ def _run(org: Organization, job: ImportJob, *, commit: bool) -> ImportJob:
     total = job.row_count
 
     def progress(done: int) -> None:
-        progress_set(PROGRESS, job.pk, done, max(total, done), "Reading rows")
+        # The first dry run does not know how many rows there are: it says how many it read.
+        progress_set(PROGRESS, job.pk, done, total if total >= done else 0, "Reading rows")
 
     visible = _visible(job)
     if visible is None:

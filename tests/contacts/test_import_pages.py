@@ -12,6 +12,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from contacts.models import Contact, ImportJob
 from crm.models import Organization, Role, User
+from crm.progress import progress_set
 from crm.tenancy import activate
 from tests.conftest import member
 from tests.contacts.imports import check, csv_bytes, media, run, upload
@@ -145,8 +146,15 @@ def test_it_polls_while_running_and_reloads_when_done(
     client.force_login(rita)
     job = upload(acme, rita, PEOPLE)
     _set_status(acme, job, ImportJob.Status.CHECKING)
-    running = client.get(f"/o/acme/imports/{job.pk}/", HTTP_HX_REQUEST="true")
-    assert 'hx-trigger="every 1s"' in running.content.decode()
+    with activate(acme):  # as the worker records it
+        progress_set("import", job.pk, 5000, 0, "Reading rows")
+    running = client.get(f"/o/acme/imports/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every 1s"' in running
+    assert "Reading rows: 5000 so far" in running
+    with activate(acme):
+        progress_set("import", job.pk, 500, 2000, "Creating records")
+    running = client.get(f"/o/acme/imports/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert '<progress value="500" max="2000">' in running
     _set_status(acme, job, ImportJob.Status.CHECKED)
     done = client.get(f"/o/acme/imports/{job.pk}/", HTTP_HX_REQUEST="true")
     assert done["HX-Refresh"] == "true"
