@@ -10,7 +10,6 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import QuerySet
@@ -25,12 +24,14 @@ from contacts.filters import list_rows
 from contacts.models import ExportJob
 from crm.audit import audit_record
 from crm.models import Membership, Organization, User
-from crm.tenancy import cache_key, require_org
+from crm.progress import progress_clear, progress_get, progress_set
+from crm.tenancy import require_org
 
 logger = logging.getLogger(__name__)
 
 # Up to this many rows download at once; more are written by a worker (an ExportJob).
 DIRECT_LIMIT = 5_000
+PROGRESS = "export"  # its kind in crm.progress
 # How often a running export records its progress.
 PROGRESS_EVERY = 1_000
 CHUNK_SIZE = 2_000
@@ -133,25 +134,19 @@ def export_path(job: ExportJob) -> Path:
 
 
 def export_progress(job: ExportJob) -> tuple[int, int]:
-    """Rows written so far, and of how many.
-
-    A tenant task runs in one transaction, so the job's own row shows its progress only
-    once the task ends; meanwhile the worker also keeps it in the cache.
-    """
+    """Rows written so far, and of how many: from crm.progress while the worker writes
+    (its transaction hides the job's own row until it ends), then from the job."""
     if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
-        done, total = cache.get(_progress_key(job)) or (job.rows_done, job.rows_total)
-        return int(done), int(total)
+        found = progress_get(PROGRESS, job.pk)
+        if found:
+            return found.done, found.total
     return job.rows_done, job.rows_total
-
-
-def _progress_key(job: ExportJob) -> str:
-    return cache_key("export-progress", job.pk)
 
 
 def _record_progress(job: ExportJob, done: int) -> None:
     job.rows_done = done
     job.save(update_fields=["rows_done"])
-    cache.set(_progress_key(job), (done, job.rows_total), timeout=3600)
+    progress_set(PROGRESS, job.pk, done, job.rows_total)
 
 
 def export_run(*, org: Organization, export_id: int) -> ExportJob | None:
@@ -192,7 +187,7 @@ def export_run(*, org: Organization, export_id: int) -> ExportJob | None:
     job.status, job.rows_done, job.rows_total = ExportJob.Status.DONE, rows.done, rows.done
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "rows_done", "rows_total", "finished_at"])
-    cache.delete(_progress_key(job))
+    progress_clear(PROGRESS, job.pk)
     return job
 
 

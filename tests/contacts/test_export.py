@@ -15,6 +15,7 @@ from contacts import custom_fields, exports, services, tasks
 from contacts.models import Company, Contact, ExportJob
 from crm import services as crm_services
 from crm.models import Organization, User
+from crm.progress import progress_set
 from crm.tenancy import activate
 
 pytestmark = pytest.mark.django_db
@@ -421,6 +422,10 @@ def test_it_polls_a_job_that_has_not_finished(
     assert 'hx-trigger="every 2s"' in page
     assert "download" not in page
     assert client.get(f"/o/acme/exports/{job.pk}/download/").status_code == 404
+    with activate(acme):  # as the worker records it, while its transaction hides the job
+        progress_set("export", job.pk, 1000, 4000)
+    page = client.get(f"/o/acme/exports/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert '<progress value="1000" max="4000">' in page
 
 
 def test_running_the_task_twice_does_no_harm(
