@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.models import Membership, Organization
+from crm.staging import stage
 from crm.tenancy import activate
 
 FIRST = [
@@ -170,17 +171,6 @@ class Command(BaseCommand):
             f"{org.slug} in {time.monotonic() - started:.1f} s."
         )
 
-    def _copy(self, table: str, columns: list[str], rows: Any) -> None:
-        """COPY rows into a temporary table shaped like the target's columns."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMP TABLE {table} ON COMMIT DROP AS "  # noqa: S608 - fixed names
-                f"SELECT {', '.join(columns)} FROM {table.removeprefix('stage_')} WITH NO DATA"
-            )
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-
     def _companies(self, org: Organization, n: int, owners: list[int], rng: random.Random):
         now = timezone.now()
         columns = ["name", "domain", "industry", "size", "country", "owner_id", "created_at"]
@@ -193,8 +183,8 @@ class Command(BaseCommand):
                 yield (name, domain, rng.choice(KINDS), rng.choice(sizes), rng.choice(COUNTRIES),
                        rng.choice(owners), now)  # fmt: skip
 
-        self._copy("stage_contacts_company", columns, rows())
-        return self._insert("contacts_company", "stage_contacts_company", columns, org)
+        staged = stage("contacts_company", columns, rows())
+        return self._insert("contacts_company", staged, columns, org)
 
     def _contacts(self, org: Organization, n: int, companies: list[tuple[int, str]],
                   owners: list[int], rng: random.Random) -> None:  # fmt: skip
@@ -236,8 +226,8 @@ class Command(BaseCommand):
                     now - timedelta(days=rng.randrange(400)) if i % 3 else None,
                 )
 
-        self._copy("stage_contacts_contact", columns, rows())
-        self._insert("contacts_contact", "stage_contacts_contact", columns, org, returning=False)
+        staged = stage("contacts_contact", columns, rows())
+        self._insert("contacts_contact", staged, columns, org, returning=False)
 
     def _insert(self, table: str, stage: str, columns: list[str], org: Organization,
                 returning: bool = True) -> list[tuple[int, str]]:  # fmt: skip
