@@ -224,6 +224,23 @@ class Contact(Record):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class SearchWord(TenantModel):
+    """A word of the organisation's contacts, which a misspelt search is matched against."""
+
+    # Kept by database triggers on contacts_contact (contacts migration 0010): the words of
+    # search_vector, without addresses and numbers; a word leaves with its last contact.
+    word = models.TextField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "word"], name="searchword_org_word"),
+            GinIndex(OpClass("word", name="gin_trgm_ops"), name="searchword_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.word
+
+
 class ContactTag(TenantModel):
     """A tag on a contact (a tenant table, so the link itself is walled too)."""
 

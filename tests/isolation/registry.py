@@ -24,6 +24,7 @@ from contacts.models import (
     ImportJob,
     Merge,
     SavedView,
+    SearchWord,
     Tag,
 )
 from crm import services
@@ -115,6 +116,8 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
             ImportChange: import_change,
             CustomField: custom_field,
             SavedView: saved_view,
+            # Added by the database with the contact: the words a misspelt search matches.
+            SearchWord: SearchWord.objects.get(word="secret"),
             Tag: tag,
             Company: company,
             CompanyTag: CompanyTag.objects.get(company=company),

@@ -89,7 +89,7 @@ def test_functions_that_read_past_the_policy_apply_it_themselves() -> None:
         "FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
         "WHERE p.prosecdef AND p.pronamespace = 'public'::regnamespace"
     )
-    assert [name for name, *_ in definers] == ["crm_search_ids"]
+    assert sorted(name for name, *_ in definers) == ["crm_search_ids", "crm_search_words_unused"]
     for name, owner, can_login, source in definers:
         assert not can_login, f"{name} is owned by {owner}, which can log in"
         assert "current_setting('app.org_id', true)" in source, name
@@ -97,8 +97,13 @@ def test_functions_that_read_past_the_policy_apply_it_themselves() -> None:
 
 
 def test_search_past_the_policy_finds_nothing_with_no_organisation_active() -> None:
-    ids = _rows("SELECT crm_search_ids('contacts_contact', 'a', '', '', false, 0.3, 10)")
-    assert ids == []
+    for fuzzy in ("false", "true"):
+        ids = _rows(f"SELECT crm_search_ids('contacts_contact', 'a', '', '', {fuzzy}, 0.3, 10)")
+        assert ids == []
+
+
+def test_the_words_check_past_the_policy_answers_nothing_with_no_organisation_active() -> None:
+    assert _rows("SELECT crm_search_words_unused(ARRAY['secret', 'nowhere'])") == []
 
 
 def test_the_app_role_is_not_a_member_of_any_role_that_bypasses_the_policy() -> None:
