@@ -103,6 +103,8 @@ class _RecordFilter(django_filters.FilterSet):
         # A list page takes COUNT_CAP + 1 search matches; bulk actions and exports take more.
         self.search_limit = search_limit
         self.search_capped = False
+        # How many ids a search found: the rows are among them (None when nobody searched).
+        self.search_matches: int | None = None
 
     def primary_fields(self) -> list[BoundField]:
         return [self.form[name] for name in self.form.fields if name in self.primary]
@@ -130,7 +132,8 @@ class _RecordFilter(django_filters.FilterSet):
             return queryset
         # As many matches as the limit: there may be more, so the rows are only a sample.
         self.search_capped = len(ids) >= self.search_limit
-        return queryset.filter(pk__in=ids)
+        self.search_matches = len(ids)
+        return selectors.among(queryset, ids)
 
     def filter_country(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         # Stored upper-case by the services: an exact match, which its index serves.

@@ -31,7 +31,7 @@ def _visible_contact(request: OrgRequest, contact_id: int) -> Contact:
 @org_member("contact.view")
 def contact_list(request: OrgRequest) -> HttpResponse:
     filters, found = list_rows("contact", request.membership, request.GET)
-    page = bounded_page(found, request.GET.get("page"))
+    page = bounded_page(found, request.GET.get("page"), among=filters.search_matches)
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
     context["bulk"] = (
         bulk.bulk_choices("contact", request.membership) if context["can_edit"] else None

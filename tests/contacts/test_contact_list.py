@@ -284,6 +284,46 @@ def test_it_lists_in_a_fixed_number_of_queries(
     assert f"{contacts} contacts" in response.content.decode()
 
 
+@pytest.mark.parametrize("contacts", [5, 55])
+def test_it_searches_in_a_fixed_number_of_queries(
+    client: Client, alice: User, acme: Organization, contacts: int,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:  # fmt: skip
+    company = _company(acme, "Northwind")
+    with activate(acme):
+        tags = services.tags_by_name(org=acme, names=["VIP", "Partner"], by=alice)
+    for n in range(contacts):
+        _contact(acme, first_name="Person", last_name=f"{n:02d}", company=company, tags=tags,
+                 owner=alice)  # fmt: skip
+    client.force_login(alice)
+    # The list's, and the search function: its matches are then counted and ordered in one
+    # query, as the list counts, and only the page's rows are read in full.
+    with django_assert_max_num_queries(21):
+        response = client.get(URL + "?q=person")
+    assert f"{contacts} contacts" in response.content.decode()
+
+
+def test_it_pages_through_the_matches_of_a_search(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    for n in range(60):
+        _contact(acme, first_name="Person", last_name=f"{n:02d}")
+    _contact(acme, first_name="Someone", last_name="Else")
+    client.force_login(alice)
+    page = client.get(URL + "?q=person&page=2").content.decode()
+    assert _names(client, "?q=person&page=2") == [f"Person {n}" for n in range(50, 60)]
+    assert "60 contacts, showing 51–60." in page
+    assert "Page 2 of 2" in page
+
+
+def test_it_shows_a_searchs_last_page_for_a_page_past_its_end(
+    client: Client, alice: User, people: People
+) -> None:
+    client.force_login(alice)
+    page = client.get(URL + "?q=a&page=7").content.decode()
+    assert "3 contacts, showing 1–3." in page  # Grace, Ada and John (@smith.example)
+
+
 def test_its_search_uses_the_indexes_past_row_level_security(acme, alice) -> None:
     # The search function belongs to the maintenance role, so that its query may use the
     # GIN indexes; under the policy, LIKE and @@ could never be index conditions.
