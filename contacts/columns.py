@@ -7,7 +7,7 @@ contact's name as first and last name), so that an exported file imports again.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from django.http import QueryDict
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from contacts.custom_fields import display, export_cells
@@ -27,10 +27,20 @@ DATE_FORMAT = "j M Y"
 
 @dataclass(frozen=True)
 class Row:
-    """What every cell of one row may need besides its record."""
+    """What every cell of a page's rows may need besides its record."""
 
     org_slug: str
     keys: frozenset[str]  # the columns shown, so that a cell can leave out what another shows
+    _links: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def link(self, url_name: str, pk: int) -> str:
+        """reverse(url_name, args=[org_slug, pk]), reversed once for all the page's rows."""
+        prefix = self._links.get(url_name)
+        if prefix is None:
+            sample = reverse(url_name, args=[self.org_slug, 0])
+            assert sample.endswith("/0/"), f"{url_name} does not end with the record's id"
+            prefix = self._links[url_name] = sample.removesuffix("0/")
+        return f"{prefix}{pk}/"
 
 
 Render = Callable[[Any, Row], SafeString | str]
@@ -98,7 +108,7 @@ def _tag_names(record: Any, zone: ZoneInfo) -> list[str]:
 
 
 def _contact_name(contact: Any, row: Row) -> SafeString:
-    url = reverse("contacts:detail", args=[row.org_slug, contact.pk])
+    url = row.link("contacts:detail", contact.pk)
     link = format_html('<a href="{}">{}</a>', url, contact.name or contact.email)
     if contact.job_title and "job_title" not in row.keys:
         return format_html('{}<br><span class="muted">{}</span>', link, contact.job_title)
@@ -118,7 +128,7 @@ def _stage(contact: Any, row: Row) -> SafeString:
 
 
 def _company_name(company: Any, row: Row) -> SafeString:
-    url = reverse("contacts:company_detail", args=[row.org_slug, company.pk])
+    url = row.link("contacts:company_detail", company.pk)
     return format_html('<a href="{}">{}</a>', url, company.name)
 
 
@@ -242,11 +252,32 @@ def default(entity: str) -> list[Column]:
 def cells(record: Any, columns: Sequence[Column], org_slug: str) -> SafeString:
     """The <td> cells of one row."""
     row = Row(org_slug, frozenset(column.key for column in columns))
+    return mark_safe(_cells(record, columns, row))  # noqa: S308 - escaped in _cells
+
+
+def rows(
+    records: Iterable[Any], columns: Sequence[Column], org_slug: str, *, selectable: bool
+) -> SafeString:
+    """A page's <tr>s, each with a checkbox for bulk actions first when `selectable`."""
+    row = Row(org_slug, frozenset(column.key for column in columns))
+    parts = []
+    for record in records:
+        check = format_html(
+            '<td class="col-check"><input type="checkbox" name="ids" value="{0}" '
+            'id="select-{0}"><label class="visually-hidden" for="select-{0}">Select {1}'
+            "</label></td>",
+            record.pk, record,
+        ) if selectable else ""  # fmt: skip
+        parts.append(f"<tr>{check}{_cells(record, columns, row)}</tr>")
+    return mark_safe("".join(parts))  # noqa: S308 - format_html, and escaped in _cells
+
+
+def _cells(record: Any, columns: Sequence[Column], row: Row) -> str:
+    # Each cell's content escaped unless already safe, as format_html would, for less: a
+    # page of 50 rows and twelve columns makes 600 cells.
     parts = []
     for column in columns:
-        content = column.render(record, row)
-        if column.css:
-            parts.append(format_html('<td class="{}">{}</td>', column.css, content))
-        else:
-            parts.append(format_html("<td>{}</td>", content))
-    return mark_safe("".join(parts))  # noqa: S308 - every part went through format_html
+        content = conditional_escape(column.render(record, row))
+        opening = f'<td class="{column.css}">' if column.css else "<td>"
+        parts.append(f"{opening}{content}</td>")
+    return "".join(parts)

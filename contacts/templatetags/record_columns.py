@@ -1,6 +1,6 @@
 """The cells of the contact and company lists, and links to saved views."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django import template
@@ -21,6 +21,15 @@ def cells(
     if not columns:
         columns = record_columns.default(record._meta.model_name)
     return record_columns.cells(record, columns, context["org"].slug)
+
+
+@register.simple_tag(takes_context=True)
+def rows(
+    context: template.Context, records: Iterable[Any],
+    columns: Sequence[record_columns.Column], selectable: Any = False,
+) -> SafeString:  # fmt: skip
+    """{% rows page columns selectable=bulk %}: a page's <tr>s, rendered in one go."""
+    return record_columns.rows(records, columns, context["org"].slug, selectable=bool(selectable))
 
 
 @register.filter

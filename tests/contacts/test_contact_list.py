@@ -97,6 +97,16 @@ def test_it_shows_a_rep_limited_to_their_own_records_only_theirs(
     assert "1 contact, showing 1–1." in client.get(URL).content.decode()
 
 
+def test_it_escapes_what_its_rows_show(client: Client, alice: User, acme: Organization) -> None:
+    _contact(acme, first_name="<b>Bo</b>", last_name="<i>Lo</i>", job_title="<script>x</script>")
+    client.force_login(alice)
+    page = client.get(URL).content.decode()
+    assert "<b>" not in page
+    assert "<script>x" not in page
+    assert "Select &lt;b&gt;Bo&lt;/b&gt; &lt;i&gt;Lo&lt;/i&gt;</label>" in page  # the checkbox's
+    assert "&lt;script&gt;x&lt;/script&gt;" in page  # the job title under the name
+
+
 # --- Search ------------------------------------------------------------------------------
 
 
