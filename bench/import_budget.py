@@ -14,9 +14,11 @@ import time
 import uuid
 from pathlib import Path
 
+from django.db import connection
+
 from contacts.imports import services
-from contacts.models import Company, Contact, ImportChange, ImportJob
-from crm.models import AuditEvent, Organization, User
+from contacts.models import ImportJob
+from crm.models import Organization, User
 from crm.tenancy import activate
 
 FIRST = ["Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farah", "Gustav", "Hana", "Ibrahim", "Julia"]
@@ -74,14 +76,21 @@ def measure(org: Organization, user: User, rows: int) -> tuple[float, float]:
 
 
 def _clean_up(org: Organization, job: ImportJob) -> None:
-    """Delete what the import wrote, as if it had never run."""
-    with activate(org):
-        created = ImportChange.objects.filter(job=job, created=True)
-        contacts = created.filter(entity="contact").values("record_id")
-        companies = created.filter(entity="company").values("record_id")
-        since = job.checked_at  # the import's History events are all later than this
-        AuditEvent.objects.filter(at__gte=since, object_type="contacts.contact").delete()
-        AuditEvent.objects.filter(at__gte=since, object_type="contacts.company").delete()
-        Contact.objects.filter(pk__in=contacts).delete()
-        Company.objects.filter(pk__in=companies).delete()
+    """Delete what the import wrote, as if it had never run: one statement per table (the
+    ORM's delete would go a hundred rows at a time, each batch firing the tables' triggers)."""
+    created = (
+        "SELECT record_id FROM contacts_importchange WHERE job_id = %s AND entity = %s AND created"
+    )
+    with activate(org), connection.cursor() as cursor:
+        for table in ("contacts_contacttag", "contacts_consentevent"):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE contact_id IN ({created})", [job.pk, "contact"]
+            )
+        cursor.execute(f"DELETE FROM contacts_contact WHERE id IN ({created})", [job.pk, "contact"])
+        cursor.execute(f"DELETE FROM contacts_company WHERE id IN ({created})", [job.pk, "company"])
+        # The import's History events are all later than its dry run.
+        cursor.execute(
+            "DELETE FROM crm_auditevent WHERE at >= %s AND object_type IN (%s, %s)",
+            [job.checked_at, "contacts.contact", "contacts.company"],
+        )
         ImportJob.objects.filter(pk=job.pk).delete()
