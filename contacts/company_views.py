@@ -36,7 +36,7 @@ def _visible_company(request: OrgRequest, company_id: int) -> Company:
 @org_member("company.view")
 def company_list(request: OrgRequest) -> HttpResponse:
     filters, found = list_rows("company", request.membership, request.GET)
-    page = bounded_page(found, request.GET.get("page"))
+    page = bounded_page(found, request.GET.get("page"), among=filters.search_matches)
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
     context["bulk"] = (
         bulk.bulk_choices("company", request.membership) if context["can_edit"] else None

@@ -77,6 +77,16 @@ def test_it_finds_a_company_by_part_of_its_name_or_a_misspelling(client, acme, a
     assert _names(client.get("/o/acme/companies/", {"q": term})) == ["Northwind Traders"]
 
 
+def test_it_counts_and_pages_the_matches_of_a_search(client: Client, acme, alice):
+    for n in range(55):
+        _company(acme, f"Client {n:02d}")
+    _company(acme, "Initech")
+    client.force_login(alice)
+    response = client.get("/o/acme/companies/", {"q": "client", "page": "2"})
+    assert _names(response) == [f"Client {n}" for n in range(50, 55)]
+    assert "55 companies, showing 51–55." in response.content.decode()
+
+
 def test_it_filters_by_size(client: Client, acme, alice):
     _company(acme, "Initech", size=Company.Size.S2)
     _company(acme, "Umbrella", size=Company.Size.S6)
