@@ -6,7 +6,7 @@ from typing import Any, cast
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -269,13 +269,40 @@ def trash_purge(*, org: Organization, now: Any = None) -> dict[str, int]:
         if count:
             if model is Company:
                 Contact.objects.filter(company__in=expired).update(company=None, company_name="")
+            words = _search_words(expired) if model is Contact else []
             expired.delete()
+            _forget_unused_words(org, words)
             audit_record(
                 org=org, actor=None, action=f"{model._meta.model_name}.purged",
                 changes={"count": [None, count]},
             )  # fmt: skip
         purged[str(model._meta.model_name)] = count
     return purged
+
+
+def _search_words(contacts: Any) -> list[str]:
+    """The words these contacts give misspelt searches (contacts migration 0010)."""
+    sql, params = contacts.values("search_vector").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT w FROM ({sql}) AS c, crm_search_vector_words(c.search_vector) AS w",  # noqa: S608 - the ORM's own SQL
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _forget_unused_words(org: Organization, words: list[str]) -> None:
+    """Drop from the organisation's search words those of `words` no contact has any more.
+
+    Renames and erasure do this in the database's UPDATE trigger; deleting for good is left
+    to the purge, which checks all its contacts' words at once (contacts migration 0011)."""
+    if words:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM contacts_searchword WHERE org_id = %s "
+                "AND word IN (SELECT crm_search_words_unused(%s))",
+                [org.pk, words],
+            )
 
 
 def _kind(record: Contact | Company) -> str:
