@@ -7,7 +7,6 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from crm.permissions import PermsFor
-from crm.selectors import my_memberships
 
 
 class NavItem(TypedDict):
@@ -53,7 +52,7 @@ def ui(request: HttpRequest) -> dict[str, object]:
             membership=membership,
             perms_for=PermsFor(membership),
             nav_items=_nav(request, org.slug),
-            # Rendering runs inside the middleware's transaction, with app.user_id set.
-            my_memberships=my_memberships(request.user),  # type: ignore[arg-type]
+            # Read by the middleware, which found this page's membership among them.
+            my_memberships=getattr(request, "my_memberships", []),
         )
     return context

@@ -14,8 +14,8 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from crm.audit import request_ip
-from crm.models import Membership, Organization
-from crm.tenancy import activate, set_database_user
+from crm.selectors import my_memberships
+from crm.tenancy import activate_for_request, set_database_user
 
 ORG_PATH = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/")
 
@@ -51,15 +51,17 @@ class OrganizationMiddleware:
             return redirect_to_login(request.get_full_path())
         with transaction.atomic():
             set_database_user(request.user.pk)
-            org = Organization.objects.filter(slug=match["slug"]).first()
-            if org is None:
+            # The user's memberships in every organisation, in one query: the one for this
+            # page, and the others for the organisation switcher.
+            memberships = my_memberships(request.user)
+            membership = next((m for m in memberships if m.org.slug == match["slug"]), None)
+            if membership is None:  # not a member, or no such organisation: the same answer
                 raise Http404("No such organisation.")
-            with activate(org):
-                membership = Membership.objects.filter(user=request.user).first()
-                if membership is None:
-                    raise Http404("No such organisation.")
+            org = membership.org
+            with activate_for_request(org):
                 request.org = org  # type: ignore[attr-defined]
                 request.membership = membership  # type: ignore[attr-defined]
+                request.my_memberships = memberships  # type: ignore[attr-defined]
                 # Dates and times on the organisation's pages read in its own time zone.
                 timezone.activate(zoneinfo.ZoneInfo(org.time_zone))
                 if org.require_mfa and not is_mfa_enabled(request.user):

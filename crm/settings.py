@@ -145,7 +145,9 @@ CACHES = {
         "TIMEOUT": 300,
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are kept in the database and read from the cache: a page costs no session query,
+# and a cache cleared or lost logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Celery -------------------------------------------------------------------------------
 

@@ -75,6 +75,19 @@ def activate(org: Organization) -> Iterator[Organization]:
         _active_org.reset(token)
 
 
+@contextmanager
+def activate_for_request(org: Organization) -> Iterator[Organization]:
+    """`activate` for a whole request, which the middleware runs in its own transaction: the
+    database setting needs no savepoint and no reset, as it ends with that transaction."""
+    assert connection.in_atomic_block, "activate_for_request runs inside the request's transaction"
+    token = _active_org.set(org)
+    try:
+        _set_database_org(org.pk)
+        yield org
+    finally:
+        _active_org.reset(token)
+
+
 def set_database_user(user_id: int | None) -> None:
     """Let this transaction read the signed-in user's own memberships in every organisation."""
     with connection.cursor() as cursor:
