@@ -39,7 +39,9 @@ def company_list(request: OrgRequest) -> HttpResponse:
     page = bounded_page(found, request.GET.get("page"), among=filters.search_matches)
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
     context["bulk"] = (
-        bulk.bulk_choices("company", request.membership) if context["can_edit"] else None
+        bulk.bulk_choices("company", request.membership, filters.owners())
+        if context["can_edit"]
+        else None
     )
     context.update(list_context(request, "company", filters.custom_fields))
     template = "contacts/company_list.html" + ("#results" if request.htmx else "")

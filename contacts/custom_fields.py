@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -19,6 +20,7 @@ from django.utils.text import slugify
 from contacts.models import Company, Contact, CustomField, RecordKind
 from crm.audit import audit_record, diff
 from crm.models import Organization, User
+from crm.tenancy import cache_key
 
 Kind = CustomField.Kind
 LIST_KINDS = (Kind.CHOICE, Kind.MULTI_CHOICE)
@@ -29,9 +31,31 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off"}
 
 
+# Read by every list, record page and form, changed rarely: kept in the cache (under the
+# organisation's key) and dropped by the two services that change them.
+DEFINITIONS_TIMEOUT = 300
+
+
 def definitions(entity: str) -> list[CustomField]:
     """This organisation's custom fields for contacts or companies, in their order."""
-    return list(CustomField.objects.filter(entity=entity))
+    key = _definitions_key(entity)
+    found = cache.get(key)
+    if found is None:
+        found = list(CustomField.objects.filter(entity=entity))
+        cache.set(key, found, timeout=DEFINITIONS_TIMEOUT)
+    return list(found)
+
+
+def _definitions_key(entity: str) -> str:
+    return cache_key("custom-fields", entity)
+
+
+def _forget_definitions(entity: str) -> None:
+    """Drop the cached definitions now, and again once the change is committed (a read in
+    between would have cached what was there before)."""
+    key = _definitions_key(entity)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 def entity_of(record: Contact | Company) -> str:
@@ -242,6 +266,7 @@ def custom_field_save(
     field.full_clean(exclude=["org"], validate_constraints=False)
     created = field.pk is None
     field.save()
+    _forget_definitions(field.entity)
     after = {
         name: getattr(field, name) for name in ("label", "kind", "choices", "required", "position")
     }
@@ -265,3 +290,4 @@ def custom_field_delete(*, org: Organization, field: CustomField, by: User | Non
         changes={"key": [field.key, None], "entity": [field.entity, None]},
     )  # fmt: skip
     field.delete()
+    _forget_definitions(field.entity)

@@ -1,11 +1,13 @@
 """django-filter FilterSets for the contact and company lists."""
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.forms import BoundField
+from django.forms.models import ModelChoiceIterator
 
 from contacts import selectors
 from contacts.custom_fields import decimal_text, definitions
@@ -71,11 +73,28 @@ def _includes(queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
     return queryset.filter(**{f"{name}__contains": [value]})
 
 
+class _SharedChoices(ModelChoiceIterator):
+    """Choices read from the field's queryset itself, so that once it is evaluated, other
+    parts of the page (the bulk toolbar's owners) share it rather than querying again."""
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class _OwnerField(django_filters.fields.ModelChoiceField):
+    iterator = _SharedChoices
+
+
+class _OwnerFilter(django_filters.ModelChoiceFilter):
+    field_class = _OwnerField
+
+
 class _RecordFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    owner = django_filters.ModelChoiceFilter(
-        queryset=User.objects.none(), label="Owner", empty_label="Anyone"
-    )
+    owner = _OwnerFilter(queryset=User.objects.none(), label="Owner", empty_label="Anyone")
     tag = django_filters.ModelChoiceFilter(
         queryset=Tag.unscoped.none(), method="filter_tag", label="Tag", empty_label="Any tag"
     )
@@ -105,6 +124,10 @@ class _RecordFilter(django_filters.FilterSet):
         self.search_capped = False
         # How many ids a search found: the rows are among them (None when nobody searched).
         self.search_matches: int | None = None
+
+    def owners(self) -> QuerySet[User]:
+        """The owner filter's choices: the organisation's people, read once per page."""
+        return self.form.fields["owner"].queryset
 
     def primary_fields(self) -> list[BoundField]:
         return [self.form[name] for name in self.form.fields if name in self.primary]

@@ -34,7 +34,9 @@ def contact_list(request: OrgRequest) -> HttpResponse:
     page = bounded_page(found, request.GET.get("page"), among=filters.search_matches)
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
     context["bulk"] = (
-        bulk.bulk_choices("contact", request.membership) if context["can_edit"] else None
+        bulk.bulk_choices("contact", request.membership, filters.owners())
+        if context["can_edit"]
+        else None
     )
     context.update(list_context(request, "contact", filters.custom_fields))
     template = "contacts/contact_list.html" + ("#results" if request.htmx else "")

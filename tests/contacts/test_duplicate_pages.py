@@ -117,7 +117,7 @@ def test_its_query_count_does_not_grow(
     # Session, user, organisation, membership, both walls and their savepoints; the count,
     # the page of pairs with their records, the recent merges and their survivors, the
     # organisation switcher. None of them per pair.
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(10):
         response = client.get(URL)
     assert len(_rows(response)) == pairs
     assert "Undo…" in response.content.decode()
