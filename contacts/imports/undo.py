@@ -4,10 +4,12 @@ A field goes back to its value before the import only where it still holds what 
 import wrote: a change someone made since the import is kept.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -27,6 +29,8 @@ from crm.models import AuditEvent, Organization
 from crm.progress import progress_clear, progress_set
 from crm.staging import insert_records, update_records
 
+logger = logging.getLogger(__name__)
+
 Status = ImportJob.Status
 CHUNK = 5_000
 
@@ -38,17 +42,42 @@ def import_undo(*, org: Organization, import_id: int) -> ImportJob | None:
     if job is None or job.status != Status.UNDOING:
         return job
     now = timezone.now()
-    for entity in ("contact", "company"):
-        created = ImportChange.objects.filter(job=job, entity=entity, created=True)
-        record_model(entity).objects.filter(
-            pk__in=created.values("record_id"), deleted_at__isnull=True
-        ).update(deleted_at=now, updated_at=now)
-    _restore(org, job, now)
-    job.status, job.undone_at = Status.UNDONE, now
-    job.save(update_fields=["status", "undone_at"])
+    try:
+        with transaction.atomic():  # a savepoint: a failure changes nothing but the job
+            for entity in ("contact", "company"):
+                _trash_created(org, job, entity, now)
+            _restore(org, job, now)
+    except (OperationalError, InterfaceError):
+        raise  # the task retries these
+    except Exception:
+        logger.exception("Undo of import %s failed", job.pk)
+        job.status, job.error = Status.DONE, "The undo failed and changed nothing: try again."
+        job.save(update_fields=["status", "error"])
+        progress_clear(PROGRESS, job.pk)
+        return job
+    job.status, job.undone_at, job.error = Status.UNDONE, now, ""
+    job.save(update_fields=["status", "undone_at", "error"])
     audit_record(org=org, actor=job.undone_by, action="import.undone", target=job)
     progress_clear(PROGRESS, job.pk)
     return job
+
+
+def _trash_created(org: Organization, job: ImportJob, entity: str, now: Any) -> None:
+    """Move the records the import created to the Trash, each with the event in its History,
+    as records_trash would, set-based."""
+    model = record_model(entity)
+    created = ImportChange.objects.filter(job=job, entity=entity, created=True)
+    alive = model.objects.filter(pk__in=created.values("record_id"), deleted_at__isnull=True)
+    fields = ["name"] if entity == "company" else ["first_name", "last_name", "email"]
+    records = list(alive.values("id", *fields))
+    model.objects.filter(pk__in=[r["id"] for r in records]).update(deleted_at=now, updated_at=now)
+    insert_records(AuditEvent, (
+        {"org_id": org.pk, "actor_id": job.undone_by_id, "action": f"{entity}.trashed",
+         "object_type": model._meta.label_lower, "object_id": str(r["id"]),
+         "object_repr": record_repr(entity, r)[:200],
+         "changes": {"import undone": [None, job.file_name]}, "at": now}
+        for r in records
+    ))  # fmt: skip
 
 
 def _restore(org: Organization, job: ImportJob, now: Any) -> None:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from contacts import services
 from contacts.imports import services as imports
+from contacts.imports import undo
 from contacts.models import Company, ConsentEvent, Contact, ContactTag, ImportJob
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
@@ -77,3 +78,30 @@ def test_it_refuses_to_undo_an_import_twice(acme: Organization, alice: User) -> 
     job = undo_import(acme, alice, run(acme, alice, csv_bytes([["Email"], ["a@example.com"]])))
     with activate(acme), pytest.raises(ValidationError):
         imports.import_undo_start(org=acme, job=job, by=alice)
+
+
+def test_the_trashed_records_say_so_in_their_history(acme: Organization, alice: User) -> None:
+    undo_import(acme, alice, run(acme, alice, csv_bytes([["Email"], ["a@example.com"]])))
+    with activate(acme):
+        contact = Contact.objects.trashed().get()
+        event = AuditEvent.objects.get(action="contact.trashed", object_id=str(contact.pk))
+        assert event.actor == alice
+        assert event.changes == {"import undone": [None, "people.csv"]}
+
+
+def test_a_failed_undo_changes_nothing_and_can_be_tried_again(
+    acme: Organization, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = run(acme, alice, csv_bytes([["Email"], ["a@example.com"]]))
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(undo, "_restore", broken)
+    job = undo_import(acme, alice, job)
+    assert job.status == ImportJob.Status.DONE
+    assert "undo failed" in job.error
+    with activate(acme):
+        assert Contact.objects.alive().count() == 1
+    monkeypatch.undo()
+    assert undo_import(acme, alice, job).status == ImportJob.Status.UNDONE
