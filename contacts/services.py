@@ -1,7 +1,7 @@
 """Writes to contacts, companies and tags. Every one is audited."""
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import phonenumbers
@@ -200,6 +200,14 @@ def contact_update(
     return contact
 
 
+def consent_with(
+    consent: dict[str, Any], changed: dict[str, bool], *, at: datetime, how: str
+) -> dict[str, Any]:
+    """A contact's current consent (its `consent` column) with these purposes changed."""
+    entry = {"at": at.isoformat(), "how": how}
+    return {**consent, **{purpose: {"granted": g, **entry} for purpose, g in changed.items()}}
+
+
 @transaction.atomic
 def contact_set_consent(
     *, org: Organization, contact: Contact, purpose: str, granted: bool, how: str, by: User | None
@@ -213,10 +221,7 @@ def contact_set_consent(
         org=org, contact=contact, purpose=purpose, granted=granted, how=how.strip(), recorded_by=by
     )
     before = contact.consent.get(purpose, {}).get("granted")
-    contact.consent = {
-        **contact.consent,
-        purpose: {"granted": granted, "at": event.at.isoformat(), "how": event.how},
-    }
+    contact.consent = consent_with(contact.consent, {purpose: granted}, at=event.at, how=event.how)
     contact.save(update_fields=["consent", "updated_at"])
     audit_record(
         org=org, actor=by, action="contact.consent_changed", target=contact,

@@ -31,7 +31,7 @@ from contacts.models import (
     ImportChange,
     ImportJob,
 )
-from contacts.services import tags_by_name
+from contacts.services import consent_with, tags_by_name
 from crm.audit import audit_record
 from crm.models import AuditEvent, Membership, Organization, User
 from crm.progress import progress_clear, progress_set
@@ -399,11 +399,7 @@ class _Writer:
             ))  # fmt: skip
 
     def _consent(self, before: dict[str, Any], changed: dict[str, bool]) -> dict[str, Any]:
-        at = self.now.isoformat()
-        return {
-            **before,
-            **{p: {"granted": g, "at": at, "how": self.how[:200]} for p, g in changed.items()},
-        }
+        return consent_with(before, changed, at=self.now, how=self.how)
 
     def _keep(
         self, changes: list[tuple[int | None, bool, dict[str, Any]]], entity: str = ""
