@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts.models import Contact, ImportJob
+from contacts.models import Company, Contact, ImportJob
 from crm.models import Organization, Role, User
 from crm.progress import progress_set
 from crm.tenancy import activate
@@ -266,3 +266,29 @@ def test_a_second_click_on_import_imports_nothing_twice(
     assert "being imported, or was already" in again.content.decode()
     with activate(acme):
         assert Contact.objects.count() == 1
+
+
+def test_it_imports_companies_from_their_own_page(
+    client: Client, rita: User, acme: Organization, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(rita)
+    data = csv_bytes(
+        [["Company Name", "Website", "Employees"], ["Initech", "initech.example", "51-200"]]
+    )
+    response = client.post("/o/acme/companies/import/", {"file": SimpleUploadedFile("c.csv", data)})
+    (job,) = _jobs(acme)
+    assert response["Location"] == f"/o/acme/imports/{job.pk}/"
+    assert (job.entity, job.mapping, job.match_by) == (
+        "company",
+        ["name", "domain", "size"],
+        "domain",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/o/acme/imports/{job.pk}/map/", {
+            "column_0": "name", "column_1": "domain", "column_2": "size", "mode": "upsert",
+            "match_by": "domain",
+        })  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/o/acme/imports/{job.pk}/commit/")
+    with activate(acme):
+        assert list(Company.objects.values_list("name", "size")) == [("Initech", "51-200")]
