@@ -89,12 +89,17 @@ def bulk_choices(kind: str, membership: Membership, members: QuerySet[User]) -> 
     return BulkChoices(actions, members, lifecycles)
 
 
+def _is_id(value: str) -> bool:
+    # isdigit() alone lets "²" through, which int() refuses.
+    return value.isascii() and value.isdigit()
+
+
 def _clean_value(kind: str, action: str, value: str) -> str:
     if action not in KINDS[kind].actions:
         raise ValidationError(f"“{action}” is not a bulk action.")
     value = value.strip()
     if action == "assign_owner" and not (
-        value.isdigit() and Membership.objects.filter(user_id=int(value)).exists()
+        _is_id(value) and Membership.objects.filter(user_id=int(value)).exists()
     ):
         raise ValidationError("Choose an owner who is a member of this organisation.")
     if action in ("add_tag", "remove_tag") and not value:
@@ -144,7 +149,7 @@ def records_bulk_count(
 
 def value_label(action: str, value: str) -> str:
     """The value of a bulk action as people read it: an email, a stage's name, a tag."""
-    if action == "assign_owner" and value.isdigit():
+    if action == "assign_owner" and _is_id(value):
         owner = selectors.org_users().filter(pk=int(value)).first()
         return owner.email if owner else value
     if action == "change_lifecycle":

@@ -26,7 +26,7 @@ def _arguments(request: OrgRequest) -> dict[str, Any]:
     """The service's arguments from the list's form (or the confirmation page's)."""
     action = request.POST.get("action", "")
     everything = request.POST.get("scope") == "all"
-    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isascii() and pk.isdigit()]
     return {
         "ids": None if everything else ids,
         "filters": QueryDict(request.POST.get("query", "")) if everything else None,

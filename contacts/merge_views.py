@@ -107,20 +107,26 @@ def duplicate_dismiss(request: OrgRequest, pair_id: int) -> HttpResponse:
 # --- Merging -----------------------------------------------------------------------------
 
 
-def _chosen(request: OrgRequest, entity: str) -> list[Record]:
-    """The records named by ?ids=…, in that order; 404 unless the member sees them all."""
+def _ids(request: OrgRequest) -> list[int]:
+    """The ids named by ?ids=… (or posted), in that order, each once; others left out."""
     data = request.POST if request.method == "POST" else request.GET
-    ids = list(dict.fromkeys(int(pk) for pk in data.getlist("ids") if pk.isdigit()))
-    if len(ids) > merging.MAX_RECORDS:
-        raise Http404(f"Merge at most {merging.MAX_RECORDS} records at once.")
+    # isdigit() alone lets "²" through, which int() refuses.
+    found = (int(pk) for pk in data.getlist("ids") if pk.isascii() and pk.isdigit())
+    return list(dict.fromkeys(found))
+
+
+def _chosen(request: OrgRequest, entity: str, ids: list[int]) -> list[Record]:
+    """The records of `ids`, in that order; 404 unless the member sees them all."""
     found = KINDS[entity]["list"](request.membership).in_bulk(ids)
     if len(found) != len(ids):
         raise Http404  # another organisation's, hidden from this member, deleted or merged
     return [found[pk] for pk in ids]
 
 
-def _picker(request: OrgRequest, entity: str, chosen: list[Record]) -> HttpResponse:
-    """Fewer than two records: search for the ones to merge with."""
+def _picker(
+    request: OrgRequest, entity: str, chosen: list[Record], error: str = ""
+) -> HttpResponse:
+    """Fewer than two records (or too many): search for the ones to merge with."""
     term = request.GET.get("q", "").strip()
     found = KINDS[entity]["list"](request.membership).exclude(pk__in=[r.pk for r in chosen])
     results = list(selectors.search(found, term)[:PICKER_RESULTS]) if term else []
@@ -129,12 +135,16 @@ def _picker(request: OrgRequest, entity: str, chosen: list[Record]) -> HttpRespo
         mine = Q(**{f"{entity}_a": chosen[0]}) | Q(**{f"{entity}_b": chosen[0]})
         pairs = list(duplicates.duplicate_pairs(entity, request.membership).filter(mine)[:10])
     context = {"entity": entity, "kind": KINDS[entity], "chosen": chosen, "q": term,
-               "results": results, "pairs": pairs}  # fmt: skip
+               "results": results, "pairs": pairs, "error": error}  # fmt: skip
     return render(request, "contacts/merge_pick.html", context)
 
 
 def _merge(request: OrgRequest, entity: str) -> HttpResponse:
-    chosen = _chosen(request, entity)
+    ids = _ids(request)
+    if len(ids) > merging.MAX_RECORDS:  # too many ticked in the picker's results
+        error = f"Merge at most {merging.MAX_RECORDS} {KINDS[entity]['nouns']} at once."
+        return _picker(request, entity, [], error)
+    chosen = _chosen(request, entity, ids)
     if len(chosen) < 2:
         return _picker(request, entity, chosen)
     form = MergeForm(request.POST or None, entity=entity, records=chosen)

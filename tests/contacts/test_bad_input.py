@@ -43,7 +43,7 @@ def test_it_finds_nothing_for_a_search_of_wildcards(client: Client, alice, ada) 
     assert "ada@x.test" not in html  # '%' is a character to look for, not "anything"
 
 
-@pytest.mark.parametrize("ids", [["abc"], ["1e9"], ["-1"], [""]])
+@pytest.mark.parametrize("ids", [["abc"], ["1e9"], ["-1"], [""], ["²"], ["١٢"]])
 def test_it_refuses_junk_ids_in_a_bulk_action(client: Client, alice, ada, ids) -> None:
     client.force_login(alice)
     response = client.post(
@@ -54,6 +54,26 @@ def test_it_refuses_junk_ids_in_a_bulk_action(client: Client, alice, ada, ids) -
     with activate(ada.org):
         ada.refresh_from_db()
     assert ada.lifecycle == "lead"
+
+
+@pytest.mark.parametrize("url", ["/o/acme/contacts/bulk/", "/o/acme/contacts/bulk/apply/"])
+def test_it_refuses_an_owner_id_in_other_digits(client: Client, alice, ada, url) -> None:
+    client.force_login(alice)
+    data = {"ids": [ada.pk], "scope": "selected", "action": "assign_owner", "owner": "²"}
+    response = client.post(url, data, follow=True)
+    assert "Choose an owner who is a member" in response.content.decode()
+    with activate(ada.org):
+        ada.refresh_from_db()
+    assert ada.owner_id is None
+
+
+@pytest.mark.parametrize("url", ["/o/acme/contacts/merge/", "/o/acme/companies/merge/"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_it_leaves_junk_ids_out_of_a_merge(client: Client, alice, ada, url, method) -> None:
+    client.force_login(alice)
+    response = getattr(client, method)(url, {"ids": ["²", "١٢", "abc"]})
+    assert response.status_code == 200  # no records chosen: the page to choose them
+    assert "Server Error" not in response.content.decode()
 
 
 def test_it_searches_with_the_first_200_characters_of_a_long_term(client: Client, alice, ada):

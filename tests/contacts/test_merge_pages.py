@@ -180,6 +180,14 @@ def test_one_record_asks_which_to_merge_it_with(client: Client, alice, acme, ada
     assert f'value="{ada.pk}" id="pick-{ada.pk}"' not in page
 
 
+def test_more_than_ten_records_ask_for_fewer(client: Client, alice, acme) -> None:
+    ticked = [_contact(acme, first_name=f"Ada {n}") for n in range(11)]
+    client.force_login(alice)
+    response = client.get(f"{URL}?{_ids(*ticked)}")
+    assert response.status_code == 200
+    assert "Merge at most 10 contacts at once." in response.content.decode()
+
+
 def test_the_contact_page_links_to_merging(client: Client, alice, bob, ada) -> None:
     client.force_login(alice)
     link = f'href="/o/acme/contacts/merge/?ids={ada.pk}">Merge…</a>'
