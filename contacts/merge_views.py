@@ -43,7 +43,8 @@ def _allowed(request: OrgRequest, entity: str) -> None:
 
 
 def to_survivor(request: OrgRequest, entity: str, record_id: int) -> HttpResponse:
-    """A merged-away record's page: on to the record it was merged into, or 404."""
+    """A merged-away record's page: on to the record it was merged into, or the same 404
+    as a missing record's unless the member may see every record on the way."""
     visible = KINDS[entity]["model"].objects.visible_to(request.membership)
     survivor = merging.survivor_of(visible, record_id)
     if survivor is None:

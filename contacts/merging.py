@@ -462,13 +462,14 @@ def merge_undo(*, org: Organization, merge: Merge, by: User | None) -> Merge:
 
 
 def survivor_of(visible: models.QuerySet[Any], pk: int) -> Any:
-    """The record a merged-away one ended up in, following later merges; None if `pk` is
-    not a merged record among `visible` (the member's records of its kind)."""
+    """The live record a merged-away one ended up in, following later merges; None unless
+    every record on the way is among `visible` (the member's records of its kind) and the
+    last one is not in the Trash."""
     record = visible.filter(pk=pk, merged_into__isnull=False).first()
     while record is not None and record.merged_into_id is not None:
         # Each hop is a later merge, which only a live record can take part in: no loop.
-        record = visible.model.objects.filter(pk=record.merged_into_id).first()
-    return record
+        record = visible.filter(pk=record.merged_into_id).first()
+    return record if record is not None and record.deleted_at is None else None
 
 
 _EXTRA_LABELS = {"custom": "Custom fields", "company_name": "", "lifecycle": "Stage"}

@@ -263,6 +263,37 @@ def test_it_follows_later_merges_to_the_last_survivor(client, alice, acme, ada, 
     assert response["Location"] == f"/o/acme/contacts/{third.pk}/"
 
 
+def test_it_answers_404_for_a_survivor_the_member_may_not_see(client, acme, alice, rita, ada):
+    mine = _contact(acme, first_name="Ada", owner=rita)
+    _merge(acme, ada, mine)  # into Alice's contact
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    client.force_login(rita)
+    response = client.get(f"/o/acme/contacts/{mine.pk}/")
+    assert response.status_code == 404
+    assert _messages(response) == []
+
+
+def test_it_answers_404_when_a_later_survivor_is_hidden(client, acme, alice, rita, ada):
+    first, second = (_contact(acme, first_name=n, owner=rita) for n in ("Augusta", "Byron"))
+    _merge(acme, second, first)
+    _merge(acme, ada, second)  # Rita sees the first two, not Alice's Ada
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    client.force_login(rita)
+    assert client.get(f"/o/acme/contacts/{first.pk}/").status_code == 404
+
+
+def test_it_answers_404_when_the_survivor_is_in_the_trash(client, acme, alice, ada, king):
+    _merge(acme, ada, king)
+    with activate(acme):
+        services.records_trash(org=acme, records=[ada], by=alice)
+    client.force_login(alice)
+    response = client.get(f"/o/acme/contacts/{king.pk}/")
+    assert response.status_code == 404
+    assert _messages(response) == []
+
+
 def test_a_merged_companys_page_leads_to_the_survivor(client: Client, alice, acme) -> None:
     with activate(acme):
         first, second = (services.company_create(org=acme, by=None, name=n) for n in "AB")
