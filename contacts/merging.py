@@ -389,14 +389,16 @@ def merge_kind(merge: Merge) -> type[Contact] | type[Company]:
     return Contact if merge.entity == RecordKind.CONTACT else Company
 
 
-def merge_undo_problem(merge: Merge) -> str | None:
-    """Why this merge can no longer be undone, or None when it can."""
+def merge_undo_problem(merge: Merge, found: Mapping[int, Any] | None = None) -> str | None:
+    """Why this merge can no longer be undone, or None when it can; `found` holds its
+    records by id when the caller has read (and locked) them."""
     kind = merge_kind(merge)
     noun = kind._meta.verbose_name
     if merge.undone_at is not None:
         return "This merge was already undone."
-    ids = [merge.survivor_id, *merge.merged_ids]
-    found: dict[int, Any] = {r.pk: r for r in kind.objects.filter(pk__in=ids)}
+    if found is None:
+        ids = [merge.survivor_id, *merge.merged_ids]
+        found = {r.pk: r for r in kind.objects.filter(pk__in=ids)}
     survivor = found.get(merge.survivor_id)
     if survivor is None:
         return f"The {noun} it was merged into has been deleted for good."
@@ -434,10 +436,15 @@ def merge_undo(*, org: Organization, merge: Merge, by: User | None) -> Merge:
     moved row back on its record, the deleted clashing rows recreated, the records back."""
     merge = Merge.objects.select_for_update().get(pk=merge.pk)
     kind = merge_kind(merge)
-    problem = merge_undo_problem(merge)
+    ids = [merge.survivor_id, *merge.merged_ids]
+    # Locked before the checks, in id order as merges lock: a merge, trash or erasure of
+    # these records under way either commits first and is seen here, or waits.
+    locked = kind.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    found: dict[int, Any] = {record.pk: record for record in locked}
+    problem = merge_undo_problem(merge, found)
     if problem:
         raise ValidationError(problem)
-    records = _locked(kind, [merge.survivor_id, *merge.merged_ids])
+    records = [found[pk] for pk in ids]
     survivor = records[0]
     restored = _restore(survivor, merge.changes)
     for key, done in merge.moved.items():

@@ -1,11 +1,14 @@
 """contacts.merging: merging contacts and companies, the registry of links, and undo."""
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from contacts import merging, services
@@ -308,6 +311,39 @@ def test_undo_refuses_twice_and_out_of_order(acme, ada, ada2) -> None:
         _undo(acme, second)
     _undo(acme, first)
     assert _get(acme, ada2).merged_into_id is None
+
+
+def _until_a_lock_is_awaited(seconds: float = 5) -> None:
+    """Return once another transaction waits for a row lock (or after `seconds`)."""
+    with connection.cursor() as cursor:
+        for _ in range(int(seconds / 0.02)):
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+
+
+@pytest.mark.django_db(transaction=True)  # two connections, each committing for real
+def test_undo_checks_the_records_after_locking_them(acme, alice, ada, ada2) -> None:
+    merge = _merge(acme, ada, ada2)
+    trashing = threading.Event()
+
+    def trash_while_the_undo_waits() -> None:
+        try:
+            with activate(acme):  # one transaction, committed once the undo waits for it
+                services.records_trash(org=acme, records=[ada], by=alice)
+                trashing.set()
+                _until_a_lock_is_awaited()
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=trash_while_the_undo_waits)
+    other.start()
+    assert trashing.wait(5)
+    with pytest.raises(ValidationError, match="moved to the Trash since"):
+        _undo(acme, merge)
+    other.join()
+    assert _get(acme, ada2).merged_into_id == ada.pk
 
 
 def test_the_nightly_purge_ends_the_chance_to_undo(acme, ada, ada2) -> None:
