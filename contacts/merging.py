@@ -49,6 +49,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "postal_code", "country", "external_id",
     ),
 }  # fmt: skip
+# Copies of other rows' values, set from them after a merge or an undo (see _derive).
+DERIVED = frozenset({"company_name"})
 # References that stay where they are: the merge's own bookkeeping.
 NOT_MOVED = frozenset(
     {
@@ -205,13 +207,11 @@ def _contact_extras(contacts: Sequence[Contact], found: dict[str, Any]) -> dict[
             latest = consent.get(purpose, {})
             if purpose not in consent or str(state.get("at", "")) > str(latest.get("at", "")):
                 consent[purpose] = state
-    company_source = next(c for c in contacts if c.company_id == found["company"])
     times = [c.last_interaction_at for c in contacts if c.last_interaction_at]
     return {
         "other_emails": sorted(emails),
         "other_phones": [p for p in dict.fromkeys(phones) if p != found["phone"]],
         "consent": consent,
-        "company_name": company_source.company_name,
         "last_interaction_at": max(times) if times else None,
     }
 
@@ -329,7 +329,8 @@ def _merge(
     before = {name: _jsonable(_column(survivor, name)) for name in after}
     for name, value in after.items():
         setattr(survivor, survivor._meta.get_field(name).attname, value)  # type: ignore[union-attr]
-    survivor.save(update_fields=[*after, "updated_at"])
+    derived = _derive(survivor)
+    survivor.save(update_fields=[*after, *derived, "updated_at"])
     changes = {n: [before[n], _jsonable(v)] for n, v in after.items() if before[n] != _jsonable(v)}
     moved = {
         link.key: done for link in links(entity) if (done := _move(link, survivor.pk, merged_ids))
@@ -354,6 +355,16 @@ def _merge(
             changes={"merged_into": [None, survivor.pk]},
         )  # fmt: skip
     return merge
+
+
+def _derive(record: Record) -> list[str]:
+    """Set the copies a record keeps of other rows (a contact's company name, for search)
+    from those rows, as the services do; the names of the fields set. Being copies, they
+    are never a merge's choice or change, so an undo never restores a stale one."""
+    if not isinstance(record, Contact):
+        return []
+    record.company_name = record.company.name if record.company else ""
+    return list(DERIVED)
 
 
 def _sync_company_names(company_ids: Sequence[int]) -> None:
@@ -417,16 +428,20 @@ def merge_undo_problem(merge: Merge, found: Mapping[int, Any] | None = None) -> 
 
 
 def _restore(record: Contact | Company, changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """Put back the fields a merge changed, unless they were edited since."""
+    """Put back the fields a merge changed, unless they were edited since, and set the
+    derived ones from what they copy."""
     restored: dict[str, list[Any]] = {}
     for name, (before, after) in changes.items():
+        if name in DERIVED:  # in merges recorded before it was derived: set below instead
+            continue
         field = record._meta.get_field(name)
         current = _jsonable(getattr(record, field.attname))  # type: ignore[union-attr]
         if current == after:
             setattr(record, field.attname, field.to_python(before))  # type: ignore[union-attr]
             restored[name] = [after, before]
-    if restored:
-        record.save(update_fields=[*restored, "updated_at"])
+    derived = _derive(record)
+    if restored or derived:
+        record.save(update_fields=[*restored, *derived, "updated_at"])
     return restored
 
 

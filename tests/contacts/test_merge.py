@@ -301,6 +301,20 @@ def test_undo_keeps_what_was_edited_since_the_merge(acme, ada, ada2) -> None:
     assert (kept.last_name, kept.email) == ("Byron", "ada@engines.example")
 
 
+def test_undo_gives_the_contact_its_companys_current_name(acme, ada, ada2) -> None:
+    engines, navy = _company(acme, "Engines"), _company(acme, "Navy")
+    with activate(acme):
+        services.contact_update(org=acme, contact=ada, by=None, company=engines)
+        services.contact_update(org=acme, contact=ada2, by=None, company=navy)
+    merge = _merge(acme, ada, ada2, company=ada2.pk)
+    assert _get(acme, ada).company_name == "Navy"
+    with activate(acme):
+        services.company_update(org=acme, company=navy, by=None, name="Royal Navy")
+    _undo(acme, merge)
+    kept = _get(acme, ada)
+    assert (kept.company_id, kept.company_name) == (engines.pk, "Engines")
+
+
 def test_undo_refuses_twice_and_out_of_order(acme, ada, ada2) -> None:
     first = _merge(acme, ada, ada2)
     second = _merge(acme, ada, _contact(acme, first_name="Augusta"))
