@@ -133,18 +133,20 @@ WHERE entity = %(entity)s
 ON CONFLICT DO NOTHING
 """
 # A pair no longer found goes, unless someone said "not duplicates": that stays said
-# while both records exist, unmerged and not erased.
+# until a record is deleted for good (its pairs go with it) or erased. A merge does not
+# end it: undoing the merge brings back both records, and the answer with them.
 _FORGET = """
 DELETE FROM contacts_duplicatepair AS p
 WHERE p.org_id = %(org)s AND p.entity = %(entity)s AND (
     (p.dismissed_at IS NULL AND NOT EXISTS (
         SELECT 1 FROM duplicate_candidates AS c
         WHERE c.entity = p.entity AND c.a = p.{a} AND c.b = p.{b}))
-    OR EXISTS (
-        SELECT 1 FROM {table} AS r WHERE r.id IN (p.{a}, p.{b})
-        AND (r.merged_into_id IS NOT NULL {erased}))
+    {erased}
 )
 """
+_ERASED = """OR EXISTS (
+        SELECT 1 FROM contacts_contact AS r WHERE r.id IN (p.{a}, p.{b})
+        AND r.erased_at IS NOT NULL)"""
 
 
 @transaction.atomic
@@ -171,12 +173,9 @@ def duplicates_find(*, org: Organization) -> dict[str, int]:
                 _SIMILAR.format(names=names), {**params, "entity": entity, "reason": reason}
             )
         found: dict[str, int] = {}
-        for entity, table, erased in [
-            (contact, "contacts_contact", "OR r.erased_at IS NOT NULL"),
-            (company, "contacts_company", ""),
-        ]:  # fmt: skip
+        for entity, erased in [(contact, _ERASED), (company, "")]:
             a, b = f"{entity}_a_id", f"{entity}_b_id"
-            cursor.execute(_FORGET.format(a=a, b=b, table=table, erased=erased),
+            cursor.execute(_FORGET.format(a=a, b=b, erased=erased.format(a=a, b=b)),
                            {**params, "entity": entity})  # fmt: skip
             cursor.execute(_STORE.format(a=a, b=b), {**params, "entity": entity})
             found[entity] = cursor.rowcount

@@ -1,9 +1,12 @@
 """contacts.duplicates.duplicates_find and its task: likely duplicates, listed in pairs."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
+from django.utils import timezone
 
 from contacts import duplicates, merging, services, tasks
 from contacts.models import Company, Contact, DuplicatePair
@@ -132,6 +135,37 @@ def test_a_dismissed_pair_stays_dismissed(acme: Organization, alice: User) -> No
     assert _find(acme) == {"contact": 0, "company": 0}
     with activate(acme):
         assert DuplicatePair.objects.get().dismissed_by == alice
+
+
+def test_a_dismissed_pair_stays_dismissed_after_a_merge_is_undone(acme, alice) -> None:
+    ada = _contact(acme, first_name="Ada", email="ada@engines.example")
+    augusta = _contact(acme, first_name="Augusta", email="ada@engines.example")
+    grace = _contact(acme, first_name="Grace")
+    _find(acme)
+    with activate(acme):
+        duplicates.duplicate_dismiss(org=acme, pair=DuplicatePair.objects.get(), by=alice)
+        merge = merging.contacts_merge(org=acme, survivor=grace, others=[augusta], values={},
+                                       by=alice)  # fmt: skip
+    _find(acme)
+    with activate(acme):
+        merging.merge_undo(org=acme, merge=merge, by=alice)
+    _find(acme)
+    assert (ada.pk, augusta.pk, "email") not in _pairs(acme)
+    with activate(acme):
+        assert DuplicatePair.objects.get(contact_a=ada, contact_b=augusta).dismissed_by == alice
+
+
+def test_a_dismissed_pair_goes_when_a_merged_record_is_purged(acme, alice) -> None:
+    _contact(acme, first_name="Ada", email="ada@engines.example")
+    augusta = _contact(acme, first_name="Augusta", email="ada@engines.example")
+    _find(acme)
+    with activate(acme):
+        duplicates.duplicate_dismiss(org=acme, pair=DuplicatePair.objects.get(), by=alice)
+        grace = services.contact_create(org=acme, by=None, first_name="Grace")
+        merging.contacts_merge(org=acme, survivor=grace, others=[augusta], values={}, by=alice)
+    with time_machine.travel(timezone.now() + timedelta(days=31)), activate(acme):
+        services.trash_purge(org=acme)
+        assert not DuplicatePair.objects.exists()
 
 
 def test_it_forgets_pairs_that_no_longer_match_or_were_merged(acme: Organization) -> None:
