@@ -18,7 +18,8 @@ from crm.audit import audit_record
 from crm.models import Membership, Organization, User
 from crm.permissions import can
 
-MAX_ROWS = 10_000
+# As many as a search looks through: an action on all matches acts on all of them.
+MAX_ROWS = selectors.SEARCH_MAX_ROWS
 
 # action -> what the confirmation page calls it.
 ACTIONS: dict[str, str] = {

@@ -10,13 +10,12 @@ from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts import bulk, selectors, services
-from contacts.filters import list_rows
+from contacts.filters import list_page
 from contacts.forms import CompanyForm, initial_for
 from contacts.merge_views import to_survivor
 from contacts.models import Company
 from contacts.saved_view_views import list_context
 from crm.forms import apply_errors
-from crm.paging import bounded_page
 from crm.permissions import can, org_member
 from crm.requests import OrgRequest
 from crm.selectors import object_history
@@ -35,8 +34,7 @@ def _visible_company(request: OrgRequest, company_id: int) -> Company:
 @require_GET
 @org_member("company.view")
 def company_list(request: OrgRequest) -> HttpResponse:
-    filters, found = list_rows("company", request.membership, request.GET)
-    page = bounded_page(found, request.GET.get("page"), among=filters.search_matches)
+    filters, page = list_page("company", request.membership, request.GET)
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
     context["bulk"] = (
         bulk.bulk_choices("company", request.membership, filters.owners())

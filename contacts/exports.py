@@ -18,7 +18,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from contacts import columns
+from contacts import columns, selectors
 from contacts.columns import Column
 from contacts.filters import list_rows
 from contacts.models import ExportJob
@@ -36,9 +36,9 @@ PROGRESS = "export"  # its kind in crm.progress
 PROGRESS_EVERY = 1_000
 CHUNK_SIZE = 2_000
 
-# A search exports at most this many matches, as many as a bulk action changes: the
-# search function stops at a limit, and past it an export would silently be a sample.
-SEARCH_MAX_ROWS = 10_000
+# A search exports at most this many matches: the search function stops at a limit, and
+# past it an export would silently be a sample.
+SEARCH_MAX_ROWS = selectors.SEARCH_MAX_ROWS
 
 Row = list[str]
 

@@ -13,7 +13,7 @@ from contacts import selectors
 from contacts.custom_fields import decimal_text, definitions
 from contacts.models import Company, ConsentEvent, Contact, CustomField, Tag
 from crm.models import User
-from crm.paging import COUNT_CAP
+from crm.paging import COUNT_CAP, BoundedPage, bounded_page
 
 DATE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
 Kind = CustomField.Kind
@@ -237,3 +237,21 @@ def list_rows(
         return filters, filters.queryset.none()
     found = filters.qs
     return filters, found.order_by(*(found.query.order_by or default_order), "id")
+
+
+def list_page(kind: str, membership: Any, data: Any) -> tuple[_RecordFilter, BoundedPage]:
+    """A list page's filters and one bounded page of its rows.
+
+    A search first takes the organisation's first COUNT_CAP + 1 matches. When the member's
+    visibility or the other filters keep fewer of them than it found, those matches were
+    only a sample, and it looks again among up to SEARCH_MAX_ROWS: a rep who sees only their
+    own records still finds them among a common surname. `filters.search_capped` then says
+    whether the rows may still be a sample.
+    """
+    filters, found = list_rows(kind, membership, data)
+    page = bounded_page(found, data.get("page"), among=filters.search_matches)
+    if filters.search_capped and page.count < (filters.search_matches or 0):
+        wider = selectors.SEARCH_MAX_ROWS + 1
+        filters, found = list_rows(kind, membership, data, search_limit=wider)
+        page = bounded_page(found, data.get("page"), among=filters.search_matches)
+    return filters, page

@@ -19,6 +19,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # spelling first (contacts migration 0010); companies, fewer, row by row.
 NEAR_MISS_THRESHOLD = 0.3
 SEARCH_MAX_LENGTH = 200
+# The most matches a search looks through: for a list narrowed by visibility or filters,
+# for an export and for a bulk action. Past it, they ask for a narrower search.
+SEARCH_MAX_ROWS = 10_000
 
 
 def search(queryset: QuerySet[Any], term: str, *, limit: int = COUNT_CAP + 1) -> QuerySet[Any]:

@@ -9,13 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts import bulk, selectors, services
-from contacts.filters import list_rows
+from contacts.filters import list_page
 from contacts.forms import ContactForm, initial_for
 from contacts.merge_views import to_survivor
 from contacts.models import Company, Contact
 from contacts.saved_view_views import list_context
 from crm.forms import apply_errors
-from crm.paging import bounded_page
 from crm.permissions import can, org_member
 from crm.requests import OrgRequest
 from crm.selectors import object_history
@@ -30,8 +29,7 @@ def _visible_contact(request: OrgRequest, contact_id: int) -> Contact:
 @require_GET
 @org_member("contact.view")
 def contact_list(request: OrgRequest) -> HttpResponse:
-    filters, found = list_rows("contact", request.membership, request.GET)
-    page = bounded_page(found, request.GET.get("page"), among=filters.search_matches)
+    filters, page = list_page("contact", request.membership, request.GET)
     context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
     context["bulk"] = (
         bulk.bulk_choices("contact", request.membership, filters.owners())

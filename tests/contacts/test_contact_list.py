@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import services
+from contacts import selectors, services
 from contacts.models import Company, Contact
 from crm import services as crm_services
 from crm.models import Organization, User
@@ -95,6 +95,38 @@ def test_it_shows_a_rep_limited_to_their_own_records_only_theirs(
     client.force_login(rita)
     assert _names(client) == ["Rita&#x27;s Lead"]
     assert "1 contact, showing 1–1." in client.get(URL).content.decode()
+
+
+def _smiths(org: Organization, count: int, owner: User | None) -> None:
+    with activate(org):
+        Contact.objects.bulk_create(
+            Contact(org=org, first_name=f"Person{n}", last_name="Smith", owner=owner)
+            for n in range(count)
+        )
+
+
+def test_a_rep_finds_their_own_among_more_matches_than_a_page_looks_at(
+    client: Client, acme: Organization, alice: User, rita: User
+) -> None:
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    _smiths(acme, 1_010, owner=alice)
+    _smiths(acme, 3, owner=rita)
+    client.force_login(rita)
+    page = client.get(URL + "?q=smith").content.decode()
+    assert "3 contacts, showing 1–3." in page
+    assert "only those were looked at" not in page
+
+
+def test_it_says_when_a_narrowed_search_was_only_a_sample(
+    client: Client, acme: Organization, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_MAX_ROWS", 1_005)  # fewer rows to write
+    _smiths(acme, 1_010, owner=None)
+    _smiths(acme, 2, owner=alice)
+    client.force_login(alice)
+    page = client.get(URL + "?q=smith&owner=" + str(alice.pk)).content.decode()
+    assert "This search matches more than 1,005 contacts; only those were looked at." in page
 
 
 def test_it_escapes_what_its_rows_show(client: Client, alice: User, acme: Organization) -> None:
