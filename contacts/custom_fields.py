@@ -138,31 +138,37 @@ def clean_value(field: CustomField, value: Any) -> Any:
     raise ValidationError(f"Unknown kind of field “{kind}”.")
 
 
-def _whole_number(value: Any) -> int:
+# No figure people keep has more digits than this on either side of the point; a value like
+# 1e400000 would also take a worker seconds to write out in full.
+MAX_DIGITS = 30
+
+
+def _decimal(value: Any, message: str) -> Decimal:
     if isinstance(value, bool):
-        raise ValidationError("Enter a whole number.")
-    if isinstance(value, int):
-        return value
+        raise ValidationError(message)
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValidationError("Enter a whole number.") from None
-    if not number.is_finite() or number != number.to_integral_value():
+        raise ValidationError(message) from None
+    if not number.is_finite():
+        raise ValidationError(message)
+    if number and abs(number.adjusted()) >= MAX_DIGITS:
+        raise ValidationError(f"Enter a number with fewer than {MAX_DIGITS} digits.")
+    return number
+
+
+def _whole_number(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**MAX_DIGITS:
+        return value
+    number = _decimal(value, "Enter a whole number.")
+    if number != number.to_integral_value():
         raise ValidationError("Enter a whole number.")
     return int(number)
 
 
 def decimal_text(value: Any) -> str:
     """A decimal as stored and compared: 1.50 and 1.5 are both "1.5", 1E+1 is "10"."""
-    if isinstance(value, bool):
-        raise ValidationError("Enter a number.")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationError("Enter a number.") from None
-    if not number.is_finite():
-        raise ValidationError("Enter a number.")
-    return f"{number.normalize():f}"
+    return f"{_decimal(value, 'Enter a number.').normalize():f}"
 
 
 def _iso_date(value: Any) -> str:

@@ -240,6 +240,17 @@ def test_the_service_refuses_unknown_keys_and_bad_values(acme: Organization) -> 
         assert not Contact.objects.exists()
 
 
+@pytest.mark.parametrize("value", ["1e400000", "-1E+99", "1" * 40, 10**40, "1e-40"])
+@pytest.mark.parametrize("kind", ["number", "decimal"])
+def test_the_service_refuses_numbers_of_absurd_size_at_once(
+    acme: Organization, kind: str, value: object
+) -> None:
+    _define(acme, "size", kind)
+    with pytest.raises(ValidationError) as error:
+        _contact(acme, first_name="Ada", custom={"size": value})
+    assert error.value.message_dict["custom_size"] == ["Enter a number with fewer than 30 digits."]
+
+
 def test_the_service_enforces_required_fields(acme: Organization) -> None:
     _define(acme, "shoe_size", "number", required=True)
     with pytest.raises(ValidationError) as error:
