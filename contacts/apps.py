@@ -6,7 +6,7 @@ class ContactsConfig(AppConfig):
     verbose_name = "Contacts"
 
     def ready(self) -> None:
-        from contacts import demo
+        from contacts import demo, merge_privacy, privacy
         from contacts.merging import register_company_link, register_contact_link
         from contacts.models import CompanyTag, ConsentEvent, Contact, ContactTag
         from crm.signals import demo_seeded
@@ -17,3 +17,7 @@ class ContactsConfig(AppConfig):
         register_contact_link(ConsentEvent, "contact")
         register_company_link(CompanyTag, "company", unique_with=("tag",))
         register_company_link(Contact, "company")
+        # The records merged into a contact are the same person: its privacy requests
+        # reach them too.
+        privacy.register_personal_data("merged_records", merge_privacy.merged_records_data)
+        privacy.register_erasure("merged_records", merge_privacy.merged_records_erase)

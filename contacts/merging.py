@@ -413,6 +413,10 @@ def merge_undo_problem(merge: Merge, found: Mapping[int, Any] | None = None) -> 
     survivor = found.get(merge.survivor_id)
     if survivor is None:
         return f"The {noun} it was merged into has been deleted for good."
+    if any(getattr(record, "erased_at", None) for record in found.values()):
+        # Erasure reaches the merged records and what the merge kept: nothing to bring back.
+        nouns = kind._meta.verbose_name_plural
+        return f"The personal data of these {nouns} was erased: the merge cannot be undone."
     if survivor.deleted_at is not None:
         where = "merged into another" if survivor.merged_into_id else "moved to the Trash"
         return f"{survivor} was {where} since; undo that first."

@@ -9,7 +9,7 @@ Both kinds of function take the contact and run with its organisation active; an
 runs inside the erasure's transaction, so a failure leaves the contact untouched.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -58,32 +58,42 @@ def register_erasure(name: str, fn: Eraser) -> None:
     _erasers[name] = fn
 
 
-def _about(contact: Contact) -> QuerySet[AuditEvent]:
-    """The audit events about the contact (the History of its page)."""
+def _about(contact_ids: Sequence[int]) -> QuerySet[AuditEvent]:
+    """The audit events about these contacts (the History of their pages)."""
     return AuditEvent.objects.filter(
-        object_type=contact._meta.label_lower, object_id=str(contact.pk)
+        object_type=Contact._meta.label_lower, object_id__in=[str(pk) for pk in contact_ids]
     )
 
 
-def contact_personal_data(contact: Contact) -> dict[str, Any]:
-    """Everything held about one contact, as JSON-able data, with the registered parts."""
+def contact_profile(contact: Contact) -> dict[str, Any]:
+    """The contact's own fields, as the export shows them."""
     profile = {field: getattr(contact, field) for field in _PROFILE}
     dates = {"created_at": contact.created_at, "updated_at": contact.updated_at,
              "last_interaction_at": contact.last_interaction_at}  # fmt: skip
     profile |= {name: at.isoformat() if at else None for name, at in dates.items()}
+    return {"id": contact.pk, **profile}
+
+
+def contact_history(contact: Contact) -> list[dict[str, Any]]:
+    """The audit events about the contact, as the export shows them."""
+    return [
+        {"action": e.action, "at": e.at.isoformat(), "changes": e.changes}
+        for e in _about([contact.pk]).order_by("at", "pk")
+    ]
+
+
+def contact_personal_data(contact: Contact) -> dict[str, Any]:
+    """Everything held about one contact, as JSON-able data, with the registered parts."""
     consent_events = ConsentEvent.objects.filter(contact=contact).order_by("at", "pk")
     data: dict[str, Any] = {
-        "contact": {"id": contact.pk, **profile},
+        "contact": contact_profile(contact),
         "company": {"name": contact.company.name} if contact.company else None,
         "tags": sorted(link.tag.name for link in contact.tag_links.all()),
         "consent_events": [
             {"purpose": e.purpose, "granted": e.granted, "how": e.how, "at": e.at.isoformat()}
             for e in consent_events
         ],
-        "audit_events": [
-            {"action": e.action, "at": e.at.isoformat(), "changes": e.changes}
-            for e in _about(contact).order_by("at", "pk")
-        ],
+        "audit_events": contact_history(contact),
     }
     for name, fn in _personal_data.items():
         data[name] = fn(contact)
@@ -116,11 +126,26 @@ def contact_erase(*, org: Organization, contact: Contact, by: User | None) -> Co
     getattr(contact, "_prefetched_objects_cache", {}).pop("tag_links", None)
     for fn in _erasers.values():
         fn(contact)
-    events = list(_about(contact))
+    _redact_history([contact.pk])
+    audit_record(org=org, actor=by, action="contact.erased", target=contact)
+    return contact
+
+
+def contacts_anonymise(contact_ids: Sequence[int]) -> None:
+    """Anonymise these contacts as contact_erase does one, in a few set-based queries:
+    for the records that are the same person, such as those merged into an erased one.
+    Runs inside the erasure's transaction, as a registered eraser."""
+    now = timezone.now()
+    Contact.objects.filter(pk__in=contact_ids).update(**_ANONYMOUS, erased_at=now, updated_at=now)
+    ConsentEvent.objects.filter(contact_id__in=contact_ids).delete()
+    ContactTag.objects.filter(contact_id__in=contact_ids).delete()
+    _redact_history(contact_ids)
+
+
+def _redact_history(contact_ids: Sequence[int]) -> None:
+    events = list(_about(contact_ids))
     for event in events:
         # The same {field: [before, after]} shape, so the History still reads as a change.
         event.changes = {field: [ERASED, ERASED] for field in event.changes}
         event.object_repr = ERASED_REPR
     AuditEvent.objects.bulk_update(events, ["changes", "object_repr"])
-    audit_record(org=org, actor=by, action="contact.erased", target=contact)
-    return contact
