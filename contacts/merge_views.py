@@ -203,7 +203,9 @@ def merge_undo(request: OrgRequest, merge_id: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"Undid the merge: {len(merge.merged_ids)} records are back.")
+            count = len(merge.merged_ids)
+            back = f"1 {kind['noun']} is" if count == 1 else f"{count} {kind['nouns']} are"
+            messages.success(request, f"Undid the merge: {back} back.")
             return redirect(kind["detail"], request.org.slug, merge.survivor_id)
     context = {"merge": merge, "kind": kind, "summary": merging.merge_summary(merge, records),
                "problem": merging.merge_undo_problem(merge)}  # fmt: skip

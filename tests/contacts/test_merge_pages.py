@@ -333,6 +333,16 @@ def test_undo_brings_the_records_back(client: Client, alice, acme, ada, king) ->
     assert _get(acme, merge).undone_by == alice
 
 
+@pytest.mark.parametrize(("merged", "message"), [(1, "1 contact is back"),
+                                                 (2, "2 contacts are back")])  # fmt: skip
+def test_undo_says_how_many_records_are_back(client, alice, acme, ada, merged, message) -> None:
+    others = [_contact(acme, first_name=f"Ada {n}") for n in range(merged)]
+    merge = _merge(acme, ada, *others)
+    client.force_login(alice)
+    response = client.post(f"/o/acme/merges/{merge.pk}/undo/")
+    assert _messages(response) == [f"Undid the merge: {message}."]
+
+
 def test_undo_explains_why_it_cannot(client: Client, alice, acme, ada, king) -> None:
     merge = _merge(acme, ada, king)
     _merge(acme, ada, _contact(acme, first_name="Augusta"))
