@@ -227,8 +227,10 @@ class Contact(Record):
 class SearchWord(TenantModel):
     """A word of the organisation's contacts, which a misspelt search is matched against."""
 
-    # Kept by database triggers on contacts_contact (contacts migration 0010): the words of
-    # search_vector, without addresses and numbers; a word leaves with its last contact.
+    # The words of search_vector, without addresses and numbers. Added by database triggers
+    # on contacts_contact (contacts migration 0010); a word leaves with its last contact on
+    # a rename or an erasure (the trigger) or a purge from the Trash (trash_purge), and in
+    # any other case the next night (services.search_words_resync).
     word = models.TextField()
 
     class Meta:

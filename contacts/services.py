@@ -310,6 +310,38 @@ def _forget_unused_words(org: Organization, words: list[str]) -> None:
             )
 
 
+_RESYNC = """
+WITH current AS MATERIALIZED (
+    SELECT DISTINCT w FROM contacts_contact c, crm_search_vector_words(c.search_vector) AS w
+    WHERE c.org_id = %(org)s
+), added AS (
+    INSERT INTO contacts_searchword (org_id, word)
+    SELECT %(org)s, w FROM current
+    WHERE NOT EXISTS (
+        SELECT 1 FROM contacts_searchword s WHERE s.org_id = %(org)s AND s.word = current.w)
+    RETURNING 1
+), removed AS (
+    DELETE FROM contacts_searchword s
+    WHERE s.org_id = %(org)s AND NOT EXISTS (SELECT 1 FROM current WHERE current.w = s.word)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM removed)
+"""
+
+
+def search_words_resync(*, org: Organization) -> dict[str, int]:
+    """Make the organisation's search words exactly the words of its contacts; safe to repeat.
+
+    The triggers and the Trash purge keep the table in step as contacts change, but without
+    locks (two writers racing over a word's last contact can leave it out), and a contact
+    deleted some other way leaves its words behind: this nightly pass mends both, in one
+    statement, so under one snapshot."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RESYNC, {"org": org.pk})
+        added, removed = cursor.fetchone()
+    return {"added": added, "removed": removed}
+
+
 def _kind(record: Contact | Company) -> str:
     return record._meta.model_name  # type: ignore[return-value]
 

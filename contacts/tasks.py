@@ -67,3 +67,9 @@ def duplicates_find(*, org_id: int) -> dict[str, int]:
     from contacts import duplicates
 
     return duplicates.duplicates_find(org=require_org())
+
+
+@shared_task(name="contacts.search_words_resync", base=TenantTask, ignore_result=True)
+def search_words_resync(*, org_id: int) -> dict[str, int]:
+    """Mend the organisation's table of search words; safe to repeat."""
+    return services.search_words_resync(org=require_org())

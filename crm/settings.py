@@ -191,6 +191,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=3, minute=45),
         "args": ["contacts.exports_purge"],
     },
+    "search-words-resync": {
+        "task": "crm.fan_out",
+        "schedule": crontab(hour=4, minute=30),
+        "args": ["contacts.search_words_resync"],
+    },
     "imports-purge": {
         "task": "crm.fan_out",
         "schedule": crontab(hour=4, minute=0),

@@ -132,3 +132,16 @@ def test_it_reads_a_word_without_near_misses_as_a_beginning(acme: Organization) 
     _contact(acme, first_name="John", last_name="Smith", company=kite)
     _contact(acme, first_name="John", last_name="Smithers")
     assert _near(acme, "smiht 452") == ["Smith"]
+
+
+def test_the_nightly_resync_mends_words_left_out_of_step(acme: Organization) -> None:
+    ada = _contact(acme, first_name="Ada", last_name="Lovelace")
+    _contact(acme, first_name="Grace", last_name="Hopper")
+    with activate(acme), connection.cursor() as cursor:
+        # A contact deleted past the services, and a word lost to a race between writers.
+        cursor.execute("DELETE FROM contacts_contact WHERE id = %s", [ada.pk])
+        cursor.execute("DELETE FROM contacts_searchword WHERE word = 'hopper'")
+    assert _words(acme) == {"ada", "lovelace", "grace"}
+    with activate(acme):
+        assert services.search_words_resync(org=acme) == {"added": 1, "removed": 2}
+    assert _words(acme) == {"grace", "hopper"}
