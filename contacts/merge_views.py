@@ -60,10 +60,11 @@ def _duplicates(request: OrgRequest, entity: str) -> HttpResponse:
     page = bounded_page(
         duplicates.duplicate_pairs(entity, request.membership), request.GET.get("page")
     )
-    context = {"page": page, "entity": entity, "kind": KINDS[entity],
-               "merges": duplicates.recent_merges(entity, request.membership)}  # fmt: skip
-    template = "contacts/duplicates.html" + ("#results" if request.htmx else "")
-    return render(request, template, context)
+    context: dict[str, Any] = {"page": page, "entity": entity, "kind": KINDS[entity]}
+    if request.htmx:  # paging: the #results partial, which shows no merges
+        return render(request, "contacts/duplicates.html#results", context)
+    context["merges"] = duplicates.recent_merges(entity, request.membership)
+    return render(request, "contacts/duplicates.html", context)
 
 
 @require_GET

@@ -101,6 +101,22 @@ def test_it_pages_with_htmx(client: Client, alice: User, acme: Organization) -> 
     assert "<html" not in body
 
 
+def test_it_pages_with_htmx_without_reading_the_merges(
+    client: Client, alice: User, acme: Organization,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:  # fmt: skip
+    merged = _twins(acme, name="Merged")
+    with activate(acme):
+        merging.contacts_merge(org=acme, survivor=merged[0], others=merged[1:], values={}, by=alice)
+    _twins(acme)
+    client.force_login(alice)
+    # Session, user, organisation, membership, both walls and their savepoints; the count
+    # and the page of pairs.
+    with django_assert_max_num_queries(8):
+        response = client.get(URL, headers=HTMX)
+    assert len(_rows(response)) == 1
+
+
 @pytest.mark.parametrize("pairs", [2, 20])
 def test_its_query_count_does_not_grow(
     client: Client, alice: User, acme: Organization, pairs: int,
