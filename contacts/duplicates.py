@@ -208,10 +208,8 @@ def duplicate_pairs(entity: str, membership: Membership) -> QuerySet[DuplicatePa
     found = DuplicatePair.objects.filter(entity=entity, dismissed_at__isnull=True).filter(
         Exists(visible.filter(pk=OuterRef(a))), Exists(visible.filter(pk=OuterRef(b)))
     )
-    related = [a, b, f"{a}__owner", f"{b}__owner"]
-    if kind is Contact:
-        related += [f"{a}__company", f"{b}__company"]
-    return cast(QuerySet[DuplicatePair], found.select_related(*related).order_by("-score", "id"))
+    # The lists show each record's name, address or domain, and a contact's company_name.
+    return cast(QuerySet[DuplicatePair], found.select_related(a, b).order_by("-score", "id"))
 
 
 def recent_merges(entity: str, membership: Membership, limit: int = 10) -> list[Merge]:
