@@ -31,31 +31,39 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off"}
 
 
-# Read by every list, record page and form, changed rarely: kept in the cache (under the
-# organisation's key) and dropped by the two services that change them.
+# Read by every list, record page and form, changed rarely: kept in the cache under the
+# organisation's key and a version that the services changing them move on, once when
+# they write and once when that commits, so that a read racing the write is never served
+# after it. Plain values are cached, not model instances, which a deploy may change.
 DEFINITIONS_TIMEOUT = 300
 
 
 def definitions(entity: str) -> list[CustomField]:
     """This organisation's custom fields for contacts or companies, in their order."""
-    key = _definitions_key(entity)
-    found = cache.get(key)
-    if found is None:
-        found = list(CustomField.objects.filter(entity=entity))
-        cache.set(key, found, timeout=DEFINITIONS_TIMEOUT)
-    return list(found)
+    key = f"{cache_key('custom-fields', entity)}:{_definitions_version()}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(CustomField.objects.filter(entity=entity).values())
+        cache.set(key, rows, timeout=DEFINITIONS_TIMEOUT)
+    return [CustomField(**row) for row in rows]
 
 
-def _definitions_key(entity: str) -> str:
-    return cache_key("custom-fields", entity)
+def _definitions_version() -> int:
+    key = cache_key("custom-fields-version")
+    cache.add(key, 1, timeout=None)
+    return int(cache.get(key) or 1)
 
 
-def _forget_definitions(entity: str) -> None:
-    """Drop the cached definitions now, and again once the change is committed (a read in
-    between would have cached what was there before)."""
-    key = _definitions_key(entity)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+def _forget_definitions() -> None:
+    """Move the version on now, and again once the change is committed."""
+    key = cache_key("custom-fields-version")
+
+    def bump() -> None:
+        cache.add(key, 1, timeout=None)
+        cache.incr(key)
+
+    bump()
+    transaction.on_commit(bump)
 
 
 def entity_of(record: Contact | Company) -> str:
@@ -272,7 +280,7 @@ def custom_field_save(
     field.full_clean(exclude=["org"], validate_constraints=False)
     created = field.pk is None
     field.save()
-    _forget_definitions(field.entity)
+    _forget_definitions()
     after = {
         name: getattr(field, name) for name in ("label", "kind", "choices", "required", "position")
     }
@@ -296,4 +304,4 @@ def custom_field_delete(*, org: Organization, field: CustomField, by: User | Non
         changes={"key": [field.key, None], "entity": [field.entity, None]},
     )  # fmt: skip
     field.delete()
-    _forget_definitions(field.entity)
+    _forget_definitions()

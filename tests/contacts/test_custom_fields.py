@@ -422,3 +422,19 @@ def test_deleting_a_field_hides_it_and_keeps_the_values(client: Client, acme, al
     assert _custom(acme, ada) == {"shoe_size": 38}
     with activate(acme):
         assert AuditEvent.objects.filter(action="custom_field.deleted").exists()
+
+
+def test_a_field_changed_after_it_was_cached_shows_changed(
+    acme: Organization, django_capture_on_commit_callbacks: Any
+) -> None:
+    _define(acme, "tier", "text")
+    with activate(acme), django_capture_on_commit_callbacks(execute=True):
+        assert [f.key for f in custom_fields.definitions("contact")] == ["tier"]  # cached
+        tier = CustomField.objects.get(key="tier")
+        custom_fields.custom_field_save(
+            org=acme, by=None, field=tier, entity="contact", key="tier", label="Level",
+            kind="text", choices=[],
+        )  # fmt: skip
+        custom_fields.definitions("contact")  # read again before the change commits
+    with activate(acme):
+        assert [f.label for f in custom_fields.definitions("contact")] == ["Level"]
