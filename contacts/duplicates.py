@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Company, Contact, DuplicatePair, Merge, RecordKind
@@ -188,7 +188,7 @@ def duplicate_dismiss(*, org: Organization, pair: DuplicatePair, by: User | None
     if pair.dismissed_at is None:
         pair.dismissed_at, pair.dismissed_by = timezone.now(), by
         pair.save(update_fields=["dismissed_at", "dismissed_by"])
-        records = [record.pk for record in pair.records if record is not None]
+        records = [getattr(pair, f"{pair.entity}_{side}_id") for side in ("a", "b")]
         audit_record(
             org=org, actor=by, action=f"{pair.entity}.duplicate_dismissed", target=pair,
             changes={"records": [None, records]},
@@ -198,18 +198,33 @@ def duplicate_dismiss(*, org: Organization, pair: DuplicatePair, by: User | None
 # --- Reads -------------------------------------------------------------------------------
 
 
-def duplicate_pairs(entity: str, membership: Membership) -> QuerySet[DuplicatePair]:
-    """The open pairs whose two records this member may see, most alike first."""
+def _open_pairs(entity: str, membership: Membership) -> Q:
+    """The open pairs of one kind whose two records this member may see."""
     kind: type[Contact] | type[Company] = Contact if entity == RecordKind.CONTACT else Company
     visible = kind.objects.alive().visible_to(membership)
     if kind is Contact:
         visible = visible.filter(erased_at__isnull=True)
     a, b = f"{entity}_a", f"{entity}_b"
-    found = DuplicatePair.objects.filter(entity=entity, dismissed_at__isnull=True).filter(
-        Exists(visible.filter(pk=OuterRef(a))), Exists(visible.filter(pk=OuterRef(b)))
-    )
+    return Q(
+        Exists(visible.filter(pk=OuterRef(a))), Exists(visible.filter(pk=OuterRef(b))),
+        entity=entity, dismissed_at__isnull=True,
+    )  # fmt: skip
+
+
+def duplicate_pairs(entity: str, membership: Membership) -> QuerySet[DuplicatePair]:
+    """The open pairs whose two records this member may see, most alike first."""
+    found = DuplicatePair.objects.filter(_open_pairs(entity, membership))
     # The lists show each record's name, address or domain, and a contact's company_name.
-    return cast(QuerySet[DuplicatePair], found.select_related(a, b).order_by("-score", "id"))
+    related = (f"{entity}_a", f"{entity}_b")
+    return cast(QuerySet[DuplicatePair], found.select_related(*related).order_by("-score", "id"))
+
+
+def duplicate_pair(pair_id: int, membership: Membership) -> DuplicatePair | None:
+    """An open pair of either kind whose two records this member may see, in one query."""
+    either = _open_pairs(RecordKind.CONTACT, membership) | _open_pairs(
+        RecordKind.COMPANY, membership
+    )
+    return cast(DuplicatePair | None, DuplicatePair.objects.filter(either, pk=pair_id).first())
 
 
 def recent_merges(entity: str, membership: Membership, limit: int = 10) -> list[Merge]:

@@ -94,11 +94,10 @@ def duplicates_find(request: OrgRequest, entity: str) -> HttpResponse:
 @require_POST
 @org_member()
 def duplicate_dismiss(request: OrgRequest, pair_id: int) -> HttpResponse:
-    pair = get_object_or_404(DuplicatePair.objects, pk=pair_id)
+    pair = duplicates.duplicate_pair(pair_id, request.membership)
+    if pair is None:
+        raise Http404  # another organisation's, already dismissed, or hidden from this member
     _allowed(request, pair.entity)
-    pair = get_object_or_404(
-        duplicates.duplicate_pairs(pair.entity, request.membership), pk=pair_id
-    )
     duplicates.duplicate_dismiss(org=request.org, pair=pair, by=request.user)
     if request.htmx:  # the row leaves the list
         return HttpResponse("")

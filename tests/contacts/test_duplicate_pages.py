@@ -163,6 +163,20 @@ def test_not_duplicates_with_htmx_removes_the_row(client: Client, alice, acme) -
     assert _pair(acme).dismissed_at is not None
 
 
+def test_not_duplicates_reads_the_pair_once(
+    client: Client, alice: User, acme: Organization,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:  # fmt: skip
+    _twins(acme)
+    pair = _pair(acme)
+    client.force_login(alice)
+    # The user, the membership with its organisation, both walls, the savepoints and their
+    # releases; the pair (once), its dismissal and the audit event.
+    with django_assert_num_queries(11):
+        client.post(f"/o/acme/duplicates/{pair.pk}/dismiss/", headers=HTMX)
+    assert _pair(acme).dismissed_by == alice
+
+
 def test_not_duplicates_refuses_viewers_and_changes_nothing(client: Client, bob, acme):
     _twins(acme)
     pair = _pair(acme)
