@@ -28,7 +28,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from contacts.models import Company, Contact, Merge, RecordKind
-from crm.audit import audit_record
+from crm.audit import audit_record, diff
 from crm.models import Organization, User
 from crm.tenancy import TenantModel, require_org
 
@@ -331,7 +331,7 @@ def _merge(
         setattr(survivor, survivor._meta.get_field(name).attname, value)  # type: ignore[union-attr]
     derived = _derive(survivor)
     survivor.save(update_fields=[*after, *derived, "updated_at"])
-    changes = {n: [before[n], _jsonable(v)] for n, v in after.items() if before[n] != _jsonable(v)}
+    changes = diff(before, {name: _jsonable(value) for name, value in after.items()})
     moved = {
         link.key: done for link in links(entity) if (done := _move(link, survivor.pk, merged_ids))
     }
