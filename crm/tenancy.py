@@ -78,12 +78,18 @@ def activate(org: Organization) -> Iterator[Organization]:
 @contextmanager
 def activate_for_request(org: Organization) -> Iterator[Organization]:
     """`activate` for a whole request, which the middleware runs in its own transaction: the
-    database setting needs no savepoint and no reset, as it ends with that transaction."""
+    database setting needs no savepoint, and no reset, as it ends with that transaction.
+
+    Only when that transaction is itself inside another (a test's, which never commits) is
+    the setting put back as it was, so that what runs after the request sees what it saw."""
     assert connection.in_atomic_block, "activate_for_request runs inside the request's transaction"
+    previous = _active_org.get()
     token = _active_org.set(org)
     try:
         _set_database_org(org.pk)
         yield org
+        if len(connection.atomic_blocks) > 1:
+            _set_database_org(previous.pk if previous else None)
     finally:
         _active_org.reset(token)
 

@@ -315,7 +315,7 @@ def test_it_applies_in_a_fixed_number_of_queries(
     # Session, user, organisation, membership, both walls and their savepoints; the
     # targets; the tag (found or created, audited); existing links, the new links, the
     # contacts' updated_at, the bulk audit event. None of them per row.
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         _apply(client, chosen, "add_tag", tag="VIP")
     assert _bulk_events(acme)[0][1]["count"] == [None, rows]
 

@@ -112,7 +112,7 @@ def test_it_pages_with_htmx_without_reading_the_merges(
     client.force_login(alice)
     # Session, user, organisation, membership, both walls and their savepoints; the count
     # and the page of pairs.
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(URL, headers=HTMX)
     assert len(_rows(response)) == 1
 
@@ -133,7 +133,7 @@ def test_its_query_count_does_not_grow(
     # Session, user, organisation, membership, both walls and their savepoints; the count,
     # the page of pairs with their records, the recent merges and their survivors, the
     # organisation switcher. None of them per pair.
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = client.get(URL)
     assert len(_rows(response)) == pairs
     assert "Undo…" in response.content.decode()
@@ -172,7 +172,7 @@ def test_not_duplicates_reads_the_pair_once(
     client.force_login(alice)
     # The user, the membership with its organisation, both walls, the savepoints and their
     # releases; the pair (once), its dismissal and the audit event.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         client.post(f"/o/acme/duplicates/{pair.pk}/dismiss/", headers=HTMX)
     assert _pair(acme).dismissed_by == alice
 

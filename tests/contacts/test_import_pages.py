@@ -213,9 +213,9 @@ def test_the_pages_query_counts_do_not_grow(
     job = run(acme, rita, PEOPLE)
     for _ in range(5):
         upload(acme, rita, PEOPLE)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert client.get(URL).status_code == 200
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         _page(client, job)
 
 

@@ -163,7 +163,7 @@ def test_its_query_count_does_not_grow(
     # Session, user, organisation, membership, both walls and their savepoints; the
     # records with their company, owner and tags; the custom field definitions; the
     # organisation switcher.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = client.get(f"{URL}?{_ids(*found)}")
     assert response.content.decode().count('name="survivor"') == records
 

@@ -307,6 +307,6 @@ def test_every_column_lists_in_a_fixed_number_of_queries(
     # As tests/contacts/test_contact_list.py (18, and one for the custom field definitions
     # that the filters and the columns share), plus one for the Views menu: none per row or
     # per column.
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         response = client.get(f"{URL}?columns={every}")
     assert response.content.decode().count("<td>Leeds</td>") == rows

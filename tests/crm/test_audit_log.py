@@ -117,7 +117,7 @@ def test_it_reads_the_log_in_a_fixed_number_of_queries(
     for n in range(events):
         _event(acme, "team.updated", actors[n % 3])
     client.force_login(alice)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = client.get("/o/acme/settings/audit/")
     assert len(_actions(response)) == min(events, 50)
 

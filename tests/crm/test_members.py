@@ -331,6 +331,6 @@ def test_it_lists_members_in_a_fixed_number_of_queries(
         member(acme, f"person{n}@acme.test", Role.REP)
         _invite(acme, f"guest{n}@example.com", by=alice)
     client.force_login(alice)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = client.get("/o/acme/settings/members/")
     assert f"guest{invitations - 1}@example.com" in response.content.decode()

@@ -169,6 +169,6 @@ def test_it_lists_teams_in_a_fixed_number_of_queries(
     for n in range(teams):
         _team(acme, alice, f"Team {n}", rita, bob)
     client.force_login(alice)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         response = client.get("/o/acme/settings/teams/")
     assert f"Team {teams - 1}" in response.content.decode()

@@ -93,3 +93,13 @@ def test_beat_fans_a_job_out_to_every_organisation(acme, globex) -> None:
     for org in (acme, globex):
         with activate(org):
             assert AuditEvent.objects.filter(action="test.fanned_out").count() == 1
+
+
+def test_a_request_inside_a_tests_transaction_leaves_the_setting_as_it_was(
+    client, acme, alice
+) -> None:
+    client.force_login(alice)
+    assert client.get("/o/acme/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.org_id', true)")
+        assert cursor.fetchone()[0] in ("", None)
