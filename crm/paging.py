@@ -93,8 +93,10 @@ def _page_among(queryset: QuerySet[Any], number: int, size: int) -> BoundedPage:
     ids_only = ids_only.annotate(_matches=Window(Count("pk")))
     start = (number - 1) * size
     found = list(ids_only.values_list("pk", "_matches")[start : start + size])
-    if not found and number > 1:  # past the last page: the last one instead
-        number = _last(queryset.order_by().count(), size)
+    # Past the last page, or past the pages a capped count shows: the last one instead.
+    last = _last(found[0][1], size) if found else None
+    if number > 1 and (last is None or number > last):
+        number = last or _last(queryset.order_by().count(), size)
         start = (number - 1) * size
         found = list(ids_only.values_list("pk", "_matches")[start : start + size])
     count = min(found[0][1], COUNT_CAP + 1) if found else 0

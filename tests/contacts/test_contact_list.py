@@ -367,6 +367,16 @@ def test_it_shows_a_searchs_last_page_for_a_page_past_its_end(
     assert "3 contacts, showing 1–3." in page  # Grace, Ada and John (@smith.example)
 
 
+def test_it_shows_no_page_past_the_twenty_a_capped_search_counts(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    _smiths(acme, 1_002, owner=alice)
+    client.force_login(alice)
+    page = client.get(URL + "?q=smith&page=21").content.decode()
+    assert "Page 20 of 20" in page
+    assert len(_names(client, "?q=smith&page=21")) == 50
+
+
 def test_its_search_uses_the_indexes_past_row_level_security(acme, alice) -> None:
     # The search function belongs to the maintenance role, so that its query may use the
     # GIN indexes; under the policy, LIKE and @@ could never be index conditions.
