@@ -85,13 +85,15 @@ def test_every_reference_between_tenant_tables_stays_in_one_organisation() -> No
 
 def test_functions_that_read_past_the_policy_apply_it_themselves() -> None:
     definers = _rows(
-        "SELECT p.proname, pg_get_userbyid(p.proowner), r.rolcanlogin, p.prosrc "
+        "SELECT p.proname, pg_get_userbyid(p.proowner), r.rolcanlogin, p.prosrc, p.proconfig "
         "FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
         "WHERE p.prosecdef AND p.pronamespace = 'public'::regnamespace"
     )
     assert sorted(name for name, *_ in definers) == ["crm_search_ids", "crm_search_words_unused"]
-    for name, owner, can_login, source in definers:
+    for name, owner, can_login, source, config in definers:
         assert not can_login, f"{name} is owned by {owner}, which can log in"
+        # Temporary tables, which the app role may create, come last: none stands in for ours.
+        assert "search_path=pg_catalog, public, pg_temp" in config, name
         assert "current_setting('app.org_id', true)" in source, name
         assert "IF org IS NULL THEN" in source, name
 
