@@ -169,7 +169,7 @@ def records_bulk_apply(
     if not targets:
         return 0
     model = KINDS[kind].model
-    rows, now = model.objects.filter(pk__in=targets), timezone.now()
+    rows, now = selectors.among(model.objects.all(), targets), timezone.now()
     if action == "assign_owner":
         count = rows.update(owner_id=int(value), updated_at=now)
     elif action == "change_lifecycle":
@@ -178,7 +178,9 @@ def records_bulk_apply(
         count = rows.filter(deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
     else:
         changed = (_tag_add if action == "add_tag" else _tag_remove)(kind, org, by, targets, value)
-        count = model.objects.filter(pk__in=changed).update(updated_at=now) if changed else 0
+        count = (
+            selectors.among(model.objects.all(), changed).update(updated_at=now) if changed else 0
+        )
     audit_record(
         org=org, actor=by, action=f"{kind}.bulk_{action}",
         changes={"count": [None, count], "value": [None, value]},
