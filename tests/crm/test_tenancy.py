@@ -103,3 +103,13 @@ def test_a_request_inside_a_tests_transaction_leaves_the_setting_as_it_was(
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('app.org_id', true)")
         assert cursor.fetchone()[0] in ("", None)
+
+
+def test_a_non_member_gets_the_same_404_as_for_a_missing_organisation(
+    client, acme, alice, charlie
+) -> None:
+    client.force_login(charlie)  # a member of Globex only
+    member_of_none = client.get("/o/acme/")
+    missing = client.get("/o/no-such-org/")
+    assert member_of_none.status_code == missing.status_code == 404
+    assert member_of_none.content == missing.content
