@@ -188,11 +188,6 @@ def custom(field: CustomField) -> Converter:
     return convert
 
 
-def owner_email(value: str) -> str:
-    # Checked against the organisation's members when the rows are planned.
-    return email(value)
-
-
 # --- The targets --------------------------------------------------------------------------
 
 _ADDRESS = [
@@ -207,7 +202,7 @@ _ADDRESS = [
                                            "mailingcountry")),
 ]  # fmt: skip
 _OWNER = Target(
-    "owner", "Owner (a member's email)", owner_email,
+    "owner", "Owner (a member's email)", email,  # checked against the members when planned
     ("owner", "owneremail", "contactowner", "companyowner", "accountowner", "assignedto",
      "salesrep", "recordowner"),
 )  # fmt: skip
