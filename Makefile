@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 # Use uv from PATH when there is one; otherwise install it from PyPI into .tools/.
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 DEV := $(PY) -m crm.dev
+# What the development commands (run, manage, services, bench) set unless it is set already:
+# DEBUG on, so that Django accepts the development secret key. The test suite sets its own.
+DEVELOPMENT := DEBUG=$${DEBUG:-true}
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -24,7 +27,7 @@ venv: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv) ## Create .venv from uv.
 	@$(UV) sync --frozen --quiet --python $(PYTHON)
 
 run: venv ## Serve the app with a worker and beat on http://127.0.0.1:8000
-	@$(DEV) run
+	@$(DEVELOPMENT) $(DEV) run
 
 test: venv ## Run the whole test suite (ARGS="-k name" to narrow it)
 	@$(DEV) exec -- $(PY) -m pytest $(ARGS)
@@ -41,13 +44,13 @@ format: venv ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 bench: venv ## Time the budgeted pages over HTTP (ARGS="--contacts 100000" for a quicker run)
-	@$(DEV) exec -- $(PY) bench/run.py $(ARGS)
+	@$(DEVELOPMENT) $(DEV) exec -- $(PY) bench/run.py $(ARGS)
 
 manage: venv ## Run a manage.py command: make manage ARGS="createsuperuser"
-	@$(DEV) exec -- $(PY) manage.py $(ARGS)
+	@$(DEVELOPMENT) $(DEV) exec -- $(PY) manage.py $(ARGS)
 
 services: venv ## Start the embedded PostgreSQL and Redis and leave them running
-	@$(DEV) services
+	@$(DEVELOPMENT) $(DEV) services
 
 stop: venv ## Stop the embedded PostgreSQL and Redis
 	@$(DEV) stop

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from django.db import connection
 
-from contacts.imports import services
-from contacts.models import ImportJob
 from crm.models import Organization, User
+from crm.records.imports import services
+from crm.records.models import ImportJob
 from crm.tenancy import activate
 
 FIRST = ["Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farah", "Gustav", "Hana", "Ibrahim", "Julia"]
@@ -56,7 +56,7 @@ def measure(org: Organization, user: User, rows: int) -> tuple[float, float]:
         write_file(path, rows)
         with activate(org), path.open("rb") as file:
             job = services.import_upload(
-                org=org, by=user, entity="contact", file=file, name=path.name,
+                org=org, by=user, record_kind="contact", file=file, name=path.name,
                 size=path.stat().st_size,
             )  # fmt: skip
     started = time.perf_counter()
@@ -79,7 +79,7 @@ def _clean_up(org: Organization, job: ImportJob) -> None:
     """Delete what the import wrote, as if it had never run: one statement per table (the
     ORM's delete would go a hundred rows at a time, each batch firing the tables' triggers)."""
     created = (
-        "SELECT record_id FROM contacts_importchange WHERE job_id = %s AND entity = %s AND created"
+        "SELECT record_id FROM crm_importchange WHERE job_id = %s AND record_kind = %s AND created"
     )
     with activate(org), connection.cursor() as cursor:
         for table in ("contacts_contacttag", "contacts_consentevent"):

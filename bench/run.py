@@ -25,6 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def postmaster_pid() -> int | None:
     return parent
 
 
-def per_second(url: str, cookie: str, count: int) -> float:
+def per_second(url: Callable[[], str], cookie: str, count: int) -> float:
     """Requests per second with CONCURRENCY clients at once."""
     started = time.perf_counter()
     with ThreadPoolExecutor(CONCURRENCY) as pool:

@@ -1,4 +1,5 @@
-"""Companies: list, page, create, edit, delete to the Trash and back, name suggestions."""
+"""Companies: page, create, edit, delete to the Trash and back, name suggestions (their list
+is the platform's)."""
 
 from typing import cast
 
@@ -9,14 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts import bulk, selectors, services
-from contacts.filters import list_page
+from contacts import selectors, services
 from contacts.forms import CompanyForm, initial_for
-from contacts.merge_views import to_survivor
 from contacts.models import Company
-from contacts.saved_view_views import list_context
+from contacts.records import COMPANY, CONTACT
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
+from crm.records import columns
+from crm.records import services as records
+from crm.records.views.merges import to_survivor
 from crm.requests import OrgRequest
 from crm.selectors import object_history
 
@@ -33,30 +35,16 @@ def _visible_company(request: OrgRequest, company_id: int) -> Company:
 
 @require_GET
 @org_member("company.view")
-def company_list(request: OrgRequest) -> HttpResponse:
-    filters, page = list_page("company", request.membership, request.GET)
-    context = {"filter": filters, "page": page, "can_edit": can(request.membership, "company.edit")}
-    context["bulk"] = (
-        bulk.bulk_choices("company", request.membership, filters.owners())
-        if context["can_edit"]
-        else None
-    )
-    context.update(list_context(request, "company", filters.custom_fields))
-    template = "contacts/company_list.html" + ("#results" if request.htmx else "")
-    return render(request, template, context)
-
-
-@require_GET
-@org_member("company.view")
 def company_detail(request: OrgRequest, company_id: int) -> HttpResponse:
     company = selectors.company_list(request.membership).filter(pk=company_id).first()
     if company is None:  # perhaps merged into another: its old address leads there
-        return to_survivor(request, "company", company_id)
+        return to_survivor(request, COMPANY, company_id)
     contacts = selectors.contact_list(request.membership).filter(company=company)
     context = {
         "company": company,
         "contacts": list(contacts.order_by("last_name", "first_name", "id")[:CONTACTS_SHOWN]),
         "contact_count": contacts.count(),
+        "contact_columns": columns.default(CONTACT),
         "history": object_history(company),
         "can_edit": can(request.membership, "company.edit"),
     }
@@ -107,12 +95,12 @@ def company_edit(request: OrgRequest, company_id: int) -> HttpResponse:
 def company_delete(request: OrgRequest, company_id: int) -> HttpResponse:
     company = _visible_company(request, company_id)
     if request.method == "POST":
-        services.records_trash(org=request.org, records=[company], by=request.user)
+        records.records_trash(org=request.org, by=request.user, kind=COMPANY, ids=[company.pk])
         messages.success(
             request,
-            f"Moved {company} to the Trash. You can restore it for {services.TRASH_DAYS} days.",
+            f"Moved {company} to the Trash. You can restore it for {records.TRASH_DAYS} days.",
         )
-        return redirect("contacts:companies", request.org.slug)
+        return redirect("company:list", request.org.slug)
     return render(request, "contacts/company_delete.html", {"company": company})
 
 
@@ -121,7 +109,7 @@ def company_delete(request: OrgRequest, company_id: int) -> HttpResponse:
 def company_restore(request: OrgRequest, company_id: int) -> HttpResponse:
     trashed = Company.objects.trashed().visible_to(request.membership)
     company = cast(Company, get_object_or_404(trashed, pk=company_id))
-    services.records_restore(org=request.org, records=[company], by=request.user)
+    records.records_restore(org=request.org, by=request.user, kind=COMPANY, ids=[company.pk])
     messages.success(request, f"Restored {company}.")
     return redirect("contacts:company_detail", request.org.slug, company.pk)
 

@@ -1,4 +1,4 @@
-"""Likely duplicates: found by a nightly job in a few set-based queries, listed in pairs.
+"""Finding likely duplicate contacts and companies: a few set-based queries a night.
 
 Under row-level security PostgreSQL will not use a non-leakproof operator (LIKE, %,
 similarity) as an index condition, so nothing here searches by similarity across an
@@ -8,17 +8,13 @@ name), with one aggregate per query; trigram similarity is computed only between
 records of one group.
 """
 
-from typing import Any, cast
+from typing import Any
 
-from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connection
 from django.utils import timezone
 
-from contacts.models import Company, Contact, DuplicatePair, Merge, RecordKind
-from crm.audit import audit_record
-from crm.models import Membership, Organization, User
-from crm.tenancy import cache_key
+from contacts.models import Contact
+from crm.models import Organization
 
 # A value shared by more records than this is a shared mailbox, a switchboard or a
 # hosting domain, not one person or company entered twice: its records are not paired.
@@ -29,13 +25,17 @@ SHARED_VALUE_LIMIT = 10
 GROUP_LIMIT = 300
 NAME_SIMILARITY = 0.6
 SCORES = {"email": 1.0, "phone": 0.9, "domain": 0.9}
-# Seconds during which "Look for duplicates now" does not send the search again.
-FIND_AGAIN_AFTER = 60
+CONTACT_REASONS = {
+    "email": "Same email address",
+    "phone": "Same phone number",
+    "name": "Similar name at the same company",
+}
+COMPANY_REASONS = {"domain": "Same web domain", "company_name": "Similar company name"}
 
 _CANDIDATES = """
 DROP TABLE IF EXISTS pg_temp.duplicate_candidates;
 CREATE TEMP TABLE duplicate_candidates (
-    entity text, a bigint, b bigint, reason text, score real, PRIMARY KEY (entity, a, b)
+    a bigint, b bigint, reason text, score real, PRIMARY KEY (a, b)
 ) ON COMMIT DROP;
 """
 
@@ -50,13 +50,13 @@ _LIVE_COMPANIES = "SELECT * FROM contacts_company WHERE org_id = %(org)s AND del
 # pairs come from the arrays' subscripts: no join between large sets, whose plan would
 # depend on statistics that a bulk import has just made stale.
 _SAME_KEY = """
-INSERT INTO duplicate_candidates (entity, a, b, reason, score)
+INSERT INTO duplicate_candidates (a, b, reason, score)
 WITH keyed AS ({keys}),
 grouped AS (
     SELECT array_agg(DISTINCT id ORDER BY id) AS ids FROM keyed WHERE k <> '' GROUP BY k
     HAVING count(DISTINCT id) BETWEEN 2 AND %(shared)s
 )
-SELECT %(entity)s, ids[i], ids[j], %(reason)s, %(score)s
+SELECT ids[i], ids[j], %(reason)s, %(score)s
 FROM grouped, generate_subscripts(ids, 1) AS i, generate_subscripts(ids, 1) AS j
 WHERE i < j
 ON CONFLICT DO NOTHING
@@ -85,13 +85,13 @@ FROM ({_LIVE_COMPANIES}) AS c
 # other half to share a block. `name` is what is compared, `digits` the numbers in it
 # ("Studio 54" is not "Studio 55").
 _SIMILAR = """
-INSERT INTO duplicate_candidates (entity, a, b, reason, score)
+INSERT INTO duplicate_candidates (a, b, reason, score)
 WITH keyed AS ({names}),
 grouped AS (
     SELECT array_agg(id) AS ids, array_agg(name) AS names, array_agg(digits) AS digits
     FROM keyed WHERE name <> '' GROUP BY grp, k HAVING count(*) BETWEEN 2 AND %(limit)s
 )
-SELECT %(entity)s, least(ids[i], ids[j]), greatest(ids[i], ids[j]), %(reason)s,
+SELECT least(ids[i], ids[j]), greatest(ids[i], ids[j]), %(reason)s,
     similarity(names[i], names[j])
 FROM grouped, generate_subscripts(ids, 1) AS i, generate_subscripts(ids, 1) AS j
 WHERE i < j AND digits[i] = digits[j] AND similarity(names[i], names[j]) >= %(threshold)s
@@ -126,127 +126,63 @@ SELECT id, digits AS grp, k, name, digits FROM (
 """  # noqa: S608 - fixed SQL
 
 _STORE = """
-INSERT INTO contacts_duplicatepair
-    (org_id, entity, {a}, {b}, reason, score, found_at)
-SELECT %(org)s, entity, a, b, reason, score, %(now)s FROM duplicate_candidates
-WHERE entity = %(entity)s
+INSERT INTO crm_duplicatepair (org_id, record_kind, first_id, second_id, reason, score, found_at)
+SELECT %(org)s, %(kind)s, a, b, reason, score, %(now)s FROM duplicate_candidates
 ON CONFLICT DO NOTHING
 """
 # A pair no longer found goes, unless someone said "not duplicates": that stays said
-# until a record is deleted for good (its pairs go with it) or erased. A merge does not
-# end it: undoing the merge brings back both records, and the answer with them.
+# until a record is deleted for good (the purge forgets its pairs) or erased. A merge does
+# not end it: undoing the merge brings back both records, and the answer with them.
 _FORGET = """
-DELETE FROM contacts_duplicatepair AS p
-WHERE p.org_id = %(org)s AND p.entity = %(entity)s AND (
+DELETE FROM crm_duplicatepair AS p
+WHERE p.org_id = %(org)s AND p.record_kind = %(kind)s AND (
     (p.dismissed_at IS NULL AND NOT EXISTS (
-        SELECT 1 FROM duplicate_candidates AS c
-        WHERE c.entity = p.entity AND c.a = p.{a} AND c.b = p.{b}))
+        SELECT 1 FROM duplicate_candidates AS c WHERE c.a = p.first_id AND c.b = p.second_id))
     {erased}
 )
 """
 _ERASED = """OR EXISTS (
-        SELECT 1 FROM contacts_contact AS r WHERE r.id IN (p.{a}, p.{b})
+        SELECT 1 FROM contacts_contact AS r WHERE r.id IN (p.first_id, p.second_id)
         AND r.erased_at IS NOT NULL)"""
 
 
-@transaction.atomic
-def duplicates_find(*, org: Organization) -> dict[str, int]:
-    """List the likely duplicate contacts and companies of the organisation as pairs: new
-    pairs added, pairs no longer found removed, dismissed ones left dismissed."""
-    params: dict[str, Any] = {"org": org.pk, "shared": SHARED_VALUE_LIMIT, "limit": GROUP_LIMIT,
-                              "threshold": NAME_SIMILARITY, "now": timezone.now()}  # fmt: skip
-    contact, company = RecordKind.CONTACT.value, RecordKind.COMPANY.value
+def _find(org: Organization, kind: str, same: list[tuple[str, str]],
+          similar: list[tuple[str, str]], erased: str = "") -> int:  # fmt: skip
+    params: dict[str, Any] = {"org": org.pk, "kind": kind, "shared": SHARED_VALUE_LIMIT,
+                              "limit": GROUP_LIMIT, "threshold": NAME_SIMILARITY,
+                              "now": timezone.now()}  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(_CANDIDATES)
-        for entity, reason, keys in [
-            (contact, "email", _CONTACT_EMAILS), (contact, "phone", _CONTACT_PHONES),
-            (company, "domain", _COMPANY_DOMAINS),
-        ]:  # fmt: skip
+        for reason, keys in same:
             cursor.execute(
-                _SAME_KEY.format(keys=keys),
-                {**params, "entity": entity, "reason": reason, "score": SCORES[reason]},
+                _SAME_KEY.format(keys=keys), {**params, "reason": reason, "score": SCORES[reason]}
             )
-        for entity, reason, names in [
-            (contact, "name", _CONTACT_NAMES), (company, "company_name", _COMPANY_NAMES)
-        ]:  # fmt: skip
-            cursor.execute(
-                _SIMILAR.format(names=names), {**params, "entity": entity, "reason": reason}
-            )
-        found: dict[str, int] = {}
-        for entity, erased in [(contact, _ERASED), (company, "")]:
-            a, b = f"{entity}_a_id", f"{entity}_b_id"
-            cursor.execute(_FORGET.format(a=a, b=b, erased=erased.format(a=a, b=b)),
-                           {**params, "entity": entity})  # fmt: skip
-            cursor.execute(_STORE.format(a=a, b=b), {**params, "entity": entity})
-            found[entity] = cursor.rowcount
-    return found
+        for reason, names in similar:
+            cursor.execute(_SIMILAR.format(names=names), {**params, "reason": reason})
+        cursor.execute(_FORGET.format(erased=erased), params)
+        cursor.execute(_STORE, params)
+        return int(cursor.rowcount)
 
 
-@transaction.atomic
-def duplicate_dismiss(*, org: Organization, pair: DuplicatePair, by: User | None) -> None:
-    """Say that a pair is not one record: it is never listed again."""
-    if pair.dismissed_at is None:
-        pair.dismissed_at, pair.dismissed_by = timezone.now(), by
-        pair.save(update_fields=["dismissed_at", "dismissed_by"])
-        records = [getattr(pair, f"{pair.entity}_{side}_id") for side in ("a", "b")]
-        audit_record(
-            org=org, actor=by, action=f"{pair.entity}.duplicate_dismissed", target=pair,
-            changes={"records": [None, records]},
-        )  # fmt: skip
+def contact_duplicates_find(*, org: Organization) -> int:
+    """List the organisation's likely duplicate contacts as pairs: by the same email or
+    phone number, or a similar name at the same company; how many pairs are new."""
+    same = [("email", _CONTACT_EMAILS), ("phone", _CONTACT_PHONES)]
+    return _find(org, "contact", same, [("name", _CONTACT_NAMES)], erased=_ERASED)
 
 
-# --- Reads -------------------------------------------------------------------------------
+def company_duplicates_find(*, org: Organization) -> int:
+    """List the organisation's likely duplicate companies: the same domain, or a similar
+    name; how many pairs are new."""
+    return _find(org, "company", [("domain", _COMPANY_DOMAINS)],
+                 [("company_name", _COMPANY_NAMES)])  # fmt: skip
 
 
-def _open_pairs(entity: str, membership: Membership) -> Q:
-    """The open pairs of one kind whose two records this member may see."""
-    kind: type[Contact] | type[Company] = Contact if entity == RecordKind.CONTACT else Company
-    visible = kind.objects.alive().visible_to(membership)
-    if kind is Contact:
-        visible = visible.filter(erased_at__isnull=True)
-    a, b = f"{entity}_a", f"{entity}_b"
-    return Q(
-        Exists(visible.filter(pk=OuterRef(a))), Exists(visible.filter(pk=OuterRef(b))),
-        entity=entity, dismissed_at__isnull=True,
-    )  # fmt: skip
+def contact_line(contact: Contact) -> str:
+    """What the list of duplicates shows under a contact's name."""
+    line = contact.email or contact.phone or "—"
+    return f"{line} · {contact.company_name}" if contact.company_name else line
 
 
-def duplicate_pairs(entity: str, membership: Membership) -> QuerySet[DuplicatePair]:
-    """The open pairs whose two records this member may see, most alike first."""
-    found = DuplicatePair.objects.filter(_open_pairs(entity, membership))
-    # The lists show each record's name, address or domain, and a contact's company_name.
-    related = (f"{entity}_a", f"{entity}_b")
-    return cast(QuerySet[DuplicatePair], found.select_related(*related).order_by("-score", "id"))
-
-
-def duplicate_pair(pair_id: int, membership: Membership) -> DuplicatePair | None:
-    """An open pair of either kind whose two records this member may see, in one query."""
-    either = _open_pairs(RecordKind.CONTACT, membership) | _open_pairs(
-        RecordKind.COMPANY, membership
-    )
-    return cast(DuplicatePair | None, DuplicatePair.objects.filter(either, pk=pair_id).first())
-
-
-def recent_merges(entity: str, membership: Membership, limit: int = 10) -> list[Merge]:
-    """The latest merges into records this member may see, with those records."""
-    kind: type[Contact] | type[Company] = Contact if entity == RecordKind.CONTACT else Company
-    visible = kind.objects.visible_to(membership)
-    merges = Merge.objects.filter(entity=entity).filter(
-        Exists(visible.filter(pk=OuterRef("survivor_id")))
-    )
-    found = list(merges.select_related("by")[:limit])
-    survivors = visible.in_bulk([merge.survivor_id for merge in found])
-    for merge in found:
-        merge.survivor = survivors.get(merge.survivor_id)  # type: ignore[attr-defined]
-    return found
-
-
-def duplicates_find_soon(*, org: Organization) -> bool:
-    """Send the search for duplicates now (once the request commits), unless it was sent a
-    moment ago: a second press would only repeat the same work. True if it was sent."""
-    from contacts import tasks  # it calls duplicates_find
-
-    if not cache.add(cache_key("duplicates_find"), True, timeout=FIND_AGAIN_AFTER):
-        return False
-    tasks.duplicates_find.delay_on_commit(org_id=org.pk)
-    return True
+def company_line(company: Any) -> str:
+    return company.domain or "—"

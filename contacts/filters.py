@@ -1,174 +1,24 @@
-"""django-filter FilterSets for the contact and company lists."""
+"""The filters of the contact and company lists, beside those every list has."""
 
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
-from django.forms import BoundField
-from django.forms.models import ModelChoiceIterator
 
-from contacts import selectors
-from contacts.custom_fields import decimal_text, definitions
-from contacts.models import Company, ConsentEvent, Contact, CustomField, Tag
-from crm.models import User
-from crm.paging import COUNT_CAP, BoundedPage, bounded_page
-
-DATE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
-Kind = CustomField.Kind
-DAY = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+from contacts.models import Company, ConsentEvent, Contact
+from crm.records.filters import DATE, RecordFilter
 
 
-def _custom_filters(fields: list[CustomField]) -> dict[str, django_filters.Filter]:
-    """A filter per custom field, named "custom_<key>", on the JSONB value custom -> key."""
-    found: dict[str, django_filters.Filter] = {}
-    for field in fields:
-        at, label = f"custom__{field.key}", field.label
-        choices = [(choice, choice) for choice in field.choices]
-        match field.kind:
-            case Kind.NUMBER:
-                new: django_filters.Filter = django_filters.NumberFilter(
-                    field_name=at, label=label, method=_whole
-                )
-            case Kind.DECIMAL:
-                new = django_filters.NumberFilter(field_name=at, label=label, method=_decimal)
-            case Kind.DATE:
-                new = django_filters.DateFilter(
-                    field_name=at, label=label, method=_date, widget=DAY
-                )
-            case Kind.BOOLEAN:
-                new = django_filters.BooleanFilter(field_name=at, label=label)
-            case Kind.CHOICE:
-                new = django_filters.ChoiceFilter(field_name=at, label=label, choices=choices)
-            case Kind.MULTI_CHOICE:
-                new = django_filters.ChoiceFilter(
-                    field_name=at, label=label, choices=choices, method=_includes
-                )
-            case _:  # text, long text, web address
-                new = django_filters.CharFilter(field_name=at, label=label, lookup_expr="icontains")
-        found[f"custom_{field.key}"] = new
-    return found
-
-
-# Stored normalised by contacts.custom_fields: compared in the same form. The lookup is
-# always written out, so that a key named like a lookup ("contains") stays a key.
-def _whole(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
-    return (
-        queryset.filter(**{f"{name}__exact": int(value)})
-        if value == int(value)
-        else queryset.none()
-    )
-
-
-def _decimal(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
-    return queryset.filter(**{f"{name}__exact": decimal_text(value)})
-
-
-def _date(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
-    return queryset.filter(**{f"{name}__exact": value.isoformat()})
-
-
-def _includes(queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-    return queryset.filter(**{f"{name}__contains": [value]})
-
-
-class _SharedChoices(ModelChoiceIterator):
-    """Choices read from the field's queryset itself, so that once it is evaluated, other
-    parts of the page (the bulk toolbar's owners) share it rather than querying again."""
-
-    def __iter__(self) -> Iterator[Any]:
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in self.queryset:
-            yield self.choice(obj)
-
-
-class _OwnerField(django_filters.fields.ModelChoiceField):
-    iterator = _SharedChoices
-
-
-class _OwnerFilter(django_filters.ModelChoiceFilter):
-    field_class = _OwnerField
-
-
-class _RecordFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label="Search")
-    owner = _OwnerFilter(queryset=User.objects.none(), label="Owner", empty_label="Anyone")
-    tag = django_filters.ModelChoiceFilter(
-        queryset=Tag.unscoped.none(), method="filter_tag", label="Tag", empty_label="Any tag"
-    )
+class _AddressFilter(RecordFilter):
     country = django_filters.CharFilter(method="filter_country", label="Country (ISO code)")
-    created = django_filters.DateFromToRangeFilter(
-        field_name="created_at", label="Created", widget=DATE
-    )
-
-    # Shown above the list; the others fold into "More filters".
-    primary: ClassVar[tuple[str, ...]] = ("q", "owner", "tag", "sort")
-    entity: ClassVar[str]
-
-    def __init__(
-        self, data: Any = None, queryset: QuerySet[Any] | None = None, *,
-        search_limit: int = COUNT_CAP + 1, **kw: Any,
-    ) -> None:  # fmt: skip
-        super().__init__(data, queryset=queryset, **kw)
-        # Choices from the scoped managers: this organisation's people and tags only.
-        self.filters["owner"].queryset = selectors.org_users()
-        self.filters["tag"].queryset = Tag.objects.all()
-        # This organisation's custom fields, each a filter folded into "More filters"; read
-        # once, the list's columns take them from here.
-        self.custom_fields = definitions(self.entity)
-        self.filters.update(_custom_filters(self.custom_fields))
-        # A list page takes COUNT_CAP + 1 search matches; bulk actions and exports take more.
-        self.search_limit = search_limit
-        self.search_capped = False
-        # How many ids a search found: the rows are among them (None when nobody searched).
-        self.search_matches: int | None = None
-
-    def owners(self) -> QuerySet[User]:
-        """The owner filter's choices: the organisation's people, read once per page."""
-        return self.form.fields["owner"].queryset
-
-    def primary_fields(self) -> list[BoundField]:
-        return [self.form[name] for name in self.form.fields if name in self.primary]
-
-    def more_fields(self) -> list[BoundField]:
-        return [self.form[name] for name in self.form.fields if name not in self.primary]
-
-    def _in_use(self, names: list[str]) -> bool:
-        return any(
-            value for key, value in (self.data or {}).items()
-            if any(key == name or key.startswith(f"{name}_") for name in names)
-        )  # fmt: skip
-
-    def more_in_use(self) -> bool:
-        """Whether a folded filter has a value (then the fold opens)."""
-        return self._in_use([name for name in self.filters if name not in self.primary])
-
-    def narrows(self) -> bool:
-        """Whether a search or filter is set: sorting, paging or columns alone narrow nothing."""
-        return self._in_use([name for name in self.filters if name != "sort"])
-
-    def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        ids = selectors.search_ids(queryset.model, value, limit=self.search_limit)
-        if ids is None:
-            return queryset
-        # As many matches as the limit: there may be more, so the rows are only a sample.
-        self.search_capped = len(ids) >= self.search_limit
-        self.search_matches = len(ids)
-        return selectors.among(queryset, ids)
 
     def filter_country(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         # Stored upper-case by the services: an exact match, which its index serves.
         return queryset.filter(country=value.strip().upper())
 
-    def filter_tag(self, queryset: QuerySet[Any], name: str, value: Tag) -> QuerySet[Any]:
-        return queryset.filter(tag_links__tag=value)
 
-
-class ContactFilter(_RecordFilter):
-    primary = ("q", "lifecycle", "owner", "tag", "sort")
-    entity = "contact"
+class ContactFilter(_AddressFilter):
+    primary: ClassVar[tuple[str, ...]] = ("q", "lifecycle", "owner", "tag", "sort")
 
     lifecycle = django_filters.ChoiceFilter(
         choices=Contact.Lifecycle.choices, empty_label="Any stage"
@@ -199,9 +49,7 @@ class ContactFilter(_RecordFilter):
         return queryset.filter(**{f"consent__{value}__granted": True})
 
 
-class CompanyFilter(_RecordFilter):
-    entity = "company"
-
+class CompanyFilter(_AddressFilter):
     industry = django_filters.CharFilter(lookup_expr="icontains")
     size = django_filters.ChoiceFilter(choices=Company.Size.choices, empty_label="Any size")
     sort = django_filters.OrderingFilter(
@@ -213,45 +61,3 @@ class CompanyFilter(_RecordFilter):
     class Meta:
         model = Company
         fields: list[str] = []
-
-
-_LISTS: dict[str, tuple[type[_RecordFilter], Any, tuple[str, ...]]] = {
-    "contact": (ContactFilter, selectors.contact_list, ("last_name", "first_name")),
-    "company": (CompanyFilter, selectors.company_list, ("name",)),
-}
-
-
-def list_rows(
-    kind: str, membership: Any, data: Any, *, search_limit: int = COUNT_CAP + 1
-) -> tuple[_RecordFilter, QuerySet[Any]]:
-    """A list's filters and rows as `membership` sees them, given its query `data`.
-
-    One rule for the pages, exports and bulk actions alike: filters that do not validate
-    give no rows, never all of them, and the id breaks ties so paging never repeats or
-    skips a row. A search takes at most `search_limit` matches; `filters.search_capped`
-    says when it reached them, so that the rows may be only a sample.
-    """
-    filter_class, visible, default_order = _LISTS[kind]
-    filters = filter_class(data or None, queryset=visible(membership), search_limit=search_limit)
-    if filters.is_bound and not filters.is_valid():
-        return filters, filters.queryset.none()
-    found = filters.qs
-    return filters, found.order_by(*(found.query.order_by or default_order), "id")
-
-
-def list_page(kind: str, membership: Any, data: Any) -> tuple[_RecordFilter, BoundedPage]:
-    """A list page's filters and one bounded page of its rows.
-
-    A search first takes the organisation's first COUNT_CAP + 1 matches. When the member's
-    visibility or the other filters keep fewer of them than it found, those matches were
-    only a sample, and it looks again among up to SEARCH_MAX_ROWS: a rep who sees only their
-    own records still finds them among a common surname. `filters.search_capped` then says
-    whether the rows may still be a sample.
-    """
-    filters, found = list_rows(kind, membership, data)
-    page = bounded_page(found, data.get("page"), among=filters.search_matches)
-    if filters.search_capped and page.count < (filters.search_matches or 0):
-        wider = selectors.SEARCH_MAX_ROWS + 1
-        filters, found = list_rows(kind, membership, data, search_limit=wider)
-        page = bounded_page(found, data.get("page"), among=filters.search_matches)
-    return filters, page

@@ -4,10 +4,11 @@ from typing import Any
 
 from django import forms
 
-from contacts import selectors, services
-from contacts.custom_field_forms import CustomValuesMixin
-from contacts.models import Company, Contact, RecordKind
+from contacts import services
+from contacts.models import Company, Contact
 from crm.models import User
+from crm.records.custom_field_forms import CustomValuesMixin
+from crm.selectors import org_users
 
 
 class _TagsField(forms.CharField):
@@ -31,11 +32,11 @@ class _OwnerMixin(forms.Form):
         super().__init__(*args, **kwargs)
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
-        owner.queryset = selectors.org_users()  # this organisation's people only
+        owner.queryset = org_users()  # this organisation's people only
 
 
 class ContactForm(CustomValuesMixin, _OwnerMixin):
-    custom_entity = "contact"
+    custom_kind = "contact"
 
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
@@ -85,7 +86,7 @@ class ContactForm(CustomValuesMixin, _OwnerMixin):
 
 
 class CompanyForm(CustomValuesMixin, _OwnerMixin):
-    custom_entity = "company"
+    custom_kind = "company"
 
     name = forms.CharField(max_length=200)
     domain = forms.CharField(max_length=253, required=False, help_text="e.g. example.com")
@@ -137,18 +138,3 @@ class ContactEraseForm(forms.Form):
         if typed not in accepted:
             raise forms.ValidationError("That is not this contact's email address or name.")
         return typed
-
-
-class SavedViewForm(forms.Form):
-    """A saved view's name and whether everyone in the organisation sees it."""
-
-    name = forms.CharField(max_length=100)
-    shared = forms.BooleanField(label="Share with the organisation", required=False)
-
-
-class SavedViewSaveForm(SavedViewForm):
-    """Saving the list as it is: which list, its query string and its columns."""
-
-    entity = forms.ChoiceField(choices=RecordKind.choices, widget=forms.HiddenInput)
-    query = forms.CharField(required=False, widget=forms.HiddenInput)
-    columns = forms.CharField(required=False, widget=forms.HiddenInput)

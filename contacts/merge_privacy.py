@@ -11,7 +11,8 @@ from typing import Any, cast
 from django.db.models import Q
 
 from contacts import privacy
-from contacts.models import Contact, Merge, RecordKind
+from contacts.models import Contact
+from crm.records.models import Merge
 
 
 def _merged_ids(contact: Contact) -> list[int]:
@@ -45,7 +46,7 @@ def merged_records_erase(contact: Contact) -> None:
         privacy.contacts_anonymise(merged)
     ids = [contact.pk, *merged]
     merges = list(
-        Merge.objects.filter(entity=RecordKind.CONTACT).filter(
+        Merge.objects.filter(record_kind="contact").filter(
             Q(survivor_id__in=ids) | Q(merged_ids__overlap=ids)
         )
     )

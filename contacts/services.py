@@ -1,22 +1,21 @@
 """Writes to contacts, companies and tags. Every one is audited."""
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models.functions import Lower
-from django.utils import timezone
 
-from contacts.custom_fields import clean_custom
 from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag, Tag
 from crm.audit import audit_record, diff
 from crm.models import Organization, User
-
-TRASH_DAYS = 30
-
+from crm.records import registry
+from crm.records.custom_fields import clean_custom
+from crm.records.duplicates import pairs_forget
+from crm.records.services import trash_cutoff
 
 # --- Values ------------------------------------------------------------------------------
 
@@ -234,47 +233,20 @@ def contact_set_consent(
 
 
 @transaction.atomic
-def records_trash(
-    *, org: Organization, records: Iterable[Contact | Company], by: User | None
-) -> int:
-    """Move records to the Trash; they can be restored for 30 days."""
-    now, count = timezone.now(), 0
-    for record in records:
-        if record.deleted_at is None:
-            record.deleted_at = now
-            record.save(update_fields=["deleted_at", "updated_at"])
-            audit_record(org=org, actor=by, action=f"{_kind(record)}.trashed", target=record)
-            count += 1
-    return count
-
-
-@transaction.atomic
-def records_restore(
-    *, org: Organization, records: Iterable[Contact | Company], by: User | None
-) -> int:
-    """Bring records back from the Trash."""
-    count = 0
-    for record in records:
-        if record.deleted_at is not None:
-            record.deleted_at = None
-            record.save(update_fields=["deleted_at", "updated_at"])
-            audit_record(org=org, actor=by, action=f"{_kind(record)}.restored", target=record)
-            count += 1
-    return count
-
-
-@transaction.atomic
 def trash_purge(*, org: Organization, now: Any = None) -> dict[str, int]:
     """Delete for good what has been in the Trash for more than 30 days (set-based)."""
-    cutoff = (now or timezone.now()) - timedelta(days=TRASH_DAYS)
+    cutoff = trash_cutoff(now)
     purged: dict[str, int] = {}
-    for model in (Contact, Company):
-        expired = model.objects.filter(deleted_at__lt=cutoff)
-        count = expired.count()
+    for kind in (registry.kind("contact"), registry.kind("company")):
+        model = kind.model
+        expired = model._default_manager.filter(deleted_at__lt=cutoff)
+        ids = list(expired.values_list("pk", flat=True))
+        count = len(ids)
         if count:
             if model is Company:
-                Contact.objects.filter(company__in=expired).update(company=None, company_name="")
+                Contact.objects.filter(company__in=ids).update(company=None, company_name="")
             words = _search_words(expired) if model is Contact else []
+            pairs_forget(kind=kind, ids=ids)
             expired.delete()
             _forget_unused_words(org, words)
             audit_record(
@@ -340,10 +312,6 @@ def search_words_resync(*, org: Organization) -> dict[str, int]:
         cursor.execute(_RESYNC, {"org": org.pk})
         added, removed = cursor.fetchone()
     return {"added": added, "removed": removed}
-
-
-def _kind(record: Contact | Company) -> str:
-    return record._meta.model_name  # type: ignore[return-value]
 
 
 def company_for_name(*, org: Organization, name: str, by: User | None) -> Company | None:

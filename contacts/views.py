@@ -1,4 +1,4 @@
-"""Contacts: list, page, create, edit, delete to the Trash and back."""
+"""Contacts: page, create, edit, delete to the Trash and back (their list is the platform's)."""
 
 from typing import cast
 
@@ -8,14 +8,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts import bulk, selectors, services
-from contacts.filters import list_page
+from contacts import selectors, services
 from contacts.forms import ContactForm, initial_for
-from contacts.merge_views import to_survivor
 from contacts.models import Company, Contact
-from contacts.saved_view_views import list_context
+from contacts.records import CONTACT
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
+from crm.records import services as records
+from crm.records.views.merges import to_survivor
 from crm.requests import OrgRequest
 from crm.selectors import object_history
 
@@ -28,25 +28,10 @@ def _visible_contact(request: OrgRequest, contact_id: int) -> Contact:
 
 @require_GET
 @org_member("contact.view")
-def contact_list(request: OrgRequest) -> HttpResponse:
-    filters, page = list_page("contact", request.membership, request.GET)
-    context = {"filter": filters, "page": page, "can_edit": can(request.membership, "contact.edit")}
-    context["bulk"] = (
-        bulk.bulk_choices("contact", request.membership, filters.owners())
-        if context["can_edit"]
-        else None
-    )
-    context.update(list_context(request, "contact", filters.custom_fields))
-    template = "contacts/contact_list.html" + ("#results" if request.htmx else "")
-    return render(request, template, context)
-
-
-@require_GET
-@org_member("contact.view")
 def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
     contact = selectors.contact_list(request.membership).filter(pk=contact_id).first()
     if contact is None:  # perhaps merged into another: its old address leads there
-        return to_survivor(request, "contact", contact_id)
+        return to_survivor(request, CONTACT, contact_id)
     context = {
         "contact": contact,
         "history": object_history(contact),
@@ -99,9 +84,9 @@ def contact_edit(request: OrgRequest, contact_id: int) -> HttpResponse:
 def contact_delete(request: OrgRequest, contact_id: int) -> HttpResponse:
     contact = _visible_contact(request, contact_id)
     if request.method == "POST":
-        services.records_trash(org=request.org, records=[contact], by=request.user)
+        records.records_trash(org=request.org, by=request.user, kind=CONTACT, ids=[contact.pk])
         messages.success(request, f"Moved {contact} to the Trash. You can restore it for 30 days.")
-        return redirect("contacts:list", request.org.slug)
+        return redirect("contact:list", request.org.slug)
     return render(request, "contacts/contact_delete.html", {"contact": contact})
 
 
@@ -112,7 +97,7 @@ def trash(request: OrgRequest) -> HttpResponse:
     context = {
         "contacts": selectors.trashed(Contact, request.membership),
         "companies": selectors.trashed(Company, request.membership),
-        "days": services.TRASH_DAYS,
+        "days": records.TRASH_DAYS,
         "can_edit": can(request.membership, "contact.edit"),
         "can_edit_companies": can(request.membership, "company.edit"),
     }
@@ -124,6 +109,6 @@ def trash(request: OrgRequest) -> HttpResponse:
 def contact_restore(request: OrgRequest, contact_id: int) -> HttpResponse:
     trashed = Contact.objects.trashed().visible_to(request.membership)
     contact = cast(Contact, get_object_or_404(trashed, pk=contact_id))
-    services.records_restore(org=request.org, records=[contact], by=request.user)
+    records.records_restore(org=request.org, by=request.user, kind=CONTACT, ids=[contact.pk])
     messages.success(request, f"Restored {contact}.")
     return redirect("contacts:detail", request.org.slug, contact.pk)

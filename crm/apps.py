@@ -6,6 +6,7 @@ class CrmConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from crm.records import tasks  # noqa: F401 - registers the tasks services send by name
         from crm.tenancy import install_tenant_constraints
 
         install_tenant_constraints()

@@ -1,6 +1,6 @@
 """The audit log: services record every write that matters through `audit_record`."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -8,8 +8,11 @@ from typing import Any
 from django.db import models
 
 from crm.models import AuditEvent, Organization, User
+from crm.staging import insert_records
 
 _request_ip: ContextVar[str | None] = ContextVar("request_ip", default=None)
+# Past this many events at once, they are copied in (crm.staging) rather than inserted.
+COPY_FROM = 10_000
 
 
 @contextmanager
@@ -62,3 +65,27 @@ def audit_record(
         changes=_plain(changes or {}),
         ip=_request_ip.get(),
     )
+
+
+def audit_many(
+    *,
+    org: Organization,
+    actor: User | None,
+    action: str,
+    model: type[models.Model],
+    events: Iterable[tuple[Any, str, dict[str, Any]]],
+) -> int:
+    """Record `action` on many rows of `model` at once: one event per (pk, repr, changes),
+    written set-based whatever their number (one INSERT, or COPY for an import's many).
+    How many were written."""
+    ip, actor_id = _request_ip.get(), actor.pk if actor and actor.pk else None
+    rows = [
+        {"org_id": org.pk, "actor_id": actor_id, "action": action,
+         "object_type": model._meta.label_lower, "object_id": str(pk),
+         "object_repr": text[:200], "changes": _plain(changes), "ip": ip}
+        for pk, text, changes in events
+    ]  # fmt: skip
+    if len(rows) > COPY_FROM:
+        return insert_records(AuditEvent, rows)
+    AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
+    return len(rows)

@@ -18,8 +18,8 @@ class NavItem(TypedDict):
 # The left navigation inside an organisation; a None URL name is a section not shipped yet.
 _SECTIONS: list[tuple[str, str | None]] = [
     ("Home", "crm:home"),
-    ("Contacts", "contacts:list"),
-    ("Companies", "contacts:companies"),
+    ("Contacts", "contact:list"),
+    ("Companies", "company:list"),
     ("Deals", None),
     ("Tickets", None),
     ("Tasks", None),

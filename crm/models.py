@@ -232,3 +232,8 @@ class AuditEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id}"
+
+
+# The rows every record kind shares (saved views, custom fields, exports, imports, merges,
+# duplicate pairs) are in crm.records.models: imported here so that Django finds them.
+from crm.records import models as _record_models  # noqa: E402, F401

@@ -37,3 +37,8 @@ def object_history(obj: models.Model, limit: int = 50) -> list[AuditEvent]:
     """A record's History tab: what was done to it, newest first."""
     events = AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
     return list(events.select_related("actor")[:limit])
+
+
+def org_users() -> models.QuerySet[User]:
+    """The people of the active organisation, for owner choices."""
+    return User.objects.filter(pk__in=Membership.objects.values("user_id")).order_by("email")

@@ -184,12 +184,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "duplicates-find": {
         "task": "crm.fan_out",
         "schedule": crontab(hour=2, minute=30),
-        "args": ["contacts.duplicates_find"],
+        "args": ["records.duplicates_find"],
     },
     "exports-purge": {
         "task": "crm.fan_out",
         "schedule": crontab(hour=3, minute=45),
-        "args": ["contacts.exports_purge"],
+        "args": ["records.exports_purge"],
     },
     "search-words-resync": {
         "task": "crm.fan_out",
@@ -199,7 +199,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "imports-purge": {
         "task": "crm.fan_out",
         "schedule": crontab(hour=4, minute=0),
-        "args": ["contacts.imports_purge"],
+        "args": ["records.imports_purge"],
     },
 }
 

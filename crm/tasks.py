@@ -39,6 +39,16 @@ class TenantTask(DjangoTask):
             return super().__call__(*args, **kwargs)
 
 
+def enqueue(name: str, **kwargs: Any) -> None:
+    """Send the task registered as `name` once the current transaction commits, so that a
+    rolled-back write sends nothing. By name: a service needs no import of the tasks module
+    that calls it back (the apps import their tasks when they are ready)."""
+    from crm.celery import app
+
+    task: Any = app.tasks[name]  # a DjangoTask, as every task of this app is
+    task.delay_on_commit(**kwargs)
+
+
 @shared_task(name="crm.fan_out", ignore_result=True)
 def fan_out(task_name: str, **kwargs: Any) -> int:
     """Send `task_name` once per organisation: how beat runs a tenant job everywhere."""

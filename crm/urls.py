@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from crm.records.urls import org_patterns as record_patterns
 from crm.views import platform
 
 # Operators log in to the admin through allauth, so its rate limits and MFA apply there too.
@@ -11,6 +12,7 @@ admin.site.site_header = "Kestrel CRM operations"
 # Everything an organisation owns lives under /o/<org_slug>/; the middleware resolves it.
 org_patterns = [
     path("", include("crm.org_urls")),
+    *record_patterns(),
     path("", include("contacts.urls")),
 ]
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from contacts.imports import services as imports
-from contacts.imports import undo
-from contacts.models import ImportJob
 from crm.models import Organization, User
+from crm.records.imports import services as imports
+from crm.records.imports import undo
+from crm.records.models import ImportJob
 from crm.tenancy import activate
 
 
@@ -38,12 +38,13 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def upload(org: Organization, by: User | None, data: bytes, *, entity: str = "contact",
+def upload(org: Organization, by: User | None, data: bytes, *, record_kind: str = "contact",
            name: str = "people.csv") -> ImportJob:  # fmt: skip
     with activate(org):
         return imports.import_upload(
-            org=org, by=by, entity=entity, file=io.BytesIO(data), name=name, size=len(data)
-        )
+            org=org, by=by, record_kind=record_kind, file=io.BytesIO(data), name=name,
+            size=len(data),
+        )  # fmt: skip
 
 
 def check(org: Organization, by: User | None, job: ImportJob, *, mapping: list[str] | None = None,
@@ -74,8 +75,8 @@ def undo_import(org: Organization, by: User | None, job: ImportJob) -> ImportJob
 
 def run(org: Organization, by: User | None, data: bytes, **options: Any) -> ImportJob:
     """Upload, check and commit a file with the suggested mapping."""
-    entity = options.pop("entity", "contact")
-    job = check(org, by, upload(org, by, data, entity=entity), **options)
+    record_kind = options.pop("record_kind", "contact")
+    job = check(org, by, upload(org, by, data, record_kind=record_kind), **options)
     assert job.status == ImportJob.Status.CHECKED, (job.status, job.error)
     return commit(org, by, job)
 

@@ -6,10 +6,11 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import bulk, services
+from contacts import services
 from contacts.models import Contact, ContactTag
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
+from crm.records import bulk
 from crm.tenancy import activate
 
 pytestmark = pytest.mark.django_db
@@ -313,9 +314,10 @@ def test_it_applies_in_a_fixed_number_of_queries(
     chosen = _contacts(acme, rows)
     client.force_login(alice)
     # Session, user, organisation, membership, both walls and their savepoints; the
-    # targets; the tag (found or created, audited); existing links, the new links, the
-    # contacts' updated_at, the bulk audit event. None of them per row.
-    with django_assert_max_num_queries(17):
+    # targets; the tag (found or created, audited); the records' tags, the new links, the
+    # contacts' updated_at, the records (for their History), one event per record in one
+    # insert, the bulk audit event. None of them per row.
+    with django_assert_max_num_queries(21):
         _apply(client, chosen, "add_tag", tag="VIP")
     assert _bulk_events(acme)[0][1]["count"] == [None, rows]
 

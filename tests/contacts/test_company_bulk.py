@@ -259,6 +259,6 @@ def test_it_applies_in_a_fixed_number_of_queries(
     chosen = _companies(acme, rows)
     client.force_login(alice)
     # As for contacts (tests/contacts/test_bulk.py): none of them per row.
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(21):
         _apply(client, chosen, "add_tag", tag="VIP")
     assert _bulk_events(acme)[0][1]["count"] == [None, rows]

@@ -8,11 +8,13 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from contacts import custom_fields, services
+from contacts import services
 from contacts.models import Company, Contact
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
+from crm.records import custom_fields
 from crm.tenancy import activate
+from tests.factories import trash
 
 pytestmark = pytest.mark.django_db
 
@@ -168,7 +170,7 @@ def test_it_leaves_trashed_contacts_off_the_company_page(client: Client, acme, a
     company = _company(acme, "Initech")
     gone = _contact(acme, company, "Milton")
     with activate(acme):
-        services.records_trash(org=acme, records=[gone], by=None)
+        trash(acme, gone, by=None)
     client.force_login(alice)
     body = client.get(f"/o/acme/companies/{company.pk}/").content.decode()
     assert "Milton" not in body
@@ -184,7 +186,7 @@ def test_it_answers_404_for_another_organisations_company(client: Client, acme, 
 def test_it_answers_404_for_a_trashed_company(client: Client, acme, alice):
     company = _company(acme, "Initech")
     with activate(acme):
-        services.records_trash(org=acme, records=[company], by=None)
+        trash(acme, company, by=None)
     client.force_login(alice)
     assert client.get(f"/o/acme/companies/{company.pk}/").status_code == 404
 
@@ -287,10 +289,10 @@ def test_it_moves_a_deleted_company_to_the_trash(client: Client, acme, alice):
 def test_it_restores_a_company_from_the_trash(client: Client, acme, alice):
     company = _company(acme, "Initech")
     with activate(acme):
-        services.records_trash(org=acme, records=[company], by=None)
+        trash(acme, company, by=None)
     client.force_login(alice)
-    trash = client.get("/o/acme/trash/").content.decode()
-    assert f'action="/o/acme/companies/{company.pk}/restore/"' in trash
+    page = client.get("/o/acme/trash/").content.decode()
+    assert f'action="/o/acme/companies/{company.pk}/restore/"' in page
     response = client.post(f"/o/acme/companies/{company.pk}/restore/")
     assert response["Location"] == f"/o/acme/companies/{company.pk}/"
     assert _names(client.get("/o/acme/companies/")) == ["Initech"]
@@ -391,7 +393,13 @@ def test_the_list_query_count_does_not_grow(
 ):
     with activate(acme):
         custom_fields.custom_field_save(
-            org=acme, by=None, entity="company", key="tier", label="Tier", kind="text", choices=[]
+            org=acme,
+            by=None,
+            record_kind="company",
+            key="tier",
+            label="Tier",
+            kind="text",
+            choices=[],
         )
     for n in range(rows):
         _company(acme, f"Client {n}", tags=("VIP", f"T{n}"), owner=alice, custom={"tier": "A"})

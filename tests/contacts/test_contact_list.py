@@ -10,11 +10,13 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import selectors, services
+from contacts import services
 from contacts.models import Company, Contact
 from crm import services as crm_services
 from crm.models import Organization, User
+from crm.records import filters
 from crm.tenancy import activate
+from tests.factories import trash
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +81,7 @@ def test_it_leaves_trashed_contacts_off_the_list(
     client: Client, alice: User, acme: Organization, people: People
 ) -> None:
     with activate(acme):
-        services.records_trash(org=acme, records=[people["ada"]], by=alice)
+        trash(acme, people["ada"], by=alice)
     client.force_login(alice)
     assert _names(client) == ["Grace Hopper", "John Smith"]
     assert "2 contacts" in client.get(URL).content.decode()
@@ -121,7 +123,7 @@ def test_a_rep_finds_their_own_among_more_matches_than_a_page_looks_at(
 def test_it_says_when_a_narrowed_search_was_only_a_sample(
     client: Client, acme: Organization, alice: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(selectors, "SEARCH_MAX_ROWS", 1_005)  # fewer rows to write
+    monkeypatch.setattr(filters, "SEARCH_MAX_ROWS", 1_005)  # fewer rows to write
     _smiths(acme, 1_010, owner=None)
     _smiths(acme, 2, owner=alice)
     client.force_login(alice)

@@ -14,6 +14,7 @@ from contacts.models import Company, Contact, Tag
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
+from tests.factories import trash
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def _get(org: Organization, pk: int) -> Contact:
 
 def _trash(org: Organization, contact: Contact, by: User) -> None:
     with activate(org):
-        services.records_trash(org=org, records=[contact], by=by)
+        trash(org, contact, by=by)
 
 
 def _messages(response) -> list[str]:

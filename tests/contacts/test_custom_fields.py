@@ -10,9 +10,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from contacts import custom_fields, services
-from contacts.models import Company, Contact, CustomField, SavedView
+from contacts import services
+from contacts.models import Company, Contact
 from crm.models import AuditEvent, Organization, User
+from crm.records import custom_fields
+from crm.records.models import CustomField, SavedView
 from crm.tenancy import activate
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +25,7 @@ SETTINGS = "/o/acme/settings/custom-fields/"
 def _define(org: Organization, key: str, kind: str, **extra: Any) -> CustomField:
     with activate(org):
         return custom_fields.custom_field_save(
-            org=org, by=None, entity=extra.pop("entity", "contact"), key=key,
+            org=org, by=None, record_kind=extra.pop("record_kind", "contact"), key=key,
             label=extra.pop("label", key.replace("_", " ").capitalize()), kind=kind,
             choices=extra.pop("choices", []), **extra,
         )  # fmt: skip
@@ -62,7 +64,7 @@ def _contact_form(**changes: Any) -> dict[str, Any]:
 
 
 def _definition(**changes: Any) -> dict[str, Any]:
-    return {"entity": "contact", "label": "Shoe size", "key": "", "kind": "number",
+    return {"record_kind": "contact", "label": "Shoe size", "key": "", "kind": "number",
             "choices": "", "position": "0", **changes}  # fmt: skip
 
 
@@ -99,9 +101,9 @@ def test_it_requires_choices_for_the_list_kinds(client: Client, acme, alice: Use
         assert not CustomField.objects.exists()
 
 
-def test_it_refuses_a_key_used_in_the_same_entity(client: Client, acme, alice: User) -> None:
+def test_it_refuses_a_key_used_in_the_same_kind(client: Client, acme, alice: User) -> None:
     _define(acme, "shoe_size", "number")
-    _define(acme, "tier", "text", entity="company")  # another entity: no clash
+    _define(acme, "tier", "text", record_kind="company")  # another kind: no clash
     client.force_login(alice)
     response = client.post(SETTINGS + "new/", _definition(key="shoe_size"))
     assert _error_for(response, "key") == "Another field of contacts has this key."
@@ -111,11 +113,11 @@ def test_it_refuses_a_key_used_in_the_same_entity(client: Client, acme, alice: U
 def test_it_keeps_the_key_when_editing(client: Client, acme, alice: User) -> None:
     field = _define(acme, "shoe_size", "number")
     client.force_login(alice)
-    form = _definition(key="renamed", label="Shoe size (EU)", entity="company")
+    form = _definition(key="renamed", label="Shoe size (EU)", record_kind="company")
     assert client.post(f"{SETTINGS}{field.pk}/", form).status_code == 302
     with activate(acme):
         field.refresh_from_db()
-    assert (field.key, field.entity, field.label) == ("shoe_size", "contact", "Shoe size (EU)")
+    assert (field.key, field.record_kind, field.label) == ("shoe_size", "contact", "Shoe size (EU)")
 
 
 @pytest.mark.parametrize("who", ["bob", "rita"])
@@ -210,7 +212,7 @@ def test_the_edit_form_shows_the_stored_values(client: Client, acme, alice: User
 
 
 def test_a_company_form_stores_its_own_fields(client: Client, acme, alice: User) -> None:
-    _define(acme, "employees_here", "number", entity="company")
+    _define(acme, "employees_here", "number", record_kind="company")
     client.force_login(alice)
     form = {"name": "Engines Ltd", "owner": "", "tags": "", "custom_employees_here": "12"}
     response = client.post("/o/acme/companies/new/", form)
@@ -297,7 +299,7 @@ def test_the_list_filters_by_a_custom_field(
 def test_the_company_list_filters_by_a_custom_field(
     client: Client, acme, alice, kind: str, choices: list[str], values: list[Any], query: str
 ) -> None:
-    _define(acme, "extra", kind, choices=choices, entity="company")
+    _define(acme, "extra", kind, choices=choices, record_kind="company")
     hit = _company(acme, name="Hit", custom={"extra": values[0]})
     miss = _company(acme, name="Miss", custom={"extra": values[1]})
     client.force_login(alice)
@@ -307,7 +309,7 @@ def test_the_company_list_filters_by_a_custom_field(
 
 
 def test_the_company_list_offers_its_own_custom_filters_only(client: Client, acme, alice) -> None:
-    _define(acme, "tier", "choice", choices=["Gold"], entity="company", label="Tier")
+    _define(acme, "tier", "choice", choices=["Gold"], record_kind="company", label="Tier")
     _define(acme, "shoe_size", "number", label="Shoe size")  # a contact's field
     client.force_login(alice)
     page = client.get("/o/acme/companies/?custom_tier=Gold").content.decode()
@@ -317,7 +319,7 @@ def test_the_company_list_offers_its_own_custom_filters_only(client: Client, acm
 
 
 def test_an_invalid_custom_filter_shows_no_companies(client: Client, acme, alice) -> None:
-    _define(acme, "founded", "date", entity="company")
+    _define(acme, "founded", "date", record_kind="company")
     initech = _company(acme, name="Initech", custom={"founded": "1999-02-19"})
     client.force_login(alice)
     page = client.get("/o/acme/companies/?custom_founded=yesterday").content.decode()
@@ -330,7 +332,7 @@ def test_an_invalid_custom_filter_shows_no_companies(client: Client, acme, alice
 
 def test_the_column_chooser_offers_the_custom_fields(client: Client, acme, alice) -> None:
     _define(acme, "shoe_size", "number", label="Shoe size")
-    _define(acme, "tier", "text", entity="company", label="Tier")
+    _define(acme, "tier", "text", record_kind="company", label="Tier")
     client.force_login(alice)
     page = client.get("/o/acme/contacts/").content.decode()
     assert 'value="custom_shoe_size" id="column-custom_shoe_size">' in page  # not checked
@@ -354,7 +356,7 @@ def test_the_list_shows_custom_columns_as_the_record_page_does(client: Client, a
 
 
 def test_a_custom_column_escapes_its_value(client: Client, acme, alice) -> None:
-    _define(acme, "note", "text", entity="company")
+    _define(acme, "note", "text", record_kind="company")
     _company(acme, name="Initech", custom={"note": "<script>alert(1)</script>"})
     client.force_login(alice)
     body = client.get("/o/acme/companies/?columns=custom_note").content.decode()
@@ -364,7 +366,7 @@ def test_a_custom_column_escapes_its_value(client: Client, acme, alice) -> None:
 def test_a_saved_view_keeps_a_custom_column(client: Client, acme, alice) -> None:
     _define(acme, "shoe_size", "number", label="Shoe size")
     client.force_login(alice)
-    data = {"entity": "contact", "name": "Sizes", "query": "", "columns": "custom_shoe_size,nope"}
+    data = {"name": "Sizes", "query": "", "columns": "custom_shoe_size,nope"}
     client.post("/o/acme/contacts/views/save/", data)
     with activate(acme):
         assert SavedView.objects.get().columns == ["name", "custom_shoe_size"]
@@ -389,7 +391,7 @@ def test_the_export_has_the_chosen_custom_field_columns(client: Client, acme, al
 
 
 def test_the_company_export_has_the_chosen_custom_field_columns(client: Client, acme, alice):
-    _define(acme, "founded", "date", entity="company", label="Founded")
+    _define(acme, "founded", "date", record_kind="company", label="Founded")
     _company(acme, name="Initech", custom={"founded": "1999-02-19"})
     client.force_login(alice)
     rows = _csv(client.get("/o/acme/companies/export/?format=csv&columns=custom_founded").content)
@@ -432,7 +434,7 @@ def test_a_field_changed_after_it_was_cached_shows_changed(
         assert [f.key for f in custom_fields.definitions("contact")] == ["tier"]  # cached
         tier = CustomField.objects.get(key="tier")
         custom_fields.custom_field_save(
-            org=acme, by=None, field=tier, entity="contact", key="tier", label="Level",
+            org=acme, by=None, field=tier, record_kind="contact", key="tier", label="Level",
             kind="text", choices=[],
         )  # fmt: skip
         custom_fields.definitions("contact")  # read again before the change commits

@@ -8,11 +8,14 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import duplicates, merging, services
-from contacts.models import Company, Contact, DuplicatePair
+from contacts import services
+from contacts.models import Company, Contact
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
+from crm.records import duplicates
+from crm.records.models import DuplicatePair
 from crm.tenancy import activate
+from tests.factories import merge
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +81,7 @@ def test_it_shows_only_pairs_the_member_may_see(client: Client, acme, alice, rit
 def test_it_lists_only_merges_into_records_the_member_may_see(client, acme, alice, rita):
     ada, king = _twins(acme, owner=alice)
     with activate(acme):
-        merging.contacts_merge(org=acme, survivor=ada, others=[king], values={}, by=alice)
+        merge(org=acme, survivor=ada, others=[king], values={}, by=alice)
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
     client.force_login(rita)
     page = client.get(URL).content.decode()
@@ -107,12 +110,12 @@ def test_it_pages_with_htmx_without_reading_the_merges(
 ) -> None:  # fmt: skip
     merged = _twins(acme, name="Merged")
     with activate(acme):
-        merging.contacts_merge(org=acme, survivor=merged[0], others=merged[1:], values={}, by=alice)
+        merge(org=acme, survivor=merged[0], others=merged[1:], values={}, by=alice)
     _twins(acme)
     client.force_login(alice)
-    # Session, user, organisation, membership, both walls and their savepoints; the count
-    # and the page of pairs.
-    with django_assert_max_num_queries(9):
+    # Session, user, organisation, membership, both walls and their savepoints; the count,
+    # the page of pairs and their records.
+    with django_assert_max_num_queries(10):
         response = client.get(URL, headers=HTMX)
     assert len(_rows(response)) == 1
 
@@ -126,14 +129,14 @@ def test_its_query_count_does_not_grow(
         company = services.company_create(org=acme, by=None, name="Engines")
     merged = _twins(acme, name="Merged")
     with activate(acme):
-        merging.contacts_merge(org=acme, survivor=merged[0], others=merged[1:], values={}, by=alice)
+        merge(org=acme, survivor=merged[0], others=merged[1:], values={}, by=alice)
     for n in range(pairs):
         _twins(acme, name=f"Person{n}", company=company, owner=alice)
     client.force_login(alice)
     # Session, user, organisation, membership, both walls and their savepoints; the count,
-    # the page of pairs with their records, the recent merges and their survivors, the
+    # the page of pairs, their records, the recent merges and their survivors, the
     # organisation switcher. None of them per pair.
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(URL)
     assert len(_rows(response)) == pairs
     assert "Undo…" in response.content.decode()

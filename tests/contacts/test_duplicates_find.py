@@ -8,12 +8,16 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from contacts import duplicates, merging, services, tasks
-from contacts.models import Company, Contact, DuplicatePair
+from contacts import duplicates as finders
+from contacts import services
+from contacts.models import Company, Contact
 from contacts.privacy import contact_erase
 from crm.models import Organization, User
+from crm.records import duplicates, merging, tasks
+from crm.records.models import DuplicatePair
 from crm.tasks import fan_out
 from crm.tenancy import activate
+from tests.factories import merge, trash
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +37,11 @@ def _find(org: Organization) -> dict[str, int]:
         return duplicates.duplicates_find(org=org)
 
 
-def _pairs(org: Organization, entity: str = "contact") -> set[tuple[int, int, str]]:
+def _pairs(org: Organization, record_kind: str = "contact") -> set[tuple[int, int, str]]:
     """The open pairs, as (lower id, higher id, reason)."""
     with activate(org):
-        found = DuplicatePair.objects.filter(entity=entity, dismissed_at__isnull=True)
-        return {(*(r.pk for r in p.records), p.reason) for p in found}  # type: ignore[misc, union-attr]
+        found = DuplicatePair.objects.filter(record_kind=record_kind, dismissed_at__isnull=True)
+        return {(p.first_id, p.second_id, p.reason) for p in found}
 
 
 # --- What is found -----------------------------------------------------------------------
@@ -97,7 +101,7 @@ def test_it_scores_exact_matches_above_similar_names(acme: Organization) -> None
 
 
 def test_it_skips_an_address_shared_by_many(acme: Organization) -> None:
-    for n in range(duplicates.SHARED_VALUE_LIMIT + 1):
+    for n in range(finders.SHARED_VALUE_LIMIT + 1):
         _contact(acme, first_name=f"Person {n}", email="info@engines.example")
     _find(acme)
     assert _pairs(acme) == set()
@@ -115,8 +119,8 @@ def test_it_leaves_out_deleted_merged_and_erased_contacts(acme: Organization, al
         _contact(acme, first_name="Ada", email="ada@engines.example") for _ in range(4)
     )
     with activate(acme):
-        services.records_trash(org=acme, records=[trashed], by=None)
-        merging.contacts_merge(org=acme, survivor=ada, others=[merged], values={}, by=None)
+        trash(acme, trashed, by=None)
+        merge(org=acme, survivor=ada, others=[merged], values={}, by=None)
         contact_erase(org=acme, contact=erased, by=alice)
     _find(acme)
     assert _pairs(acme) == set()
@@ -144,15 +148,16 @@ def test_a_dismissed_pair_stays_dismissed_after_a_merge_is_undone(acme, alice) -
     _find(acme)
     with activate(acme):
         duplicates.duplicate_dismiss(org=acme, pair=DuplicatePair.objects.get(), by=alice)
-        merge = merging.contacts_merge(org=acme, survivor=grace, others=[augusta], values={},
-                                       by=alice)  # fmt: skip
+        done = merge(org=acme, survivor=grace, others=[augusta], values={}, by=alice)
     _find(acme)
     with activate(acme):
-        merging.merge_undo(org=acme, merge=merge, by=alice)
+        merging.merge_undo(org=acme, merge=done, by=alice)
     _find(acme)
     assert (ada.pk, augusta.pk, "email") not in _pairs(acme)
     with activate(acme):
-        assert DuplicatePair.objects.get(contact_a=ada, contact_b=augusta).dismissed_by == alice
+        assert (
+            DuplicatePair.objects.get(first_id=ada.pk, second_id=augusta.pk).dismissed_by == alice
+        )
 
 
 def test_a_dismissed_pair_goes_when_a_merged_record_is_purged(acme, alice) -> None:
@@ -162,7 +167,7 @@ def test_a_dismissed_pair_goes_when_a_merged_record_is_purged(acme, alice) -> No
     with activate(acme):
         duplicates.duplicate_dismiss(org=acme, pair=DuplicatePair.objects.get(), by=alice)
         grace = services.contact_create(org=acme, by=None, first_name="Grace")
-        merging.contacts_merge(org=acme, survivor=grace, others=[augusta], values={}, by=alice)
+        merge(org=acme, survivor=grace, others=[augusta], values={}, by=alice)
     with time_machine.travel(timezone.now() + timedelta(days=31)), activate(acme):
         services.trash_purge(org=acme)
         assert not DuplicatePair.objects.exists()
@@ -175,7 +180,7 @@ def test_it_forgets_pairs_that_no_longer_match_or_were_merged(acme: Organization
     _find(acme)
     with activate(acme):
         services.contact_update(org=acme, contact=augusta, by=None, email="augusta@x.example")
-        merging.contacts_merge(org=acme, survivor=ada, others=[grace], values={}, by=None)
+        merge(org=acme, survivor=ada, others=[grace], values={}, by=None)
     _find(acme)
     assert _pairs(acme) == set()
 
@@ -192,9 +197,9 @@ def test_the_task_finds_only_its_organisations_duplicates(acme, globex) -> None:
 
 def test_beat_looks_every_night_in_every_organisation(acme, globex) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["duplicates-find"]
-    assert (entry["task"], entry["args"]) == ("crm.fan_out", ["contacts.duplicates_find"])
+    assert (entry["task"], entry["args"]) == ("crm.fan_out", ["records.duplicates_find"])
     for org in (acme, globex):
         _contact(org, first_name="Ada", email="ada@engines.example")
         _contact(org, first_name="Augusta", email="ada@engines.example")
-    fan_out.apply(args=("contacts.duplicates_find",)).get()
+    fan_out.apply(args=("records.duplicates_find",)).get()
     assert len(_pairs(acme)) == len(_pairs(globex)) == 1

@@ -11,11 +11,13 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import custom_fields, exports, services, tasks
-from contacts.models import Company, Contact, ExportJob
+from contacts import services
+from contacts.models import Company, Contact
 from crm import services as crm_services
 from crm.models import Organization, User
 from crm.progress import progress_set
+from crm.records import custom_fields, exports, tasks
+from crm.records.models import ExportJob
 from crm.tenancy import activate
 
 pytestmark = pytest.mark.django_db
@@ -317,7 +319,13 @@ def test_it_exports_in_a_fixed_number_of_queries(
                  owner=alice)  # fmt: skip
     with activate(acme):
         custom_fields.custom_field_save(
-            org=acme, by=None, entity="contact", key="tier", label="Tier", kind="text", choices=[]
+            org=acme,
+            by=None,
+            record_kind="contact",
+            key="tier",
+            label="Tier",
+            kind="text",
+            choices=[],
         )
     client.force_login(alice)
     # Session, user, organisation, membership, both walls and their savepoints; the capped
@@ -400,7 +408,7 @@ def test_a_large_export_fails_clearly_for_a_search_past_its_limit(
     client.force_login(alice)
     with activate(acme):
         job = exports.export_job_create(
-            org=acme, by=alice, kind="contacts", fmt="csv", query="q=large"
+            org=acme, by=alice, record_kind="contact", fmt="csv", query="q=large"
         )
     monkeypatch.setattr(exports, "SEARCH_MAX_ROWS", 3)  # the matches grew since it was asked for
     tasks.export_run.delay(org_id=acme.pk, export_id=job.pk)
@@ -414,7 +422,9 @@ def test_it_polls_a_job_that_has_not_finished(
     client: Client, alice: User, acme: Organization
 ) -> None:
     with activate(acme):
-        job = exports.export_job_create(org=acme, by=alice, kind="contacts", fmt="csv", query="")
+        job = exports.export_job_create(
+            org=acme, by=alice, record_kind="contact", fmt="csv", query=""
+        )
     client.force_login(alice)
     page = client.get(f"/o/acme/exports/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert page.lstrip().startswith('<section id="export-progress"')

@@ -9,9 +9,9 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from contacts import exports, tasks
-from contacts.models import ExportJob
 from crm.models import AuditEvent, Organization, User
+from crm.records import exports, tasks
+from crm.records.models import ExportJob
 from crm.tenancy import activate
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def _media(settings: Any, tmp_path: Path) -> None:
 def _export(org: Organization, by: User, days_ago: int = 0) -> tuple[ExportJob, Path]:
     """A finished export, asked for `days_ago` days ago, with its file (and a leftover)."""
     with time_machine.travel(timezone.now() - timedelta(days=days_ago)), activate(org):
-        job = exports.export_job_create(org=org, by=by, kind="contacts", fmt="csv", query="")
+        job = exports.export_job_create(org=org, by=by, record_kind="contact", fmt="csv", query="")
         exports.export_run(org=org, export_id=job.pk)
         job.refresh_from_db()
     path = Path(settings.MEDIA_ROOT) / job.file
@@ -67,7 +67,7 @@ def test_it_keeps_exports_as_many_days_as_configured(
 
 def test_it_deletes_a_job_that_never_wrote_a_file(acme: Organization, alice: User) -> None:
     with time_machine.travel(timezone.now() - timedelta(days=8)), activate(acme):
-        exports.export_job_create(org=acme, by=alice, kind="companies", fmt="xlsx", query="")
+        exports.export_job_create(org=acme, by=alice, record_kind="company", fmt="xlsx", query="")
     with activate(acme):
         assert exports.exports_purge(org=acme) == 1
     assert _jobs(acme) == []
@@ -95,5 +95,5 @@ def test_the_task_is_safe_to_run_twice(acme: Organization, alice: User) -> None:
 
 def test_beat_runs_it_every_night_in_every_organisation() -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["exports-purge"]
-    assert (entry["task"], entry["args"]) == ("crm.fan_out", ["contacts.exports_purge"])
+    assert (entry["task"], entry["args"]) == ("crm.fan_out", ["records.exports_purge"])
     assert settings.EXPORT_KEEP_DAYS == 7

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from contacts.models import Company, Contact, ImportJob
+from contacts.models import Company, Contact
 from crm.models import Organization
+from crm.records.models import ImportJob
 from crm.tenancy import activate
 from tests.contacts.imports import csv_bytes, media
 

@@ -10,9 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts.models import Company, Contact, ImportJob
+from contacts.models import Company, Contact
 from crm.models import Organization, Role, User
 from crm.progress import progress_set
+from crm.records.models import ImportJob
 from crm.tenancy import activate
 from tests.conftest import member
 from tests.contacts.imports import check, csv_bytes, media, run, upload
@@ -278,7 +279,7 @@ def test_it_imports_companies_from_their_own_page(
     response = client.post("/o/acme/companies/import/", {"file": SimpleUploadedFile("c.csv", data)})
     (job,) = _jobs(acme)
     assert response["Location"] == f"/o/acme/imports/{job.pk}/"
-    assert (job.entity, job.mapping, job.match_by) == (
+    assert (job.record_kind, job.mapping, job.match_by) == (
         "company",
         ["name", "domain", "size"],
         "domain",

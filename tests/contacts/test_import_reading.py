@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from contacts.imports.fields import CONTACT_TARGETS, country, size, suggest
-from contacts.imports.reading import Table, UnreadableFile, read_table
+from contacts.imports import CONTACT_TARGETS, size
+from crm.records import registry
+from crm.records.imports.fields import country, suggest
+from crm.records.imports.reading import Table, UnreadableFile, read_table
 from tests.contacts.imports import csv_bytes, xlsx_bytes
 
 ROWS = [["First Name", "Email", "Notes"], ["Zoë", "zoe@example.com", "line one\nline two; still"],
@@ -65,7 +67,7 @@ def test_it_suggests_fields_from_the_headers_people_use() -> None:
     headers = ["E-mail Address", "Email 1", "First Name", "Company Name", "Mobile Phone",
                "Lifecycle Stage", "Tags", "Home Phone", "Notes"]  # fmt: skip
     known = {target.key: target for target in CONTACT_TARGETS}
-    assert suggest("contact", headers, known) == [
+    assert suggest(registry.kind("contact"), headers, known) == [
         "email", "other_emails", "first_name", "company", "phone", "lifecycle", "tags",
         "other_phones", "",
     ]  # fmt: skip

@@ -7,8 +7,9 @@ import pytest
 from django.test import Client
 
 from contacts import services
-from contacts.models import Contact, ImportJob
+from contacts.models import Contact
 from crm.models import Organization, User
+from crm.records.models import ImportJob
 from crm.tenancy import activate
 from tests.contacts.imports import check, media, upload
 

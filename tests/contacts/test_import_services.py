@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from contacts.imports import services as imports
-from contacts.models import Company, ConsentEvent, Contact, ContactTag, ImportChange, ImportJob
+from contacts.models import Company, ConsentEvent, Contact, ContactTag
 from crm.models import AuditEvent, Organization, User
+from crm.records.imports import services as imports
+from crm.records.models import ImportChange, ImportJob
 from crm.tenancy import activate
 from tests.contacts.imports import check, commit, csv_bytes, media, run, upload
 
@@ -113,7 +114,7 @@ def test_it_imports_companies_matched_by_domain(acme: Organization, alice: User)
         ["Company", "Website", "Employees"],
         ["Initech", "https://www.initech.example/", "51-200"],
     ]
-    job = run(acme, alice, csv_bytes(rows), entity="company")
+    job = run(acme, alice, csv_bytes(rows), record_kind="company")
     assert job.totals["created"] == 1, job.problems
     with activate(acme):
         company = Company.objects.get()
@@ -123,7 +124,7 @@ def test_it_imports_companies_matched_by_domain(acme: Organization, alice: User)
             "51-200",
         )
     job = run(acme, alice, csv_bytes([["Website", "Industry"], ["initech.example", "Software"]]),
-              entity="company", mode="update")  # fmt: skip
+              record_kind="company", mode="update")  # fmt: skip
     assert job.totals["updated"] == 1
     with activate(acme):
         assert Company.objects.get().industry == "Software"
@@ -137,9 +138,9 @@ def test_a_failure_writes_nothing(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    from contacts.imports import services
+    from crm.records.imports import services
 
-    monkeypatch.setattr(services._Writer, "links", broken)
+    monkeypatch.setattr(services.Writer, "links", broken)
     job = commit(acme, alice, job)
     assert job.status == ImportJob.Status.FAILED
     assert "wrote nothing" in job.error

@@ -7,10 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from contacts import services
-from contacts.imports import services as imports
-from contacts.imports import undo
-from contacts.models import Company, ConsentEvent, Contact, ContactTag, ImportJob
+from contacts.models import Company, ConsentEvent, Contact, ContactTag
 from crm.models import AuditEvent, Organization, User
+from crm.records.imports import services as imports
+from crm.records.imports import undo
+from crm.records.models import ImportJob
 from crm.tenancy import activate
 from tests.contacts.imports import csv_bytes, media, run, undo_import
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from contacts import tasks
-from contacts.imports import services
-from contacts.models import Contact, ImportJob
+from contacts.models import Contact
 from crm.models import Organization, User
+from crm.records import tasks
+from crm.records.imports import services
+from crm.records.models import ImportJob
 from crm.tasks import ping
 from crm.tenancy import activate
 from tests.contacts.imports import csv_bytes, upload

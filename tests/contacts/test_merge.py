@@ -11,19 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from contacts import merging, services
-from contacts.models import (
-    Company,
-    CompanyTag,
-    ConsentEvent,
-    Contact,
-    ContactTag,
-    CustomField,
-    Merge,
-)
+from contacts import services
+from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag
 from contacts.privacy import contact_erase
 from crm.models import AuditEvent, Organization, User
+from crm.records import merging
+from crm.records.models import CustomField, Merge
 from crm.tenancy import activate
+from tests.factories import merge, trash
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +37,7 @@ def _company(org: Organization, name: str, tags: tuple[str, ...] = (), **fields:
 
 def _merge(org: Organization, survivor: Any, *others: Any, by: User | None = None,
            **values: int) -> Merge:  # fmt: skip
-    service = merging.contacts_merge if isinstance(survivor, Contact) else merging.companies_merge
-    with activate(org):
-        return service(org=org, survivor=survivor, others=list(others), values=values, by=by)
+    return merge(org, survivor, others, values=values, by=by)
 
 
 def _undo(org: Organization, merge: Merge, by: User | None = None) -> Merge:
@@ -126,7 +119,7 @@ def test_it_unites_the_tags_and_moves_the_consent_history(acme, alice, ada, ada2
 
 def test_it_keeps_the_custom_value_chosen(acme, ada, ada2) -> None:
     with activate(acme):
-        CustomField.objects.create(org=acme, entity="contact", key="tier", label="Tier",
+        CustomField.objects.create(org=acme, record_kind="contact", key="tier", label="Tier",
                                    kind="text")  # fmt: skip
         services.contact_update(org=acme, contact=ada, by=None, custom={"tier": "Gold"})
         services.contact_update(org=acme, contact=ada2, by=None, custom={"tier": "Silver"})
@@ -178,13 +171,13 @@ def test_it_refuses_fewer_than_two_or_more_than_ten(acme, ada, count: int) -> No
 def test_it_refuses_to_merge_a_contact_with_a_company(acme, ada) -> None:
     company = _company(acme, "Analytical Engines")
     with pytest.raises(ValidationError), activate(acme):
-        merging.contacts_merge(org=acme, survivor=ada, others=[company], values={}, by=None)  # type: ignore[list-item]
+        merge(org=acme, survivor=ada, others=[company], values={}, by=None)
 
 
 def test_it_refuses_a_record_in_the_trash_merged_or_erased(acme, alice, ada, ada2) -> None:
     trashed, erased = _contact(acme, first_name="T"), _contact(acme, first_name="E")
     with activate(acme):
-        services.records_trash(org=acme, records=[trashed], by=None)
+        trash(acme, trashed, by=None)
         contact_erase(org=acme, contact=erased, by=alice)
     _merge(acme, ada, ada2)
     before = _state(acme)
@@ -247,7 +240,7 @@ def test_a_registered_links_rows_all_move_and_come_back(
     acme, alice, ada, ada2, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(merging, "_links", {"contact": {}, "company": {}})
-    merging.register_contact_link(ConsentEvent, "contact")
+    merging.register_link("contact", ConsentEvent, "contact")
     with activate(acme):
         for contact in (ada, ada2, ada2):
             services.contact_set_consent(org=acme, contact=contact, purpose="sms", granted=True,
@@ -265,7 +258,7 @@ def test_a_registered_links_rows_all_move_and_come_back(
 
 def test_it_refuses_a_link_that_is_no_reference_to_a_contact() -> None:
     with pytest.raises(ValueError, match="not a tenant row's reference"):
-        merging.register_contact_link(ContactTag, "tag")
+        merging.register_link("contact", ContactTag, "tag")
 
 
 # --- Undo --------------------------------------------------------------------------------
@@ -345,7 +338,7 @@ def test_undo_checks_the_records_after_locking_them(acme, alice, ada, ada2) -> N
     def trash_while_the_undo_waits() -> None:
         try:
             with activate(acme):  # one transaction, committed once the undo waits for it
-                services.records_trash(org=acme, records=[ada], by=alice)
+                trash(acme, ada, by=alice)
                 trashing.set()
                 _until_a_lock_is_awaited()
         finally:

@@ -9,12 +9,14 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import merging, services
-from contacts.models import Contact, CustomField, Merge
+from contacts import services
+from contacts.models import Contact
 from contacts.privacy import contact_erase
 from crm import services as crm_services
 from crm.models import Organization, User
+from crm.records.models import CustomField, Merge
 from crm.tenancy import activate
+from tests.factories import merge, trash
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +49,7 @@ def _post(client: Client, *records: Any, url: str = URL, **choices: Any) -> Any:
 
 def _merge(org: Organization, survivor: Any, *others: Any) -> Merge:
     with activate(org):
-        return merging.contacts_merge(org=org, survivor=survivor, others=list(others), values={},
+        return merge(org=org, survivor=survivor, others=list(others), values={},
                                       by=None)  # fmt: skip
 
 
@@ -108,7 +110,7 @@ def test_it_keeps_the_record_chosen_as_survivor(client: Client, alice, acme, ada
 
 def test_it_shows_errors_next_to_the_field_and_merges_nothing(client, alice, acme, ada, king):
     with activate(acme):
-        CustomField.objects.create(org=acme, entity="contact", key="tier", label="Tier",
+        CustomField.objects.create(org=acme, record_kind="contact", key="tier", label="Tier",
                                    kind="text")  # fmt: skip
         services.contact_update(org=acme, contact=king, by=None, custom={"tier": "Gold"})
     client.force_login(alice)
@@ -287,7 +289,7 @@ def test_it_answers_404_when_a_later_survivor_is_hidden(client, acme, alice, rit
 def test_it_answers_404_when_the_survivor_is_in_the_trash(client, acme, alice, ada, king):
     _merge(acme, ada, king)
     with activate(acme):
-        services.records_trash(org=acme, records=[ada], by=alice)
+        trash(acme, ada, by=alice)
     client.force_login(alice)
     response = client.get(f"/o/acme/contacts/{king.pk}/")
     assert response.status_code == 404
@@ -297,7 +299,7 @@ def test_it_answers_404_when_the_survivor_is_in_the_trash(client, acme, alice, a
 def test_a_merged_companys_page_leads_to_the_survivor(client: Client, alice, acme) -> None:
     with activate(acme):
         first, second = (services.company_create(org=acme, by=None, name=n) for n in "AB")
-        merging.companies_merge(org=acme, survivor=first, others=[second], values={}, by=None)
+        merge(org=acme, survivor=first, others=[second], values={}, by=None)
     client.force_login(alice)
     response = client.get(f"/o/acme/companies/{second.pk}/")
     assert response["Location"] == f"/o/acme/companies/{first.pk}/"

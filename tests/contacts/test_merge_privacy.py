@@ -7,10 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from contacts import merging, privacy, services
-from contacts.models import ConsentEvent, Contact, ContactTag, Merge
+from contacts import privacy, services
+from contacts.models import ConsentEvent, Contact, ContactTag
 from crm.models import AuditEvent, Organization, User
+from crm.records import merging
+from crm.records.models import Merge
 from crm.tenancy import activate
+from tests.factories import merge
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +26,7 @@ def _contact(org: Organization, tags: tuple[str, ...] = (), **fields: Any) -> Co
 
 def _merge(org: Organization, survivor: Contact, *others: Contact, **values: int) -> Merge:
     with activate(org):
-        return merging.contacts_merge(org=org, survivor=survivor, others=list(others),
+        return merge(org=org, survivor=survivor, others=list(others),
                                       values=values, by=None)  # fmt: skip
 
 

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from contacts import privacy, services
-from contacts.models import ConsentEvent, Contact, ContactTag, CustomField
+from contacts.models import ConsentEvent, Contact, ContactTag
 from crm.models import AuditEvent, Organization, User
+from crm.records.models import CustomField
 from crm.tenancy import activate
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def ada(acme: Organization, alice: User) -> Contact:
     with activate(acme):
         tags = services.tags_by_name(org=acme, names=["VIP"], by=alice)
         CustomField.objects.create(
-            org=acme, entity="contact", key="shoe_size", label="Shoe size", kind="number"
+            org=acme, record_kind="contact", key="shoe_size", label="Shoe size", kind="number"
         )
         contact = services.contact_create(
             org=acme, by=alice, first_name="Ada", last_name="Lovelace",

@@ -8,9 +8,11 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import custom_fields, services
-from contacts.models import Company, Contact, SavedView
+from contacts import services
+from contacts.models import Company, Contact
 from crm.models import AuditEvent, Organization, User
+from crm.records import custom_fields
+from crm.records.models import SavedView
 from crm.tenancy import activate
 
 pytestmark = pytest.mark.django_db
@@ -40,13 +42,15 @@ def _headers(body: str) -> list[str]:
 
 def _view(org: Organization, owner: User, name: str = "Leads", **fields: Any) -> SavedView:
     with activate(org):
-        return SavedView.objects.create(org=org, owner=owner, entity="contact", name=name, **fields)
+        return SavedView.objects.create(
+            org=org, owner=owner, record_kind="contact", name=name, **fields
+        )
 
 
-def _save(client: Client, **changes: str) -> Any:
-    data = {"entity": "contact", "name": "UK leads", "query": "lifecycle=lead&country=GB&page=3",
+def _save(client: Client, list_url: str = "/o/acme/contacts/", **changes: str) -> Any:
+    data = {"name": "UK leads", "query": "lifecycle=lead&country=GB&page=3",
             "columns": "name,city,email"}  # fmt: skip
-    return client.post(SAVE, {**data, **changes})
+    return client.post(f"{list_url}views/save/", {**data, **changes})
 
 
 def _menu(body: str) -> list[str]:
@@ -128,7 +132,7 @@ def test_it_saves_the_query_and_columns(client: Client, acme, alice) -> None:
     with activate(acme):
         view = SavedView.objects.get()
         assert AuditEvent.objects.filter(action="saved_view.created").count() == 1
-    assert (view.owner, view.entity, view.shared) == (alice, "contact", False)
+    assert (view.owner, view.record_kind, view.shared) == (alice, "contact", False)
     assert (view.query, view.columns) == ("lifecycle=lead&country=GB", ["name", "city", "email"])
     assert response["Location"] == URL + "?lifecycle=lead&country=GB&columns=name%2Ccity%2Cemail"
 
@@ -151,7 +155,7 @@ def test_the_views_menu_lists_it_and_it_restores_the_list(client: Client, acme, 
 
 def test_it_answers_htmx_with_a_client_redirect(client: Client, acme, alice) -> None:
     client.force_login(alice)
-    data = {"entity": "contact", "name": "Mine", "query": "q=ann", "columns": "email"}
+    data = {"name": "Mine", "query": "q=ann", "columns": "email"}
     response = client.post(SAVE, data, headers=HTMX)
     assert response["HX-Redirect"] == URL + "?q=ann&columns=name%2Cemail"
 
@@ -171,9 +175,7 @@ def test_it_shows_an_error_beside_the_name_for_a_duplicate(client: Client, acme,
 def test_it_answers_htmx_errors_with_the_form_only(client: Client, acme, alice) -> None:
     _view(acme, alice, "UK leads")
     client.force_login(alice)
-    body = client.post(
-        SAVE, {"entity": "contact", "name": "UK leads"}, headers=HTMX
-    ).content.decode()
+    body = client.post(SAVE, {"name": "UK leads"}, headers=HTMX).content.decode()
     assert body.lstrip().startswith('<form method="post"')
     assert "There is already a view called" in body
 
@@ -182,7 +184,7 @@ def test_a_name_may_repeat_across_people_and_lists(client: Client, acme, alice, 
     _view(acme, bob, "UK leads")
     client.force_login(alice)
     _save(client)
-    _save(client, entity="company")
+    _save(client, "/o/acme/companies/")
     with activate(acme):
         assert SavedView.objects.count() == 3
 
@@ -298,7 +300,7 @@ def test_every_column_lists_in_a_fixed_number_of_queries(
     with activate(acme):
         for key, kind in (("tier", "text"), ("met_on", "date")):
             custom_fields.custom_field_save(
-                org=acme, by=None, entity="contact", key=key, label=key, kind=kind, choices=[]
+                org=acme, by=None, record_kind="contact", key=key, label=key, kind=kind, choices=[]
             )
     client.force_login(alice)
     every = ",".join(["email", "phone", "company", "stage", "owner", "tags", "created",

@@ -7,10 +7,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from contacts import privacy, selectors, services
+from contacts import privacy, services
 from contacts.models import Contact, SearchWord
 from crm.models import Organization, User
+from crm.records.search import search_ids
 from crm.tenancy import activate
+from tests.factories import trash
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +30,7 @@ def _words(org: Organization) -> set[str]:
 def _near(org: Organization, term: str, limit: int = 1001) -> list[str]:
     """The names a search for `term` finds, in the order the database found them."""
     with activate(org):
-        ids = selectors.search_ids(Contact, term, limit=limit) or []
+        ids = search_ids(Contact, term, limit=limit) or []
         names = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "last_name"))
     return [names[pk] for pk in ids]
 
@@ -58,7 +60,7 @@ def test_it_keeps_a_word_another_contact_still_has(acme: Organization) -> None:
 def test_it_keeps_the_words_of_a_contact_in_the_trash(acme: Organization) -> None:
     ada = _contact(acme, first_name="Ada", last_name="Lovelace")
     with activate(acme):
-        services.records_trash(org=acme, records=[ada], by=None)
+        trash(acme, ada, by=None)
     assert "lovelace" in _words(acme)  # it may be restored
 
 
@@ -66,7 +68,7 @@ def test_it_forgets_the_words_of_a_contact_deleted_for_good(acme: Organization) 
     ada = _contact(acme, first_name="Ada", last_name="Lovelace")
     _contact(acme, first_name="Grace", last_name="Hopper")
     with activate(acme):
-        services.records_trash(org=acme, records=[ada], by=None)
+        trash(acme, ada, by=None)
         services.trash_purge(org=acme, now=timezone.now() + timedelta(days=31))
     assert _words(acme) == {"grace", "hopper"}
 

@@ -11,6 +11,7 @@ from contacts import services, tasks
 from contacts.models import Company, Contact
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
+from tests.factories import trash
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def _trashed_contact(org: Organization, by: User | None = None, **fields: Any) -> Contact:
     with activate(org):
         contact = services.contact_create(org=org, by=by, **fields)
-        services.records_trash(org=org, records=[contact], by=by)
+        trash(org, contact, by=by)
         return contact
 
 
@@ -81,7 +82,7 @@ def test_purging_a_company_detaches_its_contacts(acme: Organization, alice: User
     with activate(acme):
         company = services.company_create(org=acme, by=alice, name="Northwind Traders")
         contact = services.contact_create(org=acme, by=alice, first_name="Ada", company=company)
-        services.records_trash(org=acme, records=[company], by=alice)
+        trash(acme, company, by=alice)
     assert _purge(acme, days=31) == {"contact": 0, "company": 1}
     with activate(acme):
         contact.refresh_from_db()

@@ -9,14 +9,12 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 
-from contacts import exports, merging
 from contacts import services as contact_services
-from contacts.models import (
-    Company,
-    CompanyTag,
-    ConsentEvent,
-    Contact,
-    ContactTag,
+from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag, SearchWord, Tag
+from crm import services
+from crm.models import AuditEvent, Invitation, Membership, Organization, Team, TeamMember, User
+from crm.records import exports
+from crm.records.models import (
     CustomField,
     DuplicatePair,
     ExportJob,
@@ -24,12 +22,9 @@ from contacts.models import (
     ImportJob,
     Merge,
     SavedView,
-    SearchWord,
-    Tag,
 )
-from crm import services
-from crm.models import AuditEvent, Invitation, Membership, Organization, Team, TeamMember, User
 from crm.tenancy import TenantModel, activate
+from tests.factories import merge
 
 # URL keyword -> the model whose id it takes.
 URL_KWARGS: dict[str, type[models.Model]] = {
@@ -75,21 +70,21 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
             by=admin,
         )  # fmt: skip
         export = exports.export_job_create(
-            org=org, by=admin, kind="contacts", fmt="csv", query="q=secret"
+            org=org, by=admin, record_kind="contact", fmt="csv", query="q=secret"
         )
         custom_field = CustomField.objects.create(
-            org=org, entity="contact", key="secret_code", label=f"{org.name} Secret Code",
+            org=org, record_kind="contact", key="secret_code", label=f"{org.name} Secret Code",
             kind="text",
         )  # fmt: skip
         saved_view = SavedView.objects.create(
-            org=org, owner=admin, entity="contact", name=f"{org.name} Secret View"
+            org=org, owner=admin, record_kind="contact", name=f"{org.name} Secret View"
         )
         import_job = ImportJob.objects.create(
-            org=org, entity="contact", file=f"{org.pk}/imports/secret.csv",
+            org=org, record_kind="contact", file=f"{org.pk}/imports/secret.csv",
             file_name=f"{org.name} secret.csv", format="csv", created_by=admin,
         )  # fmt: skip
         import_change = ImportChange.objects.create(
-            org=org, job=import_job, entity="contact", record_id=contact.pk, created=True
+            org=org, job=import_job, record_kind="contact", record_id=contact.pk, created=True
         )
         # Two more with the secret address: one listed as a duplicate, one merged.
         twins = [
@@ -103,15 +98,14 @@ def seed_rows(org: Organization, admin: User) -> dict[type[models.Model], Any]:
             for n in (2, 3)
         ]
         pair = DuplicatePair.objects.create(
-            org=org, entity="contact", contact_a=contact, contact_b=twins[0], reason="email",
+            org=org, record_kind="contact", first_id=contact.pk, second_id=twins[0].pk,
+            reason="email",
             score=1,
         )  # fmt: skip
-        merge = merging.contacts_merge(
-            org=org, survivor=contact, others=[twins[1]], values={}, by=admin
-        )
+        merged = merge(org=org, survivor=contact, others=[twins[1]], values={}, by=admin)
         return {
             DuplicatePair: pair,
-            Merge: merge,
+            Merge: merged,
             ImportJob: import_job,
             ImportChange: import_change,
             CustomField: custom_field,

@@ -1,1 +1,0 @@
-"""Importing contacts and companies from CSV and XLSX files."""

@@ -1,0 +1,230 @@
+"""Contacts and companies as record kinds: everything the platform's lists, bulk actions,
+exports, imports, duplicates and merges need to know about them, declared once."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from contacts import duplicates, imports, selectors, services
+from contacts.filters import CompanyFilter, ContactFilter
+from contacts.models import Company, CompanyTag, Contact, ContactTag
+from crm.records import bulk
+from crm.records import columns as c
+from crm.records.duplicates import DuplicateSpec
+from crm.records.merging import MergeSpec
+from crm.records.registry import Kind, Tags
+from crm.templatetags.crm_tags import phone
+
+# --- Columns ------------------------------------------------------------------------------
+
+
+def _contact_name(contact: Contact, row: c.Row) -> SafeString:
+    url = row.link("contacts:detail", contact.pk)
+    link = format_html('<a href="{}">{}</a>', url, contact.name or contact.email)
+    if contact.job_title and "job_title" not in row.keys:
+        return format_html('{}<br><span class="muted">{}</span>', link, contact.job_title)
+    return link
+
+
+def _email(contact: Contact, row: c.Row) -> SafeString | str:
+    if not contact.email:
+        return ""
+    return format_html('<a href="mailto:{}">{}</a>', contact.email, contact.email)
+
+
+def _stage(contact: Contact, row: c.Row) -> SafeString:
+    return format_html(
+        '<span class="badge badge--neutral">{}</span>', contact.get_lifecycle_display()
+    )
+
+
+def _domain(company: Company, row: c.Row) -> SafeString | str:
+    if not company.domain:
+        return ""
+    return format_html(
+        '<a href="https://{}" rel="noopener noreferrer">{}</a>', company.domain, company.domain
+    )
+
+
+CONTACT_COLUMNS = [
+    # First and last name apart, as an import reads them.
+    c.Column("name", "Name", _contact_name, lambda contact, zone: [contact.first_name,
+             contact.last_name], headers=("First name", "Last name"), sort="name"),
+    c.Column("email", "Email", _email, c.plain("email"), sort="email"),
+    c.Column("phone", "Phone", lambda contact, row: phone(contact.phone), c.plain("phone"),
+             css="nowrap"),
+    c.Column("company", "Company", c.text("company_name"), c.plain("company_name"),
+             sort="company"),
+    c.Column("stage", "Stage", _stage, c.choice_label("lifecycle"), sort="lifecycle"),
+    c.OWNER,
+    c.TAGS,
+    c.created(),
+    c.Column("job_title", "Job title", c.text("job_title"), c.plain("job_title")),
+    c.Column("source", "Source", c.text("source"), c.plain("source")),
+    c.Column("country", "Country", c.text("country"), c.plain("country")),
+    c.Column("city", "City", c.text("city"), c.plain("city")),
+    c.Column("last_interaction", "Last interaction", c.day("last_interaction_at"),
+             c.iso("last_interaction_at"), sort="last_interaction", css="nowrap"),
+]  # fmt: skip
+
+COMPANY_COLUMNS = [
+    c.Column("name", "Name", c.link("name", "contacts:company_detail"), c.plain("name"),
+             sort="name"),
+    c.Column("domain", "Domain", _domain, c.plain("domain"), sort="domain"),
+    c.Column("industry", "Industry", c.text("industry"), c.plain("industry"), sort="industry"),
+    c.Column("size", "Size", c.choice("size"), c.choice_label("size"), css="nowrap"),
+    c.OWNER,
+    c.Column("country", "Country", c.text("country"), c.plain("country")),
+    c.TAGS,
+    c.created(),
+]  # fmt: skip
+
+
+# --- Merges -------------------------------------------------------------------------------
+
+_LABELS = {"lifecycle": "Stage", "external_id": "External ID", "postal_code": "Postcode"}
+_ADDRESS = ("street", "city", "region", "postal_code", "country", "external_id")
+
+
+def _contact_company_name(contact: Contact) -> list[str]:
+    """A contact's copy of its company's name, which search reads, from the company."""
+    contact.company_name = contact.company.name if contact.company else ""
+    return ["company_name"]
+
+
+def _contact_combined(contacts: Sequence[Contact], found: dict[str, Any]) -> dict[str, Any]:
+    """What a merged contact keeps of everyone without a choice: the other addresses and
+    numbers, the latest consent per purpose, the latest interaction."""
+    emails = {e for c in contacts for e in [c.email, *c.other_emails] if e} - {found["email"]}
+    phones = [p for c in contacts for p in [c.phone, *c.other_phones] if p]
+    consent: dict[str, Any] = {}
+    for contact in contacts:
+        for purpose, state in contact.consent.items():
+            latest = consent.get(purpose, {})
+            if purpose not in consent or str(state.get("at", "")) > str(latest.get("at", "")):
+                consent[purpose] = state
+    times = [c.last_interaction_at for c in contacts if c.last_interaction_at]
+    return {
+        "other_emails": sorted(emails),
+        "other_phones": [p for p in dict.fromkeys(phones) if p != found["phone"]],
+        "consent": consent,
+        "last_interaction_at": max(times) if times else None,
+    }
+
+
+def _contact_check(found: dict[str, Any]) -> None:
+    if not (found["first_name"] or found["last_name"] or found["email"]):
+        raise ValidationError({"first_name": "Keep at least a name or an email address."})
+
+
+def _company_check(found: dict[str, Any]) -> None:
+    if not found["name"]:
+        raise ValidationError({"name": "Keep a name for the company."})
+
+
+def _company_names_again(company_ids: Sequence[int]) -> None:
+    """Copy each company's name onto its contacts again (search reads it from there)."""
+    name = Company.objects.filter(pk=OuterRef("company_id")).values("name")[:1]
+    Contact.objects.filter(company_id__in=company_ids).update(company_name=Subquery(name))
+
+
+CONTACT_MERGE = MergeSpec(
+    fields=(
+        "first_name", "last_name", "email", "phone", "job_title", "company", "lifecycle",
+        "owner", "source", "preferred_channel", "language", *_ADDRESS,
+    ),
+    labels=_LABELS,
+    derived=frozenset({"company_name"}),
+    derive=_contact_company_name,
+    combine=_contact_combined,
+    check=_contact_check,
+    moves="tags, consent history",
+    note="Every email address and phone number is kept: those not chosen become other "
+    "addresses and numbers. Consent keeps, per purpose, the latest given or withdrawn.",
+)  # fmt: skip
+
+COMPANY_MERGE = MergeSpec(
+    fields=("name", "domain", "industry", "size", "owner", *_ADDRESS),
+    labels=_LABELS,
+    check=_company_check,
+    after=_company_names_again,
+    moves="tags, contacts",
+)
+
+
+# --- The kinds ----------------------------------------------------------------------------
+
+CONTACT = Kind(
+    key="contact",
+    model=Contact,
+    noun="contact",
+    nouns="contacts",
+    url_prefix="contacts",
+    visible=selectors.contact_list,
+    filterset=ContactFilter,
+    columns=CONTACT_COLUMNS,
+    default_columns=("name", "email", "phone", "company", "stage", "owner", "tags", "created"),
+    default_order=("last_name", "first_name"),
+    detail_url="contacts:detail",
+    new_url="contacts:new",
+    empty_text="Add the people you sell to and support.",
+    searchable=True,
+    erased_field="erased_at",
+    custom_fields=True,
+    tags=Tags(link=ContactTag, field="contact", by_name=services.tags_by_name),
+    bulk_actions=(
+        bulk.ASSIGN_OWNER,
+        bulk.ADD_TAG,
+        bulk.REMOVE_TAG,
+        bulk.set_field(
+            "change_lifecycle",
+            "Change stage",
+            "lifecycle",
+            "Stage",
+            Contact.Lifecycle.choices,
+            "lifecycle stage",
+        ),
+        bulk.TRASH,
+    ),
+    imports=imports.CONTACTS,
+    merge=CONTACT_MERGE,
+    duplicates=DuplicateSpec(
+        reasons=duplicates.CONTACT_REASONS,
+        find=duplicates.contact_duplicates_find,
+        describe=duplicates.contact_line,
+        explain="Contacts with the same email address or phone number, or a similar name "
+        "at the same company",
+    ),
+)
+
+COMPANY = Kind(
+    key="company",
+    model=Company,
+    noun="company",
+    nouns="companies",
+    url_prefix="companies",
+    visible=selectors.company_list,
+    filterset=CompanyFilter,
+    columns=COMPANY_COLUMNS,
+    default_columns=("name", "domain", "industry", "size", "owner", "tags", "created"),
+    default_order=("name",),
+    detail_url="contacts:company_detail",
+    new_url="contacts:company_new",
+    empty_text="Add the organisations you sell to and support.",
+    searchable=True,
+    custom_fields=True,
+    tags=Tags(link=CompanyTag, field="company", by_name=services.tags_by_name),
+    bulk_actions=(bulk.ASSIGN_OWNER, bulk.ADD_TAG, bulk.REMOVE_TAG, bulk.TRASH),
+    imports=imports.COMPANIES,
+    merge=COMPANY_MERGE,
+    duplicates=DuplicateSpec(
+        reasons=duplicates.COMPANY_REASONS,
+        find=duplicates.company_duplicates_find,
+        describe=duplicates.company_line,
+        explain="Companies with the same web domain or a similar name",
+    ),
+)

@@ -1,0 +1,234 @@
+"""Bulk actions on a list: what a kind declares, and how they reach the selected records (or
+every record the list's search and filters match).
+
+An action is an object: its key and label, the value it takes (a member, a tag, one of a
+list of choices, or nothing), the permission it needs, and the service that applies it to
+the records' ids. The platform offers the common ones; a kind may declare its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import QueryDict
+
+from crm.audit import audit_record
+from crm.models import Membership, Organization, User
+from crm.permissions import can
+from crm.records import services
+from crm.records.filters import list_rows
+from crm.records.search import SEARCH_MAX_ROWS
+from crm.selectors import org_users
+
+if TYPE_CHECKING:
+    from crm.records.registry import Kind
+
+# As many as a search looks through: an action on all matches acts on all of them.
+MAX_ROWS = SEARCH_MAX_ROWS
+
+# apply(org=, by=, kind=, ids=, value=) -> how many records changed
+Apply = Callable[..., int]
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """One thing a list can do to many records at once."""
+
+    key: str  # "assign_owner": what the form posts
+    label: str  # "Assign owner": the menu and the confirmation's title
+    apply: Apply
+    # The posted field holding the action's value ("" for none), what the toolbar calls it,
+    # and what it takes: "member" (a member's user id), "text", or "choice" (of `choices`).
+    field: str = ""
+    field_label: str = ""
+    value: str = "none"
+    choices: Sequence[tuple[str, str]] = ()
+    noun: str = ""  # what the value is, in messages: "tag", "lifecycle stage"
+    verb: str = "edit"  # the permission it needs on the kind: kind.action(verb)
+    destructive: bool = False  # the confirmation's button says so
+    note: str = ""  # what the confirmation adds, after "This will change N records."
+
+    def clean(self, value: str) -> Any:
+        """The value as the service takes it; ValidationError with a message otherwise."""
+        value = value.strip()
+        if self.value == "member":
+            if not (_is_id(value) and Membership.objects.filter(user_id=int(value)).exists()):
+                raise ValidationError("Choose an owner who is a member of this organisation.")
+            return int(value)
+        noun = self.noun or self.field_label.lower()
+        if self.value == "text" and not value:
+            raise ValidationError(f"Give the name of the {noun}.")
+        if self.value == "choice" and value not in dict(self.choices):
+            raise ValidationError(f"“{value}” is not a {noun}.")
+        return value if self.value != "none" else ""
+
+    def describe(self, value: str) -> str:
+        """The value as people read it: a member's email, a choice's label, a tag."""
+        if self.value == "member" and _is_id(value):
+            member = org_users().filter(pk=int(value)).first()
+            return member.email if member else value
+        if self.value == "choice":
+            return dict(self.choices).get(value, value)
+        return value.strip()
+
+
+# Not a bulk write: the toolbar's way to the merge page with the selected rows.
+MERGE = "merge"
+
+
+def _is_id(value: str) -> bool:
+    # isdigit() alone lets "²" through, which int() refuses.
+    return value.isascii() and value.isdigit()
+
+
+# --- The common actions, for the kinds' declarations ---------------------------------------
+
+
+def _assign_owner(*, org: Organization, by: User | None, kind: Kind, ids: list[int],
+                  value: int) -> int:  # fmt: skip
+    assert kind.owner_field
+    return services.records_set(
+        org=org, by=by, kind=kind, ids=ids, values={f"{kind.owner_field}_id": value}
+    )
+
+
+def _tag(remove: bool) -> Apply:
+    def apply(*, org: Organization, by: User | None, kind: Kind, ids: list[int],
+              value: str) -> int:  # fmt: skip
+        assert kind.tags is not None
+        tags = kind.tags.tag_model._default_manager
+        if remove:
+            tag = tags.filter(name__iexact=value).first()
+            return services.records_untag(org=org, by=by, kind=kind, ids=ids, tag=tag) if tag else 0
+        (tag,) = kind.tags.by_name(org=org, names=[value], by=by)
+        return services.records_tag(org=org, by=by, kind=kind, ids=ids, tag=tag)
+
+    return apply
+
+
+def _trash(*, org: Organization, by: User | None, kind: Kind, ids: list[int], value: str) -> int:
+    return services.records_trash(org=org, by=by, kind=kind, ids=ids)
+
+
+ASSIGN_OWNER = BulkAction(
+    "assign_owner", "Assign owner", _assign_owner, field="owner", field_label="Owner",
+    value="member",
+)  # fmt: skip
+ADD_TAG = BulkAction("add_tag", "Add tag", _tag(remove=False), "tag", "Tag", "text")
+REMOVE_TAG = BulkAction("remove_tag", "Remove tag", _tag(remove=True), "tag", "Tag", "text")
+TRASH = BulkAction(
+    "delete", "Move to the Trash", _trash, destructive=True,
+    note=f"They move to the Trash, where you can restore them for {services.TRASH_DAYS} days.",
+)  # fmt: skip
+
+
+def set_field(key: str, label: str, field: str, field_label: str,
+              choices: Sequence[tuple[str, str]], noun: str = "") -> BulkAction:  # fmt: skip
+    """An action giving every record one of a field's choices: set_field("change_lifecycle",
+    "Change stage", "lifecycle", "Stage", Contact.Lifecycle.choices, "lifecycle stage")."""
+
+    def apply(*, org: Organization, by: User | None, kind: Kind, ids: list[int],
+              value: str) -> int:  # fmt: skip
+        return services.records_set(org=org, by=by, kind=kind, ids=ids, values={field: value})
+
+    return BulkAction(key, label, apply, field, field_label, "choice", tuple(choices), noun)
+
+
+# --- What a list offers, and doing it ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkChoices:
+    """What a list's bulk toolbar offers: the actions, and one field per value they take."""
+
+    actions: dict[str, str]
+    fields: list[dict[str, Any]]
+
+
+def bulk_choices(kind: Kind, membership: Membership, members: QuerySet[User]) -> BulkChoices:
+    """The toolbar's choices; `members` is the list filter's owners, read once for both."""
+    allowed = [a for a in kind.bulk_actions if can(membership, kind.action(a.verb))]
+    actions = {action.key: action.label for action in allowed}
+    if kind.merge and can(membership, kind.action("merge")):
+        actions[MERGE] = "Merge the selected…"
+    fields: dict[str, dict[str, Any]] = {}
+    for action in allowed:
+        if action.field and action.field not in fields:
+            choices: list[tuple[Any, str]] = (
+                [(member.pk, member.email) for member in members]
+                if action.value == "member" else list(action.choices)
+            )  # fmt: skip
+            fields[action.field] = {
+                "name": action.field, "label": action.field_label,
+                "choices": choices if action.value != "text" else None,
+            }  # fmt: skip
+    return BulkChoices(actions, list(fields.values()))
+
+
+def bulk_action(kind: Kind, key: str) -> BulkAction:
+    for action in kind.bulk_actions:
+        if action.key == key:
+            return action
+    raise ValidationError(f"“{key}” is not a bulk action.")
+
+
+def _targets(
+    kind: Kind, membership: Membership, ids: list[int] | None, filters: QueryDict | None
+) -> list[int]:
+    """The ids of the records the member may see among `ids`, or matching `filters`."""
+    if ids is not None:
+        if not ids:
+            raise ValidationError(f"Select at least one {kind.noun}, or choose all matching rows.")
+        found: QuerySet[Any] = kind.visible(membership).filter(pk__in=ids)
+    else:
+        # One search match more than an action may change: to know when there are too many.
+        filterset, found = list_rows(kind, membership, filters, search_limit=MAX_ROWS + 1)
+        if filterset.is_bound and not filterset.is_valid():
+            raise ValidationError("These filters are not valid: correct them on the list first.")
+        if filterset.search_capped:
+            raise ValidationError(
+                f"The search matches more than {MAX_ROWS:,} {kind.nouns}: narrow it or use "
+                "other filters."
+            )
+    found = found.order_by().select_related(None).prefetch_related(None)
+    targets = list(found.values_list("pk", flat=True).distinct()[: MAX_ROWS + 1])
+    if len(targets) > MAX_ROWS:
+        raise ValidationError(
+            f"A bulk action changes at most {MAX_ROWS:,} {kind.nouns}: narrow the filters."
+        )
+    return targets
+
+
+def records_bulk_count(
+    *, kind: Kind, membership: Membership, ids: list[int] | None, filters: QueryDict | None,
+    action: str, value: str,
+) -> int:  # fmt: skip
+    """How many records a bulk action would change; ValidationError if it would be refused."""
+    bulk_action(kind, action).clean(value)
+    return len(_targets(kind, membership, ids, filters))
+
+
+@transaction.atomic
+def records_bulk_apply(
+    *, kind: Kind, org: Organization, by: User | None, membership: Membership,
+    ids: list[int] | None, filters: QueryDict | None, action: str, value: str,
+) -> int:  # fmt: skip
+    """Apply one action to the selected (or all matching) visible records; the number changed.
+
+    Each changed record gets its own History event from the action's service; the log also
+    keeps one event for the action as a whole."""
+    chosen = bulk_action(kind, action)
+    cleaned = chosen.clean(value)
+    targets = _targets(kind, membership, ids, filters)
+    count = chosen.apply(org=org, by=by, kind=kind, ids=targets, value=cleaned) if targets else 0
+    if targets:
+        audit_record(
+            org=org, actor=by, action=f"{kind.key}.bulk_{action}",
+            changes={"count": [None, count], "value": [None, value.strip()]},
+        )  # fmt: skip
+    return count

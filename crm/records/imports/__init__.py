@@ -1,0 +1,1 @@
+"""Importing records from CSV and XLSX files: upload, map, check, commit, undo."""

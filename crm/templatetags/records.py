@@ -1,0 +1,88 @@
+"""Template helpers for the pages every record kind shares."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString
+
+from crm.permissions import can
+from crm.records import columns as record_columns
+from crm.records import registry
+from crm.records.custom_fields import definitions, display
+from crm.records.models import SavedView
+from crm.records.registry import Kind
+from crm.records.saved_views import saved_view_query
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def kind_url(context: template.Context, kind: Kind, name: str, *args: Any) -> str:
+    """{% kind_url kind "import" %}: one of the kind's shared pages in this organisation."""
+    return kind.url(name, context["org"].slug, *args)
+
+
+@register.simple_tag
+def count_noun(kind: Kind, count: int) -> str:
+    """{% count_noun kind page.count %}: "contact" for 1, "contacts" otherwise."""
+    return kind.noun_for(count)
+
+
+@register.simple_tag(takes_context=True)
+def cells(
+    context: template.Context, record: Any,
+    columns: Sequence[record_columns.Column] | None = None, kind: Kind | None = None,
+) -> SafeString:  # fmt: skip
+    """{% cells contact columns %}: one row's <td>s; the kind's default columns if none."""
+    if not columns:
+        assert kind is not None, "give the columns or the kind"
+        columns = record_columns.default(kind)
+    return record_columns.cells(record, columns, context["org"].slug)
+
+
+@register.simple_tag(takes_context=True)
+def rows(
+    context: template.Context, records: Iterable[Any],
+    columns: Sequence[record_columns.Column], selectable: Any = False,
+) -> SafeString:  # fmt: skip
+    """{% rows page columns selectable=bulk %}: a page's <tr>s, rendered in one go."""
+    return record_columns.rows(records, columns, context["org"].slug, selectable=bool(selectable))
+
+
+@register.filter
+def view_query(view: SavedView) -> str:
+    """{{ view|view_query }}: the list's query string that the saved view restores."""
+    return saved_view_query(view)
+
+
+@dataclass(frozen=True)
+class CustomFact:
+    label: str
+    kind: str
+    text: str  # as people read it; "" when not given
+
+
+@register.simple_tag
+def custom_facts(record: Any) -> list[CustomFact]:
+    """The record's custom values for its page, one per current definition (a deleted
+    definition's value stays stored but is not shown)."""
+    kind = registry.for_model(type(record))
+    return [
+        CustomFact(field.label, field.kind, display(field, record.custom.get(field.key)))
+        for field in definitions(kind.key)
+    ]
+
+
+@register.simple_tag(takes_context=True)
+def kind_can(context: template.Context, kind: Kind, verb: str) -> bool:
+    """{% kind_can kind "merge" as can_merge %}: may this member do it to the kind's records?
+    (A button hidden is not a check: the view checks again.)"""
+    return can(context.get("membership"), kind.action(verb))
+
+
+@register.simple_tag
+def record_line(kind: Kind, record: Any) -> str:
+    """{% record_line kind record %}: what lists of duplicates show under a record's name."""
+    return kind.duplicates.describe(record) if kind.duplicates else ""

@@ -1,0 +1,129 @@
+"""Records for tests, made as the product makes them: through their services, inside their
+organisation (so both walls apply), one organisation per record.
+
+    ContactFactory(org=acme, first_name="Ada", tags=("VIP",))
+    CompanyFactory(org=acme, name="Northwind")
+    trash(acme, contact)
+
+A factory never reaches into another organisation: what it makes belongs to `org`, and so
+does everything it makes along the way (a tag, a company named by a contact).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import factory
+
+from contacts import services as contact_services
+from contacts.models import Company, Contact
+from crm.models import Organization, User
+from crm.records import custom_fields, merging, registry, saved_views
+from crm.records import services as records
+from crm.records.models import CustomField, Merge, SavedView
+from crm.tenancy import activate
+
+
+class _ServiceFactory(factory.Factory):
+    """Creates through `_make(org, by, **values)` with the organisation active."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Any:
+        org: Organization = kwargs.pop("org")
+        by: User | None = kwargs.pop("by", None)
+        with activate(org):
+            return cls._make(org, by, **kwargs)
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        raise NotImplementedError
+
+
+class ContactFactory(_ServiceFactory):
+    """A contact; `tags` are names (created when new), `company` a Company."""
+
+    class Meta:
+        model = Contact
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Contact:
+        if not ({"first_name", "last_name", "email"} & values.keys()):
+            values["first_name"] = f"Person {next(_numbers)}"
+        tags = contact_services.tags_by_name(org=org, names=values.pop("tags", ()), by=by)
+        return contact_services.contact_create(org=org, by=by, tags=tags, **values)
+
+
+class CompanyFactory(_ServiceFactory):
+    """A company; `tags` are names (created when new)."""
+
+    class Meta:
+        model = Company
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Company:
+        values.setdefault("name", f"Company {next(_numbers)}")
+        tags = contact_services.tags_by_name(org=org, names=values.pop("tags", ()), by=by)
+        return contact_services.company_create(org=org, by=by, tags=tags, **values)
+
+
+class CustomFieldFactory(_ServiceFactory):
+    """A custom field of a kind ("contact" unless `record_kind` says otherwise)."""
+
+    class Meta:
+        model = CustomField
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> CustomField:
+        values.setdefault("record_kind", "contact")
+        values.setdefault("kind", CustomField.Kind.TEXT)
+        values.setdefault("label", values.get("key", "").replace("_", " ").capitalize())
+        values.setdefault("key", "")
+        values.setdefault("choices", [])
+        return custom_fields.custom_field_save(org=org, by=by, **values)
+
+
+class SavedViewFactory(_ServiceFactory):
+    """A saved view of a kind's list, owned by `by`."""
+
+    class Meta:
+        model = SavedView
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> SavedView:
+        assert by is not None, "a saved view belongs to someone: give by="
+        values.setdefault("name", f"View {next(_numbers)}")
+        values.setdefault("shared", False)
+        values.setdefault("record_kind", "contact")
+        return saved_views.saved_view_save(org=org, by=by, **values)
+
+
+def _counter() -> Any:
+    number = 0
+    while True:
+        number += 1
+        yield number
+
+
+_numbers = _counter()
+
+
+def trash(org: Organization, record: Any, by: User | None = None) -> None:
+    """Move one record to the Trash, as its Delete button does."""
+    kind = registry.for_model(type(record))
+    with activate(org):
+        records.records_trash(org=org, by=by, kind=kind, ids=[record.pk])
+        record.refresh_from_db(fields=["deleted_at", "updated_at"])
+
+
+def merge(
+    org: Organization, survivor: Any, others: Sequence[Any], *, by: User | None = None,
+    values: dict[str, int] | None = None,
+) -> Merge:  # fmt: skip
+    """Merge `others` into `survivor` with each field's default value unless `values` says."""
+    kind = registry.for_model(type(survivor))
+    with activate(org):
+        return merging.records_merge(
+            org=org, kind=kind, survivor=survivor, others=list(others), values=values or {}, by=by
+        )
