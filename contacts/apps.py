@@ -6,15 +6,45 @@ class ContactsConfig(AppConfig):
     verbose_name = "Contacts"
 
     def ready(self) -> None:
-        from contacts import demo, merge_privacy, privacy, tasks  # noqa: F401
+        from celery.schedules import crontab
+
+        from contacts import demo, isolation, merge_privacy, privacy, tasks  # noqa: F401
         from contacts.models import CompanyTag, ConsentEvent, Contact, ContactTag
         from contacts.records import COMPANY, CONTACT
+        from crm import contributions, permissions
+        from crm.models import Role
+        from crm.permissions import ALL_ROLES, CRM_WRITERS
         from crm.records import registry
         from crm.records.merging import register_link
         from crm.signals import demo_seeded
 
         registry.register(CONTACT)
         registry.register(COMPANY)
+        writers = CRM_WRITERS | {Role.REP, Role.AGENT}
+        permissions.register_actions({
+            "contact.view": ALL_ROLES,
+            "contact.edit": writers,
+            "contact.privacy": CRM_WRITERS,  # export or erase a contact's personal data
+            "contact.merge": writers,  # and undo a merge
+            "company.view": ALL_ROLES,
+            "company.edit": writers,
+            "company.merge": writers,
+            "segment.edit": CRM_WRITERS | {Role.REP},
+        })  # fmt: skip
+        contributions.register_org_urls("contacts.urls")
+        contributions.register_navigation(
+            "Contacts", "contact:list", order=10, action="contact.view"
+        )
+        contributions.register_navigation(
+            "Companies", "company:list", order=20, action="company.view"
+        )
+        contributions.register_tenant_job(
+            "trash-purge", "contacts.trash_purge", crontab(hour=3, minute=15)
+        )
+        contributions.register_tenant_job(
+            "search-words-resync", "contacts.search_words_resync", crontab(hour=4, minute=30)
+        )
+        contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
         demo_seeded.connect(demo.seed, dispatch_uid="contacts.demo.seed")
         # What a merge moves to the surviving record (other apps register theirs).
         register_link("contact", ContactTag, "contact", unique_with=("tag",))

@@ -6,7 +6,10 @@ class CrmConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from crm import contributions, isolation
         from crm.records import tasks  # noqa: F401 - registers the tasks services send by name
         from crm.tenancy import install_tenant_constraints
 
         install_tenant_constraints()
+        contributions.register_navigation("Home", "crm:home", order=0)
+        contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)

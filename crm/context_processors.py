@@ -4,41 +4,29 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from crm.permissions import PermsFor
+from crm.contributions import navigation
+from crm.models import Membership
+from crm.permissions import PermsFor, can
 
 
 class NavItem(TypedDict):
     label: str
-    url: str | None
+    url: str
     current: bool
 
 
-# The left navigation inside an organisation; a None URL name is a section not shipped yet.
-_SECTIONS: list[tuple[str, str | None]] = [
-    ("Home", "crm:home"),
-    ("Contacts", "contact:list"),
-    ("Companies", "company:list"),
-    ("Deals", None),
-    ("Tickets", None),
-    ("Tasks", None),
-    ("Segments", None),
-    ("Dashboards", None),
-]
-
-
-def _nav(request: HttpRequest, slug: str) -> list[NavItem]:
+def _nav(request: HttpRequest, slug: str, membership: Membership | None) -> list[NavItem]:
+    """The sections the apps registered, those this member may use, the current one marked."""
     items: list[NavItem] = []
-    for label, url_name in _SECTIONS:
-        try:
-            url = reverse(url_name, args=[slug]) if url_name else None
-        except NoReverseMatch:
-            url = None
-        current = url is not None and (
-            request.path == url or (url_name != "crm:home" and request.path.startswith(url))
-        )
-        items.append({"label": label, "url": url, "current": current})
+    for entry in navigation():
+        if entry.action and not can(membership, entry.action):
+            continue
+        url = reverse(entry.url_name, args=[slug])
+        home = url == f"/o/{slug}/"
+        current = request.path == url or (not home and request.path.startswith(url))
+        items.append({"label": entry.label, "url": url, "current": current})
     return items
 
 
@@ -51,7 +39,7 @@ def ui(request: HttpRequest) -> dict[str, object]:
             org=org,
             membership=membership,
             perms_for=PermsFor(membership),
-            nav_items=_nav(request, org.slug),
+            nav_items=_nav(request, org.slug, membership),
             # Read by the middleware, which found this page's membership among them.
             my_memberships=getattr(request, "my_memberships", []),
         )

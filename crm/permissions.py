@@ -3,11 +3,15 @@
 can(membership, "deal.edit", deal)     in Python
 {% if perms_for.deal.edit %}           in templates (a button hidden is not a check:
                                        the view calls can() again)
+
+The platform's own actions are below; each app registers those of its records, and any
+rule that also depends on the object (a rep edits only their own deals), from its
+AppConfig.ready() with register_actions and register_rule.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import Any, Protocol
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
@@ -18,57 +22,53 @@ ADMINS = frozenset({Role.OWNER, Role.ADMIN})
 CRM_WRITERS = ADMINS | {Role.MANAGER}
 ALL_ROLES = frozenset(Role)
 
-# action -> roles allowed. Actions on an owned object ("deal.edit") add an ownership rule
-# below. A role missing from an action's set is refused it.
+# action -> roles allowed; a role missing from an action's set is refused it. These are the
+# platform's; the apps add theirs (register_actions).
 ACTIONS: dict[str, frozenset[Role]] = {
     # the organisation itself
     "org.manage": ADMINS,  # profile, members, roles, teams, visibility, security
     "audit.view": ADMINS,
     "settings.configure": ADMINS,  # pipelines, queues, SLA policies, custom fields
-    # customer records
-    "contact.view": ALL_ROLES,
-    "contact.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
-    "contact.privacy": CRM_WRITERS,  # export or erase a contact's personal data
-    "contact.merge": CRM_WRITERS | {Role.REP, Role.AGENT},  # and undo a merge
-    "company.view": ALL_ROLES,
-    "company.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
-    "company.merge": CRM_WRITERS | {Role.REP, Role.AGENT},
-    "interaction.view": ALL_ROLES,
-    "interaction.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
-    "task.view": ALL_ROLES,
-    "task.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
-    # sales
-    "deal.view": ALL_ROLES - {Role.AGENT},
-    "deal.view_value": ALL_ROLES - {Role.AGENT},
-    "deal.edit": CRM_WRITERS | {Role.REP},  # a rep: only deals they own
-    # support
-    "ticket.view": ALL_ROLES,
-    "ticket.edit": CRM_WRITERS | {Role.AGENT},
-    "canned_reply.edit": CRM_WRITERS | {Role.AGENT},
-    # reading across the organisation
-    "dashboard.view_all": CRM_WRITERS | {Role.VIEWER},
-    "segment.edit": CRM_WRITERS | {Role.REP},
+    # the records of every kind
     "import.run": CRM_WRITERS | {Role.REP},
     "import.view_all": CRM_WRITERS,  # others' imports and their reports
     "export.run": CRM_WRITERS | {Role.REP, Role.AGENT, Role.VIEWER},
+    # reading across the organisation
+    "dashboard.view_all": CRM_WRITERS | {Role.VIEWER},
 }
 
+# rule(membership, obj) -> allowed, for an action whose answer also depends on the object.
+Rule = Callable[[Membership, Any], bool]
+_RULES: dict[str, Rule] = {}
 
-class _Owned(Protocol):
-    owner_id: int | None
+
+def register_actions(actions: Mapping[str, frozenset[Role]]) -> None:
+    """Add an app's actions to the role table; an action registered differently is an error."""
+    for action, roles in actions.items():
+        if ACTIONS.get(action, roles) != roles:
+            raise ValueError(f"The action {action!r} is already registered with other roles.")
+        ACTIONS[action] = frozenset(roles)
+
+
+def register_rule(action: str, rule: Rule) -> None:
+    """Also ask `rule(membership, obj)` when an object is given: "deal.edit" for a rep."""
+    if action not in ACTIONS:
+        raise KeyError(f"Register the action {action!r} before a rule for it.")
+    _RULES[action] = rule
 
 
 def can(membership: Membership | None, action: str, obj: Any = None) -> bool:
-    """May this member do `action` (on `obj`, when the rule depends on who owns it)?"""
+    """May this member do `action` (on `obj`, when the rule depends on it)?"""
     if membership is None:
         return False
     if action not in ACTIONS:
-        raise KeyError(f"Unknown action {action!r}: add it to crm.permissions.ACTIONS.")
+        raise KeyError(
+            f"Unknown action {action!r}: register it (crm.permissions.register_actions)."
+        )
     if membership.role not in ACTIONS[action]:
         return False
-    if action == "deal.edit" and membership.role == Role.REP and obj is not None:
-        return getattr(obj, "owner_id", None) == membership.user_id
-    return True
+    rule = _RULES.get(action)
+    return rule(membership, obj) if rule and obj is not None else True
 
 
 def org_member(

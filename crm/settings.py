@@ -173,14 +173,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # What a task prints (the console mail backend in development) stays readable on stdout.
 CELERY_WORKER_REDIRECT_STDOUTS = False
+# The platform's jobs; each app adds its own from AppConfig.ready() (crm.contributions),
+# which crm.celery merges in when beat starts.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "crm.heartbeat", "schedule": 60.0},
     # Tenant jobs go through crm.fan_out, which sends one task per organisation.
-    "trash-purge": {
-        "task": "crm.fan_out",
-        "schedule": crontab(hour=3, minute=15),
-        "args": ["contacts.trash_purge"],
-    },
     "duplicates-find": {
         "task": "crm.fan_out",
         "schedule": crontab(hour=2, minute=30),
@@ -190,11 +187,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "crm.fan_out",
         "schedule": crontab(hour=3, minute=45),
         "args": ["records.exports_purge"],
-    },
-    "search-words-resync": {
-        "task": "crm.fan_out",
-        "schedule": crontab(hour=4, minute=30),
-        "args": ["contacts.search_words_resync"],
     },
     "imports-purge": {
         "task": "crm.fan_out",

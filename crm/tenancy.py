@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
 
 if TYPE_CHECKING:
@@ -118,13 +119,15 @@ class TenantQuerySet(models.QuerySet[M], Generic[M]):
     def visible_to(self, membership: Any) -> TenantQuerySet[M]:
         """Only the rows this member may see, per the organisation's visibility for the role.
 
-        A model opts in by naming its owner column (`owner_field = "owner"`); "own" keeps
-        the member's rows, "team" adds the rows owned by anyone in one of their teams.
-        Every list, search, export, count and dashboard filters through this.
+        A model says who owns its rows: `owner_field = "owner"` names the owner column,
+        `owner_field = None` says every member sees all of them; a model that says nothing
+        is refused (ImproperlyConfigured), so "everyone" is never the answer by silence.
+        "own" keeps the member's rows, "team" adds the rows owned by anyone in one of their
+        teams. Every list, search, export, count and dashboard filters through this.
         """
         from crm.models import Organization, TeamMember
 
-        owner_field = getattr(self.model, "owner_field", None)
+        owner_field = owner_field_of(self.model)
         scope = require_org().visibility_for(membership.role)
         if owner_field is None or scope == Organization.Visibility.ALL:
             return self
@@ -134,6 +137,17 @@ class TenantQuerySet(models.QuerySet[M], Generic[M]):
         my_teams = TeamMember.objects.filter(membership=membership).values("team_id")
         teammates = TeamMember.objects.filter(team_id__in=my_teams).values("membership__user_id")
         return self.filter(mine | models.Q(**{f"{owner_field}__in": teammates}))
+
+
+def owner_field_of(model: type[models.Model]) -> str | None:
+    """The column naming who owns a row of `model`, or None when every member sees all its
+    rows; ImproperlyConfigured when the model says neither."""
+    if not any("owner_field" in vars(cls) for cls in model.__mro__):
+        raise ImproperlyConfigured(
+            f"{model.__name__} must say who owns its rows: owner_field = 'owner', or "
+            "owner_field = None when every member sees all of them."
+        )
+    return getattr(model, "owner_field")  # noqa: B009 - declared on the class or a base
 
 
 class TenantManager(models.Manager[M]):

@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from crm.contributions import org_urls
 from crm.records.urls import org_patterns as record_patterns
 from crm.views import platform
 
@@ -10,10 +11,12 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 admin.site.site_header = "Kestrel CRM operations"
 
 # Everything an organisation owns lives under /o/<org_slug>/; the middleware resolves it.
+# The platform's own pages, every record kind's shared ones, then each app's (registered
+# from its AppConfig.ready(), see crm.contributions).
 org_patterns = [
     path("", include("crm.org_urls")),
     *record_patterns(),
-    path("", include("contacts.urls")),
+    *(path("", include(module)) for module in org_urls()),
 ]
 
 urlpatterns = [

@@ -20,6 +20,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.urls import reverse
 
+from crm.tenancy import owner_field_of
+
 if TYPE_CHECKING:
     from crm.models import Membership
     from crm.records.bulk import BulkAction
@@ -28,10 +30,6 @@ if TYPE_CHECKING:
     from crm.records.filters import RecordFilter
     from crm.records.imports.spec import ImportSpec
     from crm.records.merging import MergeSpec
-
-# What a model says when its rows have no owner: every member sees all of them. A model
-# that says nothing is refused, so that "everyone" is never the answer by silence.
-NO_OWNER = None
 
 
 class UnknownKind(LookupError):
@@ -102,7 +100,7 @@ class Kind:
 
     @property
     def owner_field(self) -> str | None:
-        return getattr(self.model, "owner_field", NO_OWNER)
+        return owner_field_of(self.model)
 
     def action(self, verb: str) -> str:
         """The permission of a verb on this kind, in crm.permissions: "contact.edit"."""
@@ -126,11 +124,7 @@ _kinds: dict[str, Kind] = {}
 
 def register(kind: Kind) -> Kind:
     """Declare a kind (from its app's AppConfig.ready()); declaring it again is an error."""
-    if "owner_field" not in _declared(kind.model):
-        raise ImproperlyConfigured(
-            f"{kind.model.__name__} must say who owns its rows: owner_field = 'owner', or "
-            "owner_field = NO_OWNER when every member sees all of them."
-        )
+    owner_field_of(kind.model)  # refuses a model that does not say who owns its rows
     if kind.key in _kinds and _kinds[kind.key] is not kind:
         raise ImproperlyConfigured(f"A record kind is already registered as {kind.key!r}.")
     if any(k.model is kind.model and k.key != kind.key for k in _kinds.values()):
@@ -141,10 +135,6 @@ def register(kind: Kind) -> Kind:
                                    'related_name="tag_links".')  # fmt: skip
     _kinds[kind.key] = kind
     return kind
-
-
-def _declared(model: type[models.Model]) -> set[str]:
-    return {name for cls in model.__mro__ for name in vars(cls)}
 
 
 def kind(key: str) -> Kind:

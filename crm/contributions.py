@@ -1,0 +1,90 @@
+"""What each domain app adds to the platform, registered from its AppConfig.ready(), so that
+adding an app edits nothing in crm: its pages under /o/<org>/, its entries in the left
+navigation, its nightly and periodic jobs, and its isolation seeder (one row of each of its
+tenant models, for the tests that prove organisations stay apart).
+
+    contributions.register_org_urls("contacts.urls")
+    contributions.register_navigation("Contacts", "contact:list", order=20, action="contact.view")
+    contributions.register_tenant_job("trash-purge", "contacts.trash_purge", crontab(hour=3))
+    contributions.register_isolation_seeder(contacts.isolation.seed)
+
+Record kinds (crm.records.registry) and permission rules (crm.permissions) have their own
+registries; an app declares those from ready() too.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# --- Pages ---------------------------------------------------------------------------------
+
+_org_urls: list[str] = []
+
+
+def register_org_urls(module: str) -> None:
+    """Include the URLconf `module` under /o/<org_slug>/ (its own namespace: its app_name)."""
+    if module not in _org_urls:
+        _org_urls.append(module)
+
+
+def org_urls() -> list[str]:
+    return list(_org_urls)
+
+
+# --- Navigation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A section of the left navigation: shown to the members who may `action`."""
+
+    label: str
+    url_name: str  # reversed with the organisation's slug
+    order: int
+    action: str | None = None  # a permission of crm.permissions, or None for everyone
+
+
+_navigation: dict[str, NavEntry] = {}
+
+
+def register_navigation(
+    label: str, url_name: str, *, order: int, action: str | None = None
+) -> None:
+    _navigation[url_name] = NavEntry(label, url_name, order, action)
+
+
+def navigation() -> list[NavEntry]:
+    return sorted(_navigation.values(), key=lambda entry: (entry.order, entry.label))
+
+
+# --- Background jobs -----------------------------------------------------------------------
+
+_jobs: dict[str, dict[str, Any]] = {}
+
+
+def register_tenant_job(name: str, task: str, schedule: Any) -> None:
+    """Run the tenant task `task` in every organisation on `schedule` (beat sends it through
+    crm.fan_out, one task per organisation)."""
+    _jobs[name] = {"task": "crm.fan_out", "schedule": schedule, "args": [task]}
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """The apps' entries of beat's schedule, by name."""
+    return dict(_jobs)
+
+
+# --- Isolation seeders ---------------------------------------------------------------------
+
+# seed(org, admin) -> {model: one of its rows in org}, written through the services with
+# org active. With it, the URL keywords of the app's pages and the models whose ids they take.
+Seeder = Callable[..., dict[Any, Any]]
+_seeders: list[tuple[Seeder, dict[str, Any]]] = []
+
+
+def register_isolation_seeder(seed: Seeder, url_kwargs: dict[str, Any]) -> None:
+    if all(seed is not found for found, _ in _seeders):
+        _seeders.append((seed, dict(url_kwargs)))
+
+
+def isolation_seeders() -> list[tuple[Seeder, dict[str, Any]]]:
+    return list(_seeders)
