@@ -42,7 +42,9 @@ def as_owner(alias: str = "default") -> Iterator[None]:
 
 
 def grant_app_role(alias: str = "default") -> None:
-    """Give the app role row access to every table (never TRUNCATE, never ownership)."""
+    """Give the app role row access to every table (never TRUNCATE, never ownership), but
+    only reading crm_searchable: the list of tables that search may read past the policy
+    is written by migrations alone (crm migration 0004)."""
     app_user = settings.DATABASE_APP_USER
     connection = connections[alias]
     if not app_user or app_user == connection.settings_dict["USER"]:
@@ -53,5 +55,8 @@ def grant_app_role(alias: str = "default") -> None:
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}; "
             f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role}; "
-            f"REVOKE TRUNCATE ON ALL TABLES IN SCHEMA public FROM {role};"
+            f"REVOKE TRUNCATE ON ALL TABLES IN SCHEMA public FROM {role}; "
+            "DO $$ BEGIN IF to_regclass('crm_searchable') IS NOT NULL THEN "
+            f"EXECUTE 'REVOKE INSERT, UPDATE, DELETE ON crm_searchable FROM {role}'; "
+            "END IF; END $$;"
         )

@@ -3,9 +3,9 @@
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 
-from crm.tenancy import TenantModel
+from crm.tenancy import TenantModel, activate
 from tests.isolation.registry import tenant_models
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,29 @@ def test_the_app_role_is_not_a_member_of_any_role_that_bypasses_the_policy() -> 
         "AND pg_has_role(current_user, r.oid, 'MEMBER')"
     )
     assert bypassing == []
+
+
+def test_search_reads_past_the_policy_only_the_tables_migrations_listed() -> None:
+    listed = _rows("SELECT table_name, words_table FROM crm_searchable ORDER BY 1")
+    assert ("contacts_contact", "contacts_searchword") in listed
+    assert ("contacts_company", None) in listed
+    for table, words in listed:
+        columns = {c for (c,) in _rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s", [table]
+        )}  # fmt: skip
+        assert {"org_id", "search_text"} <= columns, table
+        if words:
+            assert words in _tenant_tables()
+
+
+def test_the_app_role_cannot_change_the_list_of_searchable_tables() -> None:
+    privileges = _rows(
+        "SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p "
+        "WHERE has_table_privilege(current_user, 'crm_searchable', p)"
+    )
+    assert privileges == [("SELECT",)]
+
+
+def test_search_refuses_a_table_not_on_the_list(acme) -> None:
+    with pytest.raises(DatabaseError, match="does not search"), activate(acme):
+        _rows("SELECT crm_search_ids('crm_membership', 'a', '', '', false, 0.3, 10)")
