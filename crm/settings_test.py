@@ -5,7 +5,11 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
 
 from crm.settings import *  # noqa: F403
-from crm.settings import STORAGES
+from crm.settings import INSTALLED_APPS, STORAGES
+
+# A record kind only the tests declare: it proves that a new kind needs no edit in crm or
+# contacts, by passing the whole contract suite (tests/records/).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.projects"]
 
 # No collectstatic before tests: serve files from the finders, without the manifest.
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}

@@ -127,3 +127,34 @@ def merge(
         return merging.records_merge(
             org=org, kind=kind, survivor=survivor, others=list(others), values=values or {}, by=by
         )
+
+
+class ProjectFactory(_ServiceFactory):
+    """A project, the record kind only the tests declare (tests/projects)."""
+
+    class Meta:
+        model = "projects.Project"
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        from tests.projects.services import project_create
+
+        values.setdefault("name", f"Project {next(_numbers)}")
+        tags = contact_services.tags_by_name(org=org, names=values.pop("tags", ()), by=by)
+        return project_create(org=org, by=by, tags=tags, **values)
+
+
+# Per kind: its factory, and the values that make its nth record distinct and sortable by
+# name, for the tests that run over every kind.
+KIND_FACTORIES: dict[str, tuple[type[_ServiceFactory], Any]] = {
+    "contact": (ContactFactory, lambda n: {"first_name": "Zed", "last_name": f"Row{n:03d}",
+                                          "email": f"row{n:03d}@example.com"}),
+    "company": (CompanyFactory, lambda n: {"name": f"Company {n:03d}"}),
+    "project": (ProjectFactory, lambda n: {"name": f"Project {n:03d}"}),
+}  # fmt: skip
+
+
+def make_record(record_kind: str, org: Organization, n: int, **values: Any) -> Any:
+    """The nth record of a kind in `org`, with `values` over its distinct defaults."""
+    factory_class, defaults = KIND_FACTORIES[record_kind]
+    return factory_class(org=org, **{**defaults(n), **values})

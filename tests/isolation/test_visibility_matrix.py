@@ -1,0 +1,71 @@
+"""Every URL of every record kind, probed by a rep limited to their own records for a
+colleague's record: the same 404 as a record that does not exist, GET and POST, htmx or not.
+
+Beside the cross-organisation matrix (test_url_matrix.py): there the walls between
+organisations hold; here the visibility a role is given inside one.
+"""
+
+import re
+
+import pytest
+from django.test import Client
+
+from crm import services as crm_services
+from crm.records import registry
+from crm.tenancy import activate
+from tests.factories import make_record
+from tests.isolation.registry import url_kwargs
+from tests.isolation.test_url_matrix import KEYWORD, ROUTES
+
+pytestmark = pytest.mark.django_db
+
+MISSING = 2_000_000_000
+
+
+def _routes_of(kind: registry.Kind) -> list[str]:
+    """The organisation's routes that take an id of this kind's records in their path."""
+    keywords = {k for k, model in url_kwargs().items() if model is kind.model}
+    return [route for route in ROUTES if set(KEYWORD.findall(route)) & keywords]
+
+
+def _fill(route: str, pk: int) -> str:
+    return KEYWORD.sub(str(pk), route)
+
+
+@pytest.mark.parametrize("record_kind", [kind.key for kind in registry.kinds()])
+def test_a_colleagues_record_is_not_found_on_any_url(
+    client: Client, acme, alice, rita, record_kind: str
+) -> None:
+    kind = registry.kind(record_kind)
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    theirs = make_record(record_kind, acme, 1, owner=alice)
+    mine = make_record(record_kind, acme, 2, owner=rita)
+    routes = _routes_of(kind)
+    assert routes, f"no URL takes an id of {kind.nouns}: name it in its app's seeder"
+    client.force_login(rita)
+    assert client.get(kind.detail("acme", mine.pk)).status_code == 200
+    for route in routes:
+        for method in ("GET", "POST"):
+            for htmx in ({}, {"HX-Request": "true"}):
+                answer = client.generic(method, f"/o/acme/{_fill(route, theirs.pk)}", headers=htmx)
+                where = f"{method} {route} {htmx}"
+                if answer.status_code in (403, 405):
+                    # Refused before any lookup: the same for an id that exists nowhere.
+                    missing = client.generic(
+                        method, f"/o/acme/{_fill(route, MISSING)}", headers=htmx
+                    )
+                    assert missing.status_code == answer.status_code, where
+                    continue
+                assert answer.status_code == 404, where
+                assert str(theirs) not in answer.content.decode(), where
+    if kind.merge:
+        merge_page = f"{kind.url('merge', 'acme')}?ids={mine.pk}&ids={theirs.pk}"
+        assert client.get(merge_page).status_code == 404
+    with activate(acme):
+        assert kind.visible(rita.memberships.get()).filter(pk=theirs.pk).count() == 0
+
+
+def test_every_kind_has_urls_to_probe() -> None:
+    assert all(_routes_of(kind) for kind in registry.kinds())
+    assert re.search(r"<int:contact_id>", " ".join(_routes_of(registry.kind("contact"))))
