@@ -309,6 +309,7 @@ CONTACTS = ContactImporter(
     new_needs_column="email",
     repr_fields=("first_name", "last_name", "email"),
     reads=("consent", "company_id", "company_name"),
+    other_totals={"companies_created": "New companies"},
 )  # fmt: skip
 
 

@@ -293,3 +293,15 @@ def test_it_imports_companies_from_their_own_page(
         client.post(f"/o/acme/imports/{job.pk}/commit/")
     with activate(acme):
         assert list(Company.objects.values_list("name", "size")) == [("Initech", "51-200")]
+
+
+def test_the_report_counts_the_companies_a_contacts_import_creates(
+    client: Client, rita: User, acme: Organization
+) -> None:
+    data = csv_bytes([["Name", "Email", "Company"], ["Ada King", "ada@example.com", "Engines"],
+                      ["Grace Hopper", "grace@example.com", "Engines"]])  # fmt: skip
+    job = run(acme, rita, data)
+    client.force_login(rita)
+    assert "<dt>New companies</dt><dd>1</dd>" in _page(client, job)
+    undo = client.get(f"/o/acme/imports/{job.pk}/undo/").content.decode()
+    assert "2 contacts it created move to the Trash, with the new companies it created (1)" in undo

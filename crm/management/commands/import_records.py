@@ -118,8 +118,9 @@ class Command(BaseCommand):
         out(f"{totals.get('rows', 0)} rows read; {verb}:")
         for name in ("created", "updated", "unchanged", "skipped", "rejected"):
             out(f"  {name}: {totals.get(name, 0)}")
-        if "companies_created" in totals:
-            out(f"  companies created: {totals['companies_created']}")
+        kind = registry.kind(job.record_kind)
+        for label, number in kind.imports.totals_of_its_own(totals) if kind.imports else []:
+            out(f"  {label.lower()}: {number}")
         for row, column, message, outcome in job.problems:
             out(f"row {row}, {column}: {message} ({outcome})")
         if len(job.problems) >= 1_000:

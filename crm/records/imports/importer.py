@@ -10,7 +10,7 @@ consent). The defaults import plain fields, the owner, custom values and tags.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -58,6 +58,9 @@ class Importer:
     repr_fields: tuple[str, ...] = ("name",)
     # What matching also reads of a record, for the hooks to compare with (its consent).
     reads: tuple[str, ...] = ()
+    # The totals of its own that totals() adds, with what the report calls them: records
+    # of other kinds the import creates ({"companies_created": "New companies"}).
+    other_totals: dict[str, str] = field(default_factory=dict)
 
     # --- Planning --------------------------------------------------------------------------
 
@@ -103,8 +106,12 @@ class Importer:
         """Finish the plan once every row is planned (a contacts import finds companies)."""
 
     def totals(self, plan: Plan) -> dict[str, int]:
-        """The report's totals of the kind's own."""
+        """The report's totals of the kind's own (named in other_totals)."""
         return {}
+
+    def totals_of_its_own(self, totals: dict[str, int]) -> list[tuple[str, int]]:
+        """(label, number) for each of other_totals, from a job's totals."""
+        return [(label, totals.get(key, 0)) for key, label in self.other_totals.items()]
 
     def describe(self, record: dict[str, Any]) -> str:
         """A record's name for its History, from its repr_fields."""

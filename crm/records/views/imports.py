@@ -105,6 +105,7 @@ def _detail(job: ImportJob, form: ImportMappingForm | None) -> dict[str, Any]:
         "progress": progress_get(services.PROGRESS, job.pk) if running else None,
         "form": form,
         "match_label": match.label.lower() if match else job.match_by,
+        "own_totals": importer_of(kind).totals_of_its_own(job.totals),
     }
 
 
@@ -152,7 +153,9 @@ def import_undo(request: OrgRequest, import_id: int) -> HttpResponse:
     job = _job(request, import_id)
     if request.method == "POST":
         return _act(request, job, services.import_undo_start, "Undoing the import.")
-    context = {"job": job, "kind": registry.kind(job.record_kind), "action": "undo"}
+    kind = registry.kind(job.record_kind)
+    own_totals = importer_of(kind).totals_of_its_own(job.totals)
+    context = {"job": job, "kind": kind, "action": "undo", "own_totals": own_totals}
     return render(request, "records/import_confirm.html", context)
 
 
