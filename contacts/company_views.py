@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts import selectors, services
 from contacts.forms import CompanyForm, initial_for
 from contacts.models import Company
-from contacts.records import COMPANY, CONTACT
+from contacts.records import COMPANY, COMPANY_TAGS, CONTACT
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.records import columns
@@ -30,19 +30,24 @@ SUGGESTIONS = 10
 def _visible_company(request: OrgRequest, company_id: int) -> Company:
     # Through the member's visible list: a rep limited to their own records gets the
     # same 404 for a colleague's company as for another organisation's.
-    return get_object_or_404(selectors.company_list(request.membership), pk=company_id)
+    # Its page and form show its tags.
+    found = selectors.company_list(request.membership).prefetch_related(COMPANY_TAGS.prefetch())
+    return get_object_or_404(found, pk=company_id)
 
 
 @require_GET
 @org_member("company.view")
 def company_detail(request: OrgRequest, company_id: int) -> HttpResponse:
-    company = selectors.company_list(request.membership).filter(pk=company_id).first()
+    visible = selectors.company_list(request.membership)
+    company = visible.prefetch_related(COMPANY_TAGS.prefetch()).filter(pk=company_id).first()
     if company is None:  # perhaps merged into another: its old address leads there
         return to_survivor(request, COMPANY, company_id)
     contacts = selectors.contact_list(request.membership).filter(company=company)
     context = {
         "company": company,
-        "contacts": list(contacts.order_by("last_name", "first_name", "id")[:CONTACTS_SHOWN]),
+        "contacts": columns.prepare(
+            CONTACT, list(contacts.order_by("last_name", "first_name", "id")[:CONTACTS_SHOWN])
+        ),
         "contact_count": contacts.count(),
         "contact_columns": columns.default(CONTACT),
         "history": object_history(company),

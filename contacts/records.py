@@ -158,6 +158,9 @@ COMPANY_MERGE = MergeSpec(
 
 # --- The kinds ----------------------------------------------------------------------------
 
+CONTACT_TAGS = Tags(link=ContactTag, field="contact", by_name=services.tags_by_name)
+COMPANY_TAGS = Tags(link=CompanyTag, field="company", by_name=services.tags_by_name)
+
 CONTACT = Kind(
     key="contact",
     model=Contact,
@@ -175,7 +178,7 @@ CONTACT = Kind(
     searchable=True,
     erased_field="erased_at",
     custom_fields=True,
-    tags=Tags(link=ContactTag, field="contact", by_name=services.tags_by_name),
+    tags=CONTACT_TAGS,
     bulk_actions=(
         bulk.ASSIGN_OWNER,
         bulk.ADD_TAG,
@@ -217,7 +220,7 @@ COMPANY = Kind(
     empty_text="Add the organisations you sell to and support.",
     searchable=True,
     custom_fields=True,
-    tags=Tags(link=CompanyTag, field="company", by_name=services.tags_by_name),
+    tags=COMPANY_TAGS,
     bulk_actions=(bulk.ASSIGN_OWNER, bulk.ADD_TAG, bulk.REMOVE_TAG, bulk.TRASH),
     imports=imports.COMPANIES,
     merge=COMPANY_MERGE,

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts import selectors, services
 from contacts.forms import ContactForm, initial_for
 from contacts.models import Company, Contact
-from contacts.records import CONTACT
+from contacts.records import CONTACT, CONTACT_TAGS
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.records import services as records
@@ -23,13 +23,16 @@ from crm.selectors import object_history
 def _visible_contact(request: OrgRequest, contact_id: int) -> Contact:
     # Through the member's visible list: a rep limited to their own records gets the
     # same 404 for a colleague's contact as for another organisation's.
-    return get_object_or_404(selectors.contact_list(request.membership), pk=contact_id)
+    # Its page and form show its tags.
+    found = selectors.contact_list(request.membership).prefetch_related(CONTACT_TAGS.prefetch())
+    return get_object_or_404(found, pk=contact_id)
 
 
 @require_GET
 @org_member("contact.view")
 def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
-    contact = selectors.contact_list(request.membership).filter(pk=contact_id).first()
+    visible = selectors.contact_list(request.membership)
+    contact = visible.prefetch_related(CONTACT_TAGS.prefetch()).filter(pk=contact_id).first()
     if contact is None:  # perhaps merged into another: its old address leads there
         return to_survivor(request, CONTACT, contact_id)
     context = {

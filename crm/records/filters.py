@@ -14,6 +14,7 @@ from django.forms.models import ModelChoiceIterator
 
 from crm.models import User
 from crm.paging import COUNT_CAP, BoundedPage, bounded_page
+from crm.records.columns import prepare
 from crm.records.custom_fields import decimal_text, definitions
 from crm.records.models import CustomField
 from crm.records.search import SEARCH_MAX_ROWS, among, search_ids
@@ -221,4 +222,5 @@ def list_page(kind: Kind, membership: Any, data: Any) -> tuple[RecordFilter, Bou
     if filters.search_capped and page.count < (filters.search_matches or 0):
         filters, found = list_rows(kind, membership, data, search_limit=SEARCH_MAX_ROWS + 1)
         page = bounded_page(found, data.get("page"), among=filters.search_matches)
+    prepare(kind, page.object_list)
     return filters, page

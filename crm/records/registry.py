@@ -54,6 +54,13 @@ class Tags:
     def tag_model(self) -> type[models.Model]:
         return self.link._meta.get_field("tag").related_model  # type: ignore[return-value]
 
+    def prefetch(self) -> models.Prefetch:
+        """A record's tags for its own page: `record.tag_links.all()` with their tags. Lists
+        read them otherwise, in one query for a page (crm.records.columns.prepare)."""
+        return models.Prefetch(
+            "tag_links", queryset=self.link._default_manager.select_related("tag")
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Kind:

@@ -3,7 +3,11 @@
 from functools import lru_cache
 
 from django import template
+from django.forms import BoundField
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
+
+from crm.fields import field_html
 
 register = template.Library()
 
@@ -36,3 +40,10 @@ def phone(e164: str) -> str:
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     region = phonenumbers.region_code_for_number(number)
     return f"{national} ({region})" if region else national
+
+
+@register.simple_tag
+def field(bound: BoundField) -> SafeString:
+    """{% field form.email %}: the field in our markup (components/_field.html's), written
+    in Python rather than through Django's widget templates (crm.fields)."""
+    return field_html(bound)

@@ -3,7 +3,7 @@
 from typing import Any, cast
 
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from contacts.services import tags_by_name
 from crm.models import Membership
@@ -18,9 +18,8 @@ from tests.projects.models import Project, ProjectTag
 
 def project_list(membership: Membership) -> QuerySet[Project]:
     """The projects this member may see, with what a row of the list shows."""
-    tags = Prefetch("tag_links", queryset=ProjectTag.objects.select_related("tag"))
     found = Project.objects.alive().visible_to(membership)  # type: ignore[attr-defined]
-    return cast(QuerySet[Project], found.select_related("owner").prefetch_related(tags))
+    return cast(QuerySet[Project], found.select_related("owner"))
 
 
 class ProjectFilter(RecordFilter):

@@ -55,7 +55,7 @@ def records_export(request: OrgRequest, kind: Kind) -> HttpResponse:
         content_type=CONTENT_TYPES[fmt],  # type: ignore[index]
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-    rows = exports.export_rows(shown, found)
+    rows = exports.export_rows(kind, shown, found)
     if fmt == ExportJob.Format.XLSX:
         buffer = BytesIO()
         exports.write_xlsx(rows, buffer)

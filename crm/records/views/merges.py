@@ -99,7 +99,13 @@ def _ids(request: OrgRequest) -> list[int]:
 
 def _chosen(request: OrgRequest, kind: Kind, ids: list[int]) -> list[Any]:
     """The records of `ids`, in that order; 404 unless the member sees them all."""
-    found = kind.visible(request.membership).in_bulk(ids)
+    visible = kind.visible(request.membership)
+    if kind.merge:  # the merge page compares what the fields point at (a company, an owner)
+        fields = (kind.model._meta.get_field(name) for name in kind.merge.fields)
+        visible = visible.select_related(*(f.name for f in fields if f.is_relation))
+    if kind.tags:  # and shows each record's tags
+        visible = visible.prefetch_related(kind.tags.prefetch())
+    found = visible.in_bulk(ids)
     if len(found) != len(ids):
         raise Http404  # another organisation's, hidden from this member, deleted or merged
     return [found[pk] for pk in ids]
