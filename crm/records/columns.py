@@ -144,7 +144,7 @@ def prepare(kind: Kind, records: Sequence[Any]) -> Sequence[Any]:
     if kind.tags is None or not records:
         return records
     found: dict[int, list[Any]] = {record.pk: [] for record in records}
-    links = kind.tags.link._default_manager.filter(**{f"{kind.tags.column}__in": list(found)})
+    links: Any = kind.tags.link._default_manager.filter(**{f"{kind.tags.column}__in": list(found)})
     for link in links.select_related("tag").order_by("tag__name", "tag_id"):
         found[getattr(link, kind.tags.column)].append(link.tag)
     for record in records:
