@@ -107,7 +107,7 @@ def field_html(field: BoundField) -> SafeString:
     for number, error in enumerate(field.errors, start=1):
         parts.append(
             f'<p class="field__error" id="{escape(field.auto_id)}_error_{number}">'
-            f"{escape(error)}</p>"
+            f"{conditional_escape(str(error))}</p>"
         )
     if field.help_text:
         parts.append(
