@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import template
-from django.utils.safestring import SafeString
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from crm.permissions import can
 from crm.records import columns as record_columns
@@ -86,3 +87,37 @@ def kind_can(context: template.Context, kind: Kind, verb: str) -> bool:
 def record_line(kind: Kind, record: Any) -> str:
     """{% record_line kind record %}: what lists of duplicates show under a record's name."""
     return kind.duplicates.describe(record) if kind.duplicates else ""
+
+
+@register.simple_tag(takes_context=True)
+def header_cells(
+    context: template.Context, columns: Sequence[record_columns.Column], selectable: Any = False
+) -> SafeString:
+    """{% header_cells columns selectable=bulk %}: a list's <th>s, a sortable one as a link
+    that sorts by it (and the other way when it already does), as
+    components/_sort_header.html would write each."""
+    request = context["request"]
+    current = request.GET.get("sort", "")
+    query = request.GET.copy()
+    query.pop("page", None)
+    parts = (
+        ['<th scope="col" class="col-check"><span class="visually-hidden">Select</span></th>']
+        if selectable else []
+    )  # fmt: skip
+    for column in columns:
+        label = escape(column.label)
+        if not column.sort:
+            parts.append(f'<th scope="col">{label}</th>')
+            continue
+        ascending, descending = current == column.sort, current == f"-{column.sort}"
+        query["sort"] = f"-{column.sort}" if ascending else column.sort
+        url = escape(f"?{query.urlencode()}")
+        sorted_as = ' aria-sort="ascending"' if ascending else (
+            ' aria-sort="descending"' if descending else ""
+        )  # fmt: skip
+        arrow = " ↑" if ascending else (" ↓" if descending else "")
+        parts.append(
+            f'<th scope="col"{sorted_as}><a href="{url}" hx-get="{url}" hx-target="#results" '
+            f'hx-swap="outerHTML" hx-push-url="true">{label}{arrow}</a></th>'
+        )
+    return mark_safe("".join(parts))  # noqa: S308 - every value escaped

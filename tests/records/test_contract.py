@@ -74,6 +74,9 @@ def test_it_sorts_both_ways(client: Client, kind, acme, alice) -> None:
     up, down = (_ids(client.get(f"{_list(kind)}?sort={order}")) for order in ("name", "-name"))
     assert up == list(reversed(down))
     assert len(up) == 4
+    header = client.get(f"{_list(kind)}?sort=name&page=2").content.decode()
+    # The sorted column says so, and its link sorts the other way, from the first page.
+    assert '<th scope="col" aria-sort="ascending"><a href="?sort=-name"' in header
 
 
 def test_it_filters_by_owner_and_tag(client: Client, kind, acme, alice, rita) -> None:
