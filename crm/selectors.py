@@ -39,6 +39,13 @@ def object_history(obj: models.Model, limit: int = 50) -> list[AuditEvent]:
     return list(events.select_related("actor")[:limit])
 
 
+def person_fields_unshown(relation: str) -> list[str]:
+    """The fields of a related user that no page shows, to defer when rows select it: a list
+    of fifty rows would read and parse each one's password hash and dates for nothing."""
+    unshown = ("password", "last_login", "is_superuser", "is_staff", "is_active", "date_joined")
+    return [f"{relation}__{name}" for name in unshown]
+
+
 def org_users() -> models.QuerySet[User]:
     """The people of the active organisation, for owner choices."""
     return User.objects.filter(pk__in=Membership.objects.values("user_id")).order_by("email")
