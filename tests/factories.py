@@ -9,8 +9,8 @@ A factory never reaches into another organisation: what it makes belongs to `org
 does everything it makes along the way (a tag, a company named by a contact).
 """
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar, cast
 
 import factory
 
@@ -21,6 +21,18 @@ from crm.records import custom_fields, merging, registry, saved_views
 from crm.records import services as records
 from crm.records.models import CustomField, Merge, SavedView
 from crm.tenancy import activate
+
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Maker(Protocol[R_co]):
+    """A factory as its callers see it: `ContactFactory(org=acme)` returns a Contact.
+
+    factory-boy's metaclass makes calling a factory class return what it made; mypy reads a
+    class call as making an instance of that class, so each factory below is also declared
+    as what calling it returns."""
+
+    def __call__(self, *, org: Organization, by: User | None = None, **values: Any) -> R_co: ...
 
 
 class _ServiceFactory(factory.Factory):
@@ -41,7 +53,7 @@ class _ServiceFactory(factory.Factory):
         raise NotImplementedError
 
 
-class ContactFactory(_ServiceFactory):
+class _ContactFactory(_ServiceFactory):
     """A contact; `tags` are names (created when new), `company` a Company."""
 
     class Meta:
@@ -55,7 +67,10 @@ class ContactFactory(_ServiceFactory):
         return contact_services.contact_create(org=org, by=by, tags=tags, **values)
 
 
-class CompanyFactory(_ServiceFactory):
+ContactFactory = cast(Maker[Contact], _ContactFactory)
+
+
+class _CompanyFactory(_ServiceFactory):
     """A company; `tags` are names (created when new)."""
 
     class Meta:
@@ -68,7 +83,10 @@ class CompanyFactory(_ServiceFactory):
         return contact_services.company_create(org=org, by=by, tags=tags, **values)
 
 
-class CustomFieldFactory(_ServiceFactory):
+CompanyFactory = cast(Maker[Company], _CompanyFactory)
+
+
+class _CustomFieldFactory(_ServiceFactory):
     """A custom field of a kind ("contact" unless `record_kind` says otherwise)."""
 
     class Meta:
@@ -84,7 +102,10 @@ class CustomFieldFactory(_ServiceFactory):
         return custom_fields.custom_field_save(org=org, by=by, **values)
 
 
-class SavedViewFactory(_ServiceFactory):
+CustomFieldFactory = cast(Maker[CustomField], _CustomFieldFactory)
+
+
+class _SavedViewFactory(_ServiceFactory):
     """A saved view of a kind's list, owned by `by`."""
 
     class Meta:
@@ -97,6 +118,9 @@ class SavedViewFactory(_ServiceFactory):
         values.setdefault("shared", False)
         values.setdefault("record_kind", "contact")
         return saved_views.saved_view_save(org=org, by=by, **values)
+
+
+SavedViewFactory = cast(Maker[SavedView], _SavedViewFactory)
 
 
 def _counter() -> Any:
@@ -129,7 +153,7 @@ def merge(
         )
 
 
-class ProjectFactory(_ServiceFactory):
+class _ProjectFactory(_ServiceFactory):
     """A project, the record kind only the tests declare (tests/projects)."""
 
     class Meta:
@@ -144,9 +168,12 @@ class ProjectFactory(_ServiceFactory):
         return project_create(org=org, by=by, tags=tags, **values)
 
 
+ProjectFactory = cast(Maker[Any], _ProjectFactory)  # tests.projects.models.Project
+
+
 # Per kind: its factory, and the values that make its nth record distinct and sortable by
 # name, for the tests that run over every kind.
-KIND_FACTORIES: dict[str, tuple[type[_ServiceFactory], Any]] = {
+KIND_FACTORIES: dict[str, tuple[Maker[Any], Callable[[int], dict[str, Any]]]] = {
     "contact": (ContactFactory, lambda n: {"first_name": "Zed", "last_name": f"Row{n:03d}",
                                           "email": f"row{n:03d}@example.com"}),
     "company": (CompanyFactory, lambda n: {"name": f"Company {n:03d}"}),

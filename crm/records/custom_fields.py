@@ -52,8 +52,11 @@ def definitions(record_kind: str) -> list[CustomField]:
 
 def _definitions_version() -> int:
     key = cache_key("custom-fields-version")
-    cache.add(key, 1, timeout=None)
-    return int(cache.get(key) or 1)
+    version = cache.get(key)
+    if version is None:  # the first read of the organisation, or the cache was cleared
+        cache.add(key, 1, timeout=None)
+        version = cache.get(key)
+    return int(version or 1)
 
 
 def _forget_definitions() -> None:

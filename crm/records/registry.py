@@ -106,6 +106,11 @@ class Kind:
         return self.noun if count == 1 else self.nouns
 
     @property
+    def a_noun(self) -> str:
+        """ "a contact", "an interaction"."""
+        return f"{'an' if self.noun[:1].lower() in 'aeiou' else 'a'} {self.noun}"
+
+    @property
     def owner_field(self) -> str | None:
         return owner_field_of(self.model)
 

@@ -121,3 +121,33 @@ def header_cells(
             f'hx-swap="outerHTML" hx-push-url="true">{label}{arrow}</a></th>'
         )
     return mark_safe("".join(parts))  # noqa: S308 - every value escaped
+
+
+@register.simple_tag
+def column_checkboxes(choices: Sequence[dict[str, Any]]) -> SafeString:
+    """{% column_checkboxes column_choices %}: the column chooser's checkboxes, the first
+    column always on (as a hidden field beside a disabled box)."""
+    parts = []
+    for column in choices:
+        key, label = escape(column["key"]), escape(column["label"])
+        if column["locked"]:
+            box = (
+                f'<input type="hidden" name="columns" value="{key}">'
+                f'<input type="checkbox" id="column-{key}" checked disabled>'
+            )
+        else:
+            checked = " checked" if column["checked"] else ""
+            box = f'<input type="checkbox" name="columns" value="{key}" id="column-{key}"{checked}>'
+        parts.append(
+            f'<div class="field field--check">{box}'
+            f'<label class="field__label" for="column-{key}">{label}</label></div>'
+        )
+    return mark_safe("".join(parts))  # noqa: S308 - every value escaped
+
+
+@register.simple_tag
+def options(choices: Iterable[tuple[Any, Any]], empty: str = "—") -> SafeString:
+    """{% options field.choices %}: a select's <option>s, the empty one first."""
+    found = [f'<option value="">{escape(empty)}</option>'] if empty is not None else []
+    found += [f'<option value="{escape(v)}">{escape(label)}</option>' for v, label in choices]
+    return mark_safe("".join(found))  # noqa: S308 - every value escaped

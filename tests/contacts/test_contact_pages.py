@@ -14,24 +14,14 @@ from contacts.models import Company, Contact, Tag
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
-from tests.factories import trash
+from tests.factories import CompanyFactory, ContactFactory, trash
 
 pytestmark = pytest.mark.django_db
-
-
-def _contact(org: Organization, **fields: Any) -> Contact:
-    with activate(org):
-        return services.contact_create(org=org, by=None, **fields)
 
 
 def _get(org: Organization, pk: int) -> Contact:
     with activate(org):
         return Contact.objects.get(pk=pk)
-
-
-def _trash(org: Organization, contact: Contact, by: User) -> None:
-    with activate(org):
-        trash(org, contact, by=by)
 
 
 def _messages(response) -> list[str]:
@@ -54,8 +44,8 @@ def _form(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def ada(acme: Organization, alice: User) -> Contact:
-    return _contact(
-        acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example",
+    return ContactFactory(
+        org=acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example",
         phone="020 7946 0958", country="GB", job_title="Analyst", owner=alice,
     )  # fmt: skip
 
@@ -99,7 +89,7 @@ def test_it_hides_a_colleagues_contact_from_a_rep_limited_to_their_own(
 ) -> None:
     with activate(acme):
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
-    own = _contact(acme, first_name="Rita's", last_name="Lead", owner=rita)
+    own = ContactFactory(org=acme, first_name="Rita's", last_name="Lead", owner=rita)
     client.force_login(rita)
     assert client.get(f"/o/acme/contacts/{ada.pk}/").status_code == 404
     assert "Rita&#x27;s Lead" in client.get(f"/o/acme/contacts/{own.pk}/").content.decode()
@@ -145,8 +135,7 @@ def test_it_creates_a_contact_with_a_new_company_tags_and_owner(
 def test_it_reuses_a_company_named_in_another_case(
     client: Client, acme: Organization, alice: User
 ) -> None:
-    with activate(acme):
-        northwind = services.company_create(org=acme, by=alice, name="Northwind Traders")
+    northwind = CompanyFactory(org=acme, by=alice, name="Northwind Traders")
     client.force_login(alice)
     client.post("/o/acme/contacts/new/", _form(company="NORTHWIND traders"))
     with activate(acme):
@@ -294,7 +283,7 @@ def test_it_records_a_deletion(client: Client, acme: Organization, alice: User, 
 def test_it_restores_a_contact_from_the_trash(
     client: Client, acme: Organization, alice: User, ada: Contact
 ) -> None:
-    _trash(acme, ada, alice)
+    trash(acme, ada, by=alice)
     client.force_login(alice)
     response = client.post(f"/o/acme/contacts/{ada.pk}/restore/")
     assert response["Location"] == f"/o/acme/contacts/{ada.pk}/"
@@ -316,7 +305,7 @@ def test_it_restores_only_what_is_in_the_trash(
 def test_it_keeps_acmes_trash_from_another_organisation(
     client: Client, acme: Organization, alice: User, charlie: User, ada: Contact
 ) -> None:
-    _trash(acme, ada, alice)
+    trash(acme, ada, by=alice)
     client.force_login(charlie)
     assert "Ada Lovelace" not in client.get("/o/globex/trash/").content.decode()
     assert client.post(f"/o/globex/contacts/{ada.pk}/restore/").status_code == 404
@@ -324,8 +313,7 @@ def test_it_keeps_acmes_trash_from_another_organisation(
 
 
 def test_its_full_edit_page_posts_plainly_and_its_inline_form_through_htmx(client, acme, alice):
-    with activate(acme):
-        contact = services.contact_create(org=acme, by=alice, first_name="Ada")
+    contact = ContactFactory(org=acme, by=alice, first_name="Ada")
     client.force_login(alice)
     page = client.get(f"/o/acme/contacts/{contact.pk}/edit/").content.decode()
     inline = client.get(f"/o/acme/contacts/{contact.pk}/edit/", HTTP_HX_REQUEST="true")

@@ -11,13 +11,9 @@ from contacts import services
 from contacts.models import Company, ConsentEvent, Contact, Tag
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
+from tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _contact(org: Organization, by: User | None = None, **fields: Any) -> Contact:
-    with activate(org):
-        return services.contact_create(org=org, by=by, **fields)
 
 
 def _update(org: Organization, contact: Contact, by: User, **fields: Any) -> Contact:
@@ -35,7 +31,7 @@ def _updates(org: Organization, contact: Contact) -> list[AuditEvent]:
 
 
 def test_it_normalises_a_national_phone_with_the_contacts_country(acme: Organization) -> None:
-    contact = _contact(acme, first_name="Ada", phone="020 7946 0958", country="gb")
+    contact = ContactFactory(org=acme, first_name="Ada", phone="020 7946 0958", country="gb")
     with activate(acme):
         contact.refresh_from_db()
     assert contact.phone == "+442079460958"
@@ -43,23 +39,23 @@ def test_it_normalises_a_national_phone_with_the_contacts_country(acme: Organiza
 
 
 def test_it_keeps_an_international_phone_in_e164(acme: Organization) -> None:
-    contact = _contact(
-        acme, first_name="Ada", phone="+1 (415) 555-0123", other_phones=["+33 1 44 55 60 00"]
+    contact = ContactFactory(
+        org=acme, first_name="Ada", phone="+1 (415) 555-0123", other_phones=["+33 1 44 55 60 00"]
     )
     assert contact.phone == "+14155550123"
     assert contact.other_phones == ["+33144556000"]
 
 
 def test_it_reads_a_new_national_phone_with_the_stored_country(acme: Organization, alice: User):
-    contact = _contact(acme, first_name="Ada", country="GB")
+    contact = ContactFactory(org=acme, first_name="Ada", country="GB")
     _update(acme, contact, alice, phone="020 7946 0958")
     with activate(acme):
         assert Contact.objects.get(pk=contact.pk).phone == "+442079460958"
 
 
 def test_it_refuses_a_bad_phone_and_saves_nothing(acme: Organization, alice: User) -> None:
-    with pytest.raises(ValidationError) as refused:
-        _contact(acme, alice, first_name="Ada", phone="12")
+    with pytest.raises(ValidationError) as refused, activate(acme):
+        services.contact_create(org=acme, by=alice, first_name="Ada", phone="12")
     assert list(refused.value.message_dict) == ["phone"]
     with activate(acme):
         assert not Contact.objects.exists()
@@ -67,7 +63,7 @@ def test_it_refuses_a_bad_phone_and_saves_nothing(acme: Organization, alice: Use
 
 
 def test_it_lower_cases_emails(acme: Organization) -> None:
-    contact = _contact(acme, email=" Ada@Example.COM ", other_emails=["ADA@Work.Example"])
+    contact = ContactFactory(org=acme, email=" Ada@Example.COM ", other_emails=["ADA@Work.Example"])
     with activate(acme):
         contact.refresh_from_db()
     assert contact.email == "ada@example.com"
@@ -75,8 +71,8 @@ def test_it_lower_cases_emails(acme: Organization) -> None:
 
 
 def test_it_needs_a_name_or_an_email(acme: Organization) -> None:
-    with pytest.raises(ValidationError) as refused:
-        _contact(acme, job_title="CTO")
+    with pytest.raises(ValidationError) as refused, activate(acme):
+        services.contact_create(org=acme, by=None, job_title="CTO")
     assert refused.value.message_dict == {
         "first_name": ["Give at least a name or an email address."]
     }
@@ -109,7 +105,7 @@ def test_it_creates_the_missing_tags(acme: Organization, alice: User) -> None:
 
 
 def test_it_records_what_an_update_changed(acme: Organization, alice: User) -> None:
-    contact = _contact(acme, first_name="Ada", job_title="Analyst", lifecycle="lead")
+    contact = ContactFactory(org=acme, first_name="Ada", job_title="Analyst", lifecycle="lead")
     _update(acme, contact, alice, job_title="CTO", lifecycle="customer", first_name="Ada")
     (event,) = _updates(acme, contact)
     assert event.actor == alice
@@ -117,7 +113,7 @@ def test_it_records_what_an_update_changed(acme: Organization, alice: User) -> N
 
 
 def test_it_records_no_event_when_nothing_changed(acme: Organization, alice: User) -> None:
-    contact = _contact(acme, first_name="Ada", phone="+442079460958", country="GB")
+    contact = ContactFactory(org=acme, first_name="Ada", phone="+442079460958", country="GB")
     with activate(acme):
         tags = services.tags_by_name(org=acme, names=["VIP"], by=alice)
     _update(acme, contact, alice, tags=tags)
@@ -127,10 +123,9 @@ def test_it_records_no_event_when_nothing_changed(acme: Organization, alice: Use
 
 
 def test_it_copies_a_new_companys_name_onto_the_contact(acme: Organization, alice: User) -> None:
-    with activate(acme):
-        old = services.company_create(org=acme, by=alice, name="Northwind Traders")
-        new = services.company_create(org=acme, by=alice, name="Kite Analytics")
-    contact = _contact(acme, first_name="Ada", company=old)
+    old = CompanyFactory(org=acme, by=alice, name="Northwind Traders")
+    new = CompanyFactory(org=acme, by=alice, name="Kite Analytics")
+    contact = ContactFactory(org=acme, first_name="Ada", company=old)
     _update(acme, contact, alice, company=new)
     with activate(acme):
         contact.refresh_from_db()
@@ -142,7 +137,7 @@ def test_it_copies_a_new_companys_name_onto_the_contact(acme: Organization, alic
 
 
 def test_it_keeps_every_consent_change(acme: Organization, alice: User) -> None:
-    contact = _contact(acme, first_name="Ada")
+    contact = ContactFactory(org=acme, first_name="Ada")
     with activate(acme):
         for granted, how in [(True, "web form"), (False, "unsubscribe link")]:
             services.contact_set_consent(
@@ -157,7 +152,7 @@ def test_it_keeps_every_consent_change(acme: Organization, alice: User) -> None:
 
 
 def test_it_refuses_consent_without_saying_how(acme: Organization, alice: User) -> None:
-    contact = _contact(acme, first_name="Ada")
+    contact = ContactFactory(org=acme, first_name="Ada")
     with activate(acme), pytest.raises(ValidationError) as refused:
         services.contact_set_consent(
             org=acme, contact=contact, purpose="email_marketing", granted=True, how="  ", by=alice

@@ -11,11 +11,12 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from contacts import services
-from contacts.models import Company, Contact
+from contacts.models import Contact
 from crm.models import AuditEvent, Organization, User
 from crm.records import custom_fields
 from crm.records.models import CustomField, SavedView
 from crm.tenancy import activate
+from tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +30,6 @@ def _define(org: Organization, key: str, kind: str, **extra: Any) -> CustomField
             label=extra.pop("label", key.replace("_", " ").capitalize()), kind=kind,
             choices=extra.pop("choices", []), **extra,
         )  # fmt: skip
-
-
-def _contact(org: Organization, **fields: Any) -> Contact:
-    with activate(org):
-        return services.contact_create(org=org, by=None, **fields)
-
-
-def _company(org: Organization, **fields: Any) -> Company:
-    with activate(org):
-        return services.company_create(org=org, by=None, **fields)
 
 
 def _csv(content: bytes) -> list[list[str]]:
@@ -205,7 +196,7 @@ def test_it_stores_normalised_values_and_shows_them(client: Client, acme, alice:
 
 def test_the_edit_form_shows_the_stored_values(client: Client, acme, alice: User) -> None:
     _define(acme, "met_on", "date")
-    ada = _contact(acme, first_name="Ada", custom={"met_on": "1833-06-05"})
+    ada = ContactFactory(org=acme, first_name="Ada", custom={"met_on": "1833-06-05"})
     client.force_login(alice)
     page = client.get(f"/o/acme/contacts/{ada.pk}/edit/").content.decode()
     assert re.search(r'name="custom_met_on" value="1833-06-05"', page)
@@ -236,7 +227,7 @@ def test_another_organisations_fields_never_appear(client: Client, acme, globex,
 def test_the_service_refuses_unknown_keys_and_bad_values(acme: Organization) -> None:
     _define(acme, "shoe_size", "number")
     with pytest.raises(ValidationError) as error:
-        _contact(acme, first_name="Ada", custom={"shoe_size": "big", "nope": "x"})
+        ContactFactory(org=acme, first_name="Ada", custom={"shoe_size": "big", "nope": "x"})
     assert set(error.value.message_dict) == {"custom_shoe_size", "custom"}
     with activate(acme):
         assert not Contact.objects.exists()
@@ -249,20 +240,20 @@ def test_the_service_refuses_numbers_of_absurd_size_at_once(
 ) -> None:
     _define(acme, "size", kind)
     with pytest.raises(ValidationError) as error:
-        _contact(acme, first_name="Ada", custom={"size": value})
+        ContactFactory(org=acme, first_name="Ada", custom={"size": value})
     assert error.value.message_dict["custom_size"] == ["Enter a number with fewer than 30 digits."]
 
 
 def test_the_service_enforces_required_fields(acme: Organization) -> None:
     _define(acme, "shoe_size", "number", required=True)
     with pytest.raises(ValidationError) as error:
-        _contact(acme, first_name="Ada", custom={})
+        ContactFactory(org=acme, first_name="Ada", custom={})
     assert error.value.message_dict == {"custom_shoe_size": ["This field is required."]}
 
 
 def test_the_service_leaves_custom_alone_when_not_given(acme: Organization) -> None:
     _define(acme, "shoe_size", "number", required=True)
-    ada = _contact(acme, first_name="Ada", custom={"shoe_size": 38})
+    ada = ContactFactory(org=acme, first_name="Ada", custom={"shoe_size": 38})
     with activate(acme):
         services.contact_update(org=acme, contact=ada, by=None, job_title="Analyst")
     assert _custom(acme, ada) == {"shoe_size": 38}
@@ -287,8 +278,8 @@ def test_the_list_filters_by_a_custom_field(
     client: Client, acme, alice, kind: str, choices: list[str], values: list[Any], query: str
 ) -> None:
     _define(acme, "extra", kind, choices=choices)
-    hit = _contact(acme, first_name="Hit", custom={"extra": values[0]})
-    miss = _contact(acme, first_name="Miss", custom={"extra": values[1]})
+    hit = ContactFactory(org=acme, first_name="Hit", custom={"extra": values[0]})
+    miss = ContactFactory(org=acme, first_name="Miss", custom={"extra": values[1]})
     client.force_login(alice)
     page = client.get(f"/o/acme/contacts/?custom_extra={query}").content.decode()
     assert f"/o/acme/contacts/{hit.pk}/" in page
@@ -300,8 +291,8 @@ def test_the_company_list_filters_by_a_custom_field(
     client: Client, acme, alice, kind: str, choices: list[str], values: list[Any], query: str
 ) -> None:
     _define(acme, "extra", kind, choices=choices, record_kind="company")
-    hit = _company(acme, name="Hit", custom={"extra": values[0]})
-    miss = _company(acme, name="Miss", custom={"extra": values[1]})
+    hit = CompanyFactory(org=acme, name="Hit", custom={"extra": values[0]})
+    miss = CompanyFactory(org=acme, name="Miss", custom={"extra": values[1]})
     client.force_login(alice)
     page = client.get(f"/o/acme/companies/?custom_extra={query}").content.decode()
     assert f"/o/acme/companies/{hit.pk}/" in page
@@ -320,7 +311,7 @@ def test_the_company_list_offers_its_own_custom_filters_only(client: Client, acm
 
 def test_an_invalid_custom_filter_shows_no_companies(client: Client, acme, alice) -> None:
     _define(acme, "founded", "date", record_kind="company")
-    initech = _company(acme, name="Initech", custom={"founded": "1999-02-19"})
+    initech = CompanyFactory(org=acme, name="Initech", custom={"founded": "1999-02-19"})
     client.force_login(alice)
     page = client.get("/o/acme/companies/?custom_founded=yesterday").content.decode()
     assert "0 companies." in page
@@ -346,7 +337,7 @@ def test_the_list_shows_custom_columns_as_the_record_page_does(client: Client, a
     _define(acme, "met_on", "date", label="Met on")
     _define(acme, "vip", "boolean", label="VIP")
     _define(acme, "topics", "multi_choice", label="Topics", choices=["Maths", "Poetry"])
-    _contact(acme, first_name="Ada", custom={"met_on": "1833-06-05", "vip": True,
+    ContactFactory(org=acme, first_name="Ada", custom={"met_on": "1833-06-05", "vip": True,
                                              "topics": ["Maths", "Poetry"]})  # fmt: skip
     client.force_login(alice)
     page = client.get("/o/acme/contacts/?columns=custom_met_on,custom_vip,custom_topics")
@@ -357,7 +348,7 @@ def test_the_list_shows_custom_columns_as_the_record_page_does(client: Client, a
 
 def test_a_custom_column_escapes_its_value(client: Client, acme, alice) -> None:
     _define(acme, "note", "text", record_kind="company")
-    _company(acme, name="Initech", custom={"note": "<script>alert(1)</script>"})
+    CompanyFactory(org=acme, name="Initech", custom={"note": "<script>alert(1)</script>"})
     client.force_login(alice)
     body = client.get("/o/acme/companies/?columns=custom_note").content.decode()
     assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in body
@@ -377,7 +368,7 @@ def test_the_export_has_the_chosen_custom_field_columns(client: Client, acme, al
     _define(acme, "met_on", "date", label="Met on")
     _define(acme, "vip", "boolean", label="VIP")
     _define(acme, "topics", "multi_choice", label="Topics", choices=["Maths", "Poetry"])
-    _contact(acme, first_name="Ada", last_name="Lovelace", custom={
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace", custom={
         "shoe_size": 38, "met_on": "1833-06-05", "vip": False, "topics": ["Maths", "Poetry"],
     })  # fmt: skip
     client.force_login(alice)
@@ -392,7 +383,7 @@ def test_the_export_has_the_chosen_custom_field_columns(client: Client, acme, al
 
 def test_the_company_export_has_the_chosen_custom_field_columns(client: Client, acme, alice):
     _define(acme, "founded", "date", record_kind="company", label="Founded")
-    _company(acme, name="Initech", custom={"founded": "1999-02-19"})
+    CompanyFactory(org=acme, name="Initech", custom={"founded": "1999-02-19"})
     client.force_login(alice)
     rows = _csv(client.get("/o/acme/companies/export/?format=csv&columns=custom_founded").content)
     assert rows == [["Name", "Founded"], ["Initech", "1999-02-19"]]
@@ -400,7 +391,7 @@ def test_the_company_export_has_the_chosen_custom_field_columns(client: Client, 
 
 def test_a_custom_column_neutralises_formulas(client: Client, acme, alice) -> None:
     _define(acme, "note", "text")
-    _contact(acme, first_name="Ada", custom={"note": "=cmd|' /C calc'!A0"})
+    ContactFactory(org=acme, first_name="Ada", custom={"note": "=cmd|' /C calc'!A0"})
     client.force_login(alice)
     rows = _csv(client.get("/o/acme/contacts/export/?columns=custom_note").content)
     assert rows[1] == ["Ada", "", "'=cmd|' /C calc'!A0"]
@@ -411,7 +402,7 @@ def test_a_custom_column_neutralises_formulas(client: Client, acme, alice) -> No
 
 def test_deleting_a_field_hides_it_and_keeps_the_values(client: Client, acme, alice) -> None:
     field = _define(acme, "shoe_size", "number", label="Shoe size")
-    ada = _contact(acme, first_name="Ada", custom={"shoe_size": 38})
+    ada = ContactFactory(org=acme, first_name="Ada", custom={"shoe_size": 38})
     client.force_login(alice)
     confirm = client.get(f"{SETTINGS}{field.pk}/delete/").content.decode()
     assert "values already entered are kept" in confirm

@@ -8,14 +8,13 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import services
 from contacts.models import Company, Contact
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
 from crm.records import duplicates
 from crm.records.models import DuplicatePair
 from crm.tenancy import activate
-from tests.factories import merge
+from tests.factories import CompanyFactory, ContactFactory, merge
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +24,14 @@ HTMX = {"HX-Request": "true"}
 
 def _twins(org: Organization, name: str = "Ada", **fields: Any) -> list[Contact]:
     """Two contacts with the same address, paired by the search for duplicates."""
+    twins = [
+        ContactFactory(org=org, first_name=name, last_name=last,
+                       email=f"{name.lower()}@engines.example", **fields)
+        for last in ("Lovelace", "King")
+    ]  # fmt: skip
     with activate(org):
-        twins = [
-            services.contact_create(org=org, by=None, first_name=name, last_name=last,
-                                    email=f"{name.lower()}@engines.example", **fields)
-            for last in ("Lovelace", "King")
-        ]  # fmt: skip
         duplicates.duplicates_find(org=org)
-        return twins
+    return twins
 
 
 def _pair(org: Organization) -> DuplicatePair:
@@ -57,9 +56,9 @@ def test_it_lists_the_pairs_with_the_reason_and_a_merge_link(client: Client, ali
 
 
 def test_it_lists_company_pairs(client: Client, alice: User, acme: Organization) -> None:
+    for name in ("Northwind Traders", "Northwind Traders Ltd"):
+        CompanyFactory(org=acme, name=name)
     with activate(acme):
-        for name in ("Northwind Traders", "Northwind Traders Ltd"):
-            services.company_create(org=acme, by=None, name=name)
         duplicates.duplicates_find(org=acme)
         first, second = Company.objects.order_by("pk")
     client.force_login(alice)
@@ -125,8 +124,7 @@ def test_its_query_count_does_not_grow(
     client: Client, alice: User, acme: Organization, pairs: int,
     django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:  # fmt: skip
-    with activate(acme):
-        company = services.company_create(org=acme, by=None, name="Engines")
+    company = CompanyFactory(org=acme, name="Engines")
     merged = _twins(acme, name="Merged")
     with activate(acme):
         merge(org=acme, survivor=merged[0], others=merged[1:], values={}, by=alice)
@@ -202,9 +200,8 @@ def test_not_duplicates_answers_404_for_another_organisations_pair(client, charl
 def test_look_now_finds_the_duplicates_after_the_request(
     client: Client, alice: User, acme: Organization, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with activate(acme):
-        for last in ("Lovelace", "King"):
-            services.contact_create(org=acme, by=None, last_name=last, email="ada@x.example")
+    for last in ("Lovelace", "King"):
+        ContactFactory(org=acme, last_name=last, email="ada@x.example")
     client.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"{URL}find/")

@@ -1,7 +1,6 @@
 """contacts.duplicates.duplicates_find and its task: likely duplicates, listed in pairs."""
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import time_machine
@@ -10,26 +9,15 @@ from django.utils import timezone
 
 from contacts import duplicates as finders
 from contacts import services
-from contacts.models import Company, Contact
 from contacts.privacy import contact_erase
 from crm.models import Organization, User
 from crm.records import duplicates, merging, tasks
 from crm.records.models import DuplicatePair
 from crm.tasks import fan_out
 from crm.tenancy import activate
-from tests.factories import merge, trash
+from tests.factories import CompanyFactory, ContactFactory, merge, trash
 
 pytestmark = pytest.mark.django_db
-
-
-def _contact(org: Organization, **fields: Any) -> Contact:
-    with activate(org):
-        return services.contact_create(org=org, by=None, **fields)
-
-
-def _company(org: Organization, name: str, **fields: Any) -> Company:
-    with activate(org):
-        return services.company_create(org=org, by=None, name=name, **fields)
 
 
 def _find(org: Organization) -> dict[str, int]:
@@ -48,38 +36,38 @@ def _pairs(org: Organization, record_kind: str = "contact") -> set[tuple[int, in
 
 
 def test_it_pairs_contacts_with_the_same_email_in_any_case(acme: Organization) -> None:
-    ada = _contact(acme, first_name="Ada", email="ada@engines.example")
-    other = _contact(acme, first_name="Augusta", other_emails=["ADA@engines.example "])
-    _contact(acme, first_name="Grace", email="grace@navy.example")
+    ada = ContactFactory(org=acme, first_name="Ada", email="ada@engines.example")
+    other = ContactFactory(org=acme, first_name="Augusta", other_emails=["ADA@engines.example "])
+    ContactFactory(org=acme, first_name="Grace", email="grace@navy.example")
     assert _find(acme) == {"contact": 1, "company": 0}
     assert _pairs(acme) == {(ada.pk, other.pk, "email")}
 
 
 def test_it_pairs_contacts_with_the_same_phone_number(acme: Organization) -> None:
-    ada = _contact(acme, first_name="Ada", phone="+442079460958")
-    other = _contact(acme, first_name="Augusta", phone="020 7946 0958", country="GB")
+    ada = ContactFactory(org=acme, first_name="Ada", phone="+442079460958")
+    other = ContactFactory(org=acme, first_name="Augusta", phone="020 7946 0958", country="GB")
     _find(acme)
     assert _pairs(acme) == {(ada.pk, other.pk, "phone")}
 
 
 def test_it_pairs_similar_names_at_the_same_company_only(acme: Organization) -> None:
-    engines, navy = _company(acme, "Engines"), _company(acme, "Navy")
-    jon = _contact(acme, first_name="Jon", last_name="Smith", company=engines)
-    john = _contact(acme, first_name="John", last_name="Smith", company=engines)
-    _contact(acme, first_name="John", last_name="Smith", company=navy)
-    _contact(acme, first_name="Jane", last_name="Smith", company=engines)
-    _contact(acme, first_name="John", last_name="Smith")  # no company
+    engines, navy = CompanyFactory(org=acme, name="Engines"), CompanyFactory(org=acme, name="Navy")
+    jon = ContactFactory(org=acme, first_name="Jon", last_name="Smith", company=engines)
+    john = ContactFactory(org=acme, first_name="John", last_name="Smith", company=engines)
+    ContactFactory(org=acme, first_name="John", last_name="Smith", company=navy)
+    ContactFactory(org=acme, first_name="Jane", last_name="Smith", company=engines)
+    ContactFactory(org=acme, first_name="John", last_name="Smith")  # no company
     _find(acme)
     [(a, b, reason)] = _pairs(acme)
     assert (a, b, reason) == (jon.pk, john.pk, "name")
 
 
 def test_it_pairs_companies_by_domain_and_by_similar_name(acme: Organization) -> None:
-    northwind = _company(acme, "Northwind Traders", domain="northwind.example")
-    nortwind = _company(acme, "The Nortwind Traders Ltd.")
-    www = _company(acme, "Contoso", domain="www.northwind.example")
-    _company(acme, "Studio 54")
-    _company(acme, "Studio 55")  # numbers differ: another company
+    northwind = CompanyFactory(org=acme, name="Northwind Traders", domain="northwind.example")
+    nortwind = CompanyFactory(org=acme, name="The Nortwind Traders Ltd.")
+    www = CompanyFactory(org=acme, name="Contoso", domain="www.northwind.example")
+    CompanyFactory(org=acme, name="Studio 54")
+    CompanyFactory(org=acme, name="Studio 55")  # numbers differ: another company
     assert _find(acme) == {"contact": 0, "company": 2}
     assert _pairs(acme, "company") == {
         (northwind.pk, nortwind.pk, "company_name"), (northwind.pk, www.pk, "domain")
@@ -87,11 +75,11 @@ def test_it_pairs_companies_by_domain_and_by_similar_name(acme: Organization) ->
 
 
 def test_it_scores_exact_matches_above_similar_names(acme: Organization) -> None:
-    engines = _company(acme, "Engines")
-    _contact(acme, first_name="Jon", last_name="Smith", company=engines)
-    _contact(acme, first_name="John", last_name="Smith", company=engines)
-    _contact(acme, first_name="Ada", email="ada@engines.example")
-    _contact(acme, first_name="Augusta", email="ada@engines.example")
+    engines = CompanyFactory(org=acme, name="Engines")
+    ContactFactory(org=acme, first_name="Jon", last_name="Smith", company=engines)
+    ContactFactory(org=acme, first_name="John", last_name="Smith", company=engines)
+    ContactFactory(org=acme, first_name="Ada", email="ada@engines.example")
+    ContactFactory(org=acme, first_name="Augusta", email="ada@engines.example")
     _find(acme)
     with activate(acme):
         scores = list(DuplicatePair.objects.values_list("reason", "score"))
@@ -102,21 +90,21 @@ def test_it_scores_exact_matches_above_similar_names(acme: Organization) -> None
 
 def test_it_skips_an_address_shared_by_many(acme: Organization) -> None:
     for n in range(finders.SHARED_VALUE_LIMIT + 1):
-        _contact(acme, first_name=f"Person {n}", email="info@engines.example")
+        ContactFactory(org=acme, first_name=f"Person {n}", email="info@engines.example")
     _find(acme)
     assert _pairs(acme) == set()
 
 
 def test_it_never_pairs_across_organisations(acme: Organization, globex: Organization):
-    _contact(acme, first_name="Ada", email="ada@engines.example")
-    _contact(globex, first_name="Ada", email="ada@engines.example")
+    ContactFactory(org=acme, first_name="Ada", email="ada@engines.example")
+    ContactFactory(org=globex, first_name="Ada", email="ada@engines.example")
     assert _find(acme) == {"contact": 0, "company": 0}
     assert _find(globex) == {"contact": 0, "company": 0}
 
 
 def test_it_leaves_out_deleted_merged_and_erased_contacts(acme: Organization, alice: User):
     ada, trashed, merged, erased = (
-        _contact(acme, first_name="Ada", email="ada@engines.example") for _ in range(4)
+        ContactFactory(org=acme, first_name="Ada", email="ada@engines.example") for _ in range(4)
     )
     with activate(acme):
         trash(acme, trashed, by=None)
@@ -130,8 +118,8 @@ def test_it_leaves_out_deleted_merged_and_erased_contacts(acme: Organization, al
 
 
 def test_a_dismissed_pair_stays_dismissed(acme: Organization, alice: User) -> None:
-    _contact(acme, first_name="Ada", email="ada@engines.example")
-    _contact(acme, first_name="Augusta", email="ada@engines.example")
+    ContactFactory(org=acme, first_name="Ada", email="ada@engines.example")
+    ContactFactory(org=acme, first_name="Augusta", email="ada@engines.example")
     _find(acme)
     with activate(acme):
         pair = DuplicatePair.objects.get()
@@ -142,9 +130,9 @@ def test_a_dismissed_pair_stays_dismissed(acme: Organization, alice: User) -> No
 
 
 def test_a_dismissed_pair_stays_dismissed_after_a_merge_is_undone(acme, alice) -> None:
-    ada = _contact(acme, first_name="Ada", email="ada@engines.example")
-    augusta = _contact(acme, first_name="Augusta", email="ada@engines.example")
-    grace = _contact(acme, first_name="Grace")
+    ada = ContactFactory(org=acme, first_name="Ada", email="ada@engines.example")
+    augusta = ContactFactory(org=acme, first_name="Augusta", email="ada@engines.example")
+    grace = ContactFactory(org=acme, first_name="Grace")
     _find(acme)
     with activate(acme):
         duplicates.duplicate_dismiss(org=acme, pair=DuplicatePair.objects.get(), by=alice)
@@ -161,12 +149,12 @@ def test_a_dismissed_pair_stays_dismissed_after_a_merge_is_undone(acme, alice) -
 
 
 def test_a_dismissed_pair_goes_when_a_merged_record_is_purged(acme, alice) -> None:
-    _contact(acme, first_name="Ada", email="ada@engines.example")
-    augusta = _contact(acme, first_name="Augusta", email="ada@engines.example")
+    ContactFactory(org=acme, first_name="Ada", email="ada@engines.example")
+    augusta = ContactFactory(org=acme, first_name="Augusta", email="ada@engines.example")
     _find(acme)
     with activate(acme):
         duplicates.duplicate_dismiss(org=acme, pair=DuplicatePair.objects.get(), by=alice)
-        grace = services.contact_create(org=acme, by=None, first_name="Grace")
+        grace = ContactFactory(org=acme, first_name="Grace")
         merge(org=acme, survivor=grace, others=[augusta], values={}, by=alice)
     with time_machine.travel(timezone.now() + timedelta(days=31)), activate(acme):
         services.trash_purge(org=acme)
@@ -174,9 +162,11 @@ def test_a_dismissed_pair_goes_when_a_merged_record_is_purged(acme, alice) -> No
 
 
 def test_it_forgets_pairs_that_no_longer_match_or_were_merged(acme: Organization) -> None:
-    ada = _contact(acme, first_name="Ada", email="ada@engines.example", phone="+442079460958")
-    augusta = _contact(acme, first_name="Augusta", email="ada@engines.example")
-    grace = _contact(acme, first_name="Grace", phone="+442079460958")
+    ada = ContactFactory(
+        org=acme, first_name="Ada", email="ada@engines.example", phone="+442079460958"
+    )
+    augusta = ContactFactory(org=acme, first_name="Augusta", email="ada@engines.example")
+    grace = ContactFactory(org=acme, first_name="Grace", phone="+442079460958")
     _find(acme)
     with activate(acme):
         services.contact_update(org=acme, contact=augusta, by=None, email="augusta@x.example")
@@ -187,8 +177,8 @@ def test_it_forgets_pairs_that_no_longer_match_or_were_merged(acme: Organization
 
 def test_the_task_finds_only_its_organisations_duplicates(acme, globex) -> None:
     for org in (acme, globex):
-        _contact(org, first_name="Ada", email="ada@engines.example")
-        _contact(org, first_name="Augusta", email="ada@engines.example")
+        ContactFactory(org=org, first_name="Ada", email="ada@engines.example")
+        ContactFactory(org=org, first_name="Augusta", email="ada@engines.example")
     tasks.duplicates_find.apply(kwargs={"org_id": acme.pk}).get()
     tasks.duplicates_find.apply(kwargs={"org_id": acme.pk}).get()  # safe to repeat
     assert len(_pairs(acme)) == 1
@@ -199,7 +189,7 @@ def test_beat_looks_every_night_in_every_organisation(acme, globex) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["duplicates-find"]
     assert (entry["task"], entry["args"]) == ("crm.fan_out", ["records.duplicates_find"])
     for org in (acme, globex):
-        _contact(org, first_name="Ada", email="ada@engines.example")
-        _contact(org, first_name="Augusta", email="ada@engines.example")
+        ContactFactory(org=org, first_name="Ada", email="ada@engines.example")
+        ContactFactory(org=org, first_name="Augusta", email="ada@engines.example")
     fan_out.apply(args=("records.duplicates_find",)).get()
     assert len(_pairs(acme)) == len(_pairs(globex)) == 1

@@ -11,14 +11,14 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import services
-from contacts.models import Company, Contact
+from contacts.models import Contact
 from crm import services as crm_services
 from crm.models import Organization, User
 from crm.progress import progress_set
 from crm.records import custom_fields, exports, tasks
 from crm.records.models import ExportJob
 from crm.tenancy import activate
+from tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +29,6 @@ COMPANIES_URL = "/o/acme/companies/export/"
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path
-
-
-def _contact(org: Organization, **fields: Any) -> Contact:
-    with activate(org):
-        return services.contact_create(org=org, by=None, **fields)
-
-
-def _company(org: Organization, **fields: Any) -> Company:
-    with activate(org):
-        return services.company_create(org=org, by=None, **fields)
 
 
 def _csv(content: bytes) -> list[list[str]]:
@@ -70,12 +60,10 @@ COMPANY_HEADERS = ["Name", "Domain", "Industry", "Size", "Owner email", "Tags", 
 def test_it_exports_the_filtered_contacts_as_csv(
     client: Client, alice: User, acme: Organization
 ) -> None:
-    with activate(acme):
-        tags = services.tags_by_name(org=acme, names=["VIP", "Partner"], by=alice)
-    _contact(acme, first_name="Carl", last_name="Customer", email="carl@example.com",
-             lifecycle="customer", phone="020 7946 0958", country="GB", tags=tags,
-             owner=alice, company=_company(acme, name="Northwind"))  # fmt: skip
-    _contact(acme, first_name="Lee", last_name="Lead", lifecycle="lead")
+    ContactFactory(org=acme, first_name="Carl", last_name="Customer", email="carl@example.com",
+             lifecycle="customer", phone="020 7946 0958", country="GB", tags=("VIP", "Partner"),
+             owner=alice, company=CompanyFactory(org=acme, name="Northwind"))  # fmt: skip
+    ContactFactory(org=acme, first_name="Lee", last_name="Lead", lifecycle="lead")
     client.force_login(alice)
     response = _get(client, URL + "?format=csv&lifecycle=customer")
     assert response["Content-Disposition"].startswith('attachment; filename="contacts-')
@@ -90,8 +78,8 @@ def test_it_exports_the_filtered_contacts_as_csv(
 def test_it_exports_the_filtered_contacts_as_xlsx(
     client: Client, alice: User, acme: Organization
 ) -> None:
-    _contact(acme, first_name="Ada", last_name="Lovelace", source="Conference")
-    _contact(acme, first_name="Grace", last_name="Hopper", source="Web")
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace", source="Conference")
+    ContactFactory(org=acme, first_name="Grace", last_name="Hopper", source="Web")
     client.force_login(alice)
     response = _get(client, URL + "?format=xlsx&source=conf")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -101,8 +89,10 @@ def test_it_exports_the_filtered_contacts_as_xlsx(
 
 
 def test_it_exports_the_filtered_companies(client: Client, alice: User, acme: Organization) -> None:
-    _company(acme, name="Northwind", domain="northwind.example", industry="Retail", size="11-50")
-    _company(acme, name="Kite", industry="Analytics")
+    CompanyFactory(
+        org=acme, name="Northwind", domain="northwind.example", industry="Retail", size="11-50"
+    )
+    CompanyFactory(org=acme, name="Kite", industry="Analytics")
     client.force_login(alice)
     header, *rows = _csv(_get(client, COMPANIES_URL + "?format=csv&industry=ret").content)
     assert header == COMPANY_HEADERS
@@ -115,7 +105,7 @@ def test_it_exports_the_filtered_companies(client: Client, alice: User, acme: Or
 def test_it_exports_the_chosen_columns_in_their_order(
     client: Client, alice: User, acme: Organization, fmt: str
 ) -> None:
-    _contact(acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example",
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example",
              city="London", job_title="Analyst")  # fmt: skip
     client.force_login(alice)
     content = _get(client, f"{URL}?format={fmt}&columns=city,email&columns=job_title").content
@@ -128,7 +118,7 @@ def test_it_exports_the_chosen_columns_in_their_order(
 def test_it_exports_the_chosen_company_columns(
     client: Client, alice: User, acme: Organization
 ) -> None:
-    _company(acme, name="Northwind", country="GB", owner=alice)
+    CompanyFactory(org=acme, name="Northwind", country="GB", owner=alice)
     client.force_login(alice)
     rows = _csv(_get(client, COMPANIES_URL + "?columns=owner,country").content)
     assert rows == [["Name", "Owner email", "Country"], ["Northwind", "alice@acme.test", "GB"]]
@@ -137,10 +127,10 @@ def test_it_exports_the_chosen_company_columns(
 def test_it_exports_plain_text_where_the_list_shows_markup(
     client: Client, alice: User, acme: Organization
 ) -> None:
-    with activate(acme):
-        tags = services.tags_by_name(org=acme, names=["VIP"], by=alice)
-    _contact(acme, first_name="Ada", email="ada@engines.example", tags=tags, lifecycle="mql")
-    _company(acme, name="Northwind", domain="northwind.example")
+    ContactFactory(
+        org=acme, first_name="Ada", email="ada@engines.example", tags=("VIP",), lifecycle="mql"
+    )
+    CompanyFactory(org=acme, name="Northwind", domain="northwind.example")
     client.force_login(alice)
     page = client.get("/o/acme/contacts/?columns=email,stage,tags").content.decode()
     assert 'href="mailto:ada@engines.example"' in page  # the list links; the file must not
@@ -153,7 +143,7 @@ def test_it_exports_plain_text_where_the_list_shows_markup(
 def test_it_exports_the_default_columns_for_unknown_ones(
     client: Client, alice: User, acme: Organization
 ) -> None:
-    _contact(acme, first_name="Ada")
+    ContactFactory(org=acme, first_name="Ada")
     client.force_login(alice)
     header = _csv(_get(client, URL + "?columns=password,owner__password").content)[0]
     assert header == ["First name", "Last name"]  # as the list: the name, always first
@@ -164,8 +154,8 @@ def test_it_exports_only_a_reps_own_contacts_when_that_is_all_they_see(
 ) -> None:
     with activate(acme):
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
-    _contact(acme, first_name="Rita's", last_name="Lead", owner=rita)
-    _contact(acme, first_name="Alice's", last_name="Lead", owner=alice)
+    ContactFactory(org=acme, first_name="Rita's", last_name="Lead", owner=rita)
+    ContactFactory(org=acme, first_name="Alice's", last_name="Lead", owner=alice)
     client.force_login(rita)
     for fmt, read in (("csv", _csv), ("xlsx", _xlsx)):
         rows = read(_get(client, f"{URL}?format={fmt}").content)
@@ -175,9 +165,9 @@ def test_it_exports_only_a_reps_own_contacts_when_that_is_all_they_see(
 def test_it_never_exports_another_organisations_rows(
     client: Client, alice: User, acme: Organization, globex: Organization
 ) -> None:
-    _contact(acme, first_name="John", last_name="Acme")
-    _contact(globex, first_name="John", last_name="Globex")
-    _company(globex, name="Globex Secret Client")
+    ContactFactory(org=acme, first_name="John", last_name="Acme")
+    ContactFactory(org=globex, first_name="John", last_name="Globex")
+    CompanyFactory(org=globex, name="Globex Secret Client")
     client.force_login(alice)
     rows = _csv(_get(client, URL + "?q=john").content)[1:]
     assert [row[:2] for row in rows] == [["John", "Acme"]]
@@ -187,9 +177,9 @@ def test_it_never_exports_another_organisations_rows(
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_it_neutralises_formulas(client: Client, alice: User, acme: Organization, fmt: str) -> None:
-    _contact(acme, first_name='=HYPERLINK("http://evil.example","Click")', last_name="")
+    ContactFactory(org=acme, first_name='=HYPERLINK("http://evil.example","Click")', last_name="")
     for title in ("+1+1", "-2+3", "@SUM(A1)"):
-        _contact(acme, first_name="Job", last_name=title[:2], job_title=title)
+        ContactFactory(org=acme, first_name="Job", last_name=title[:2], job_title=title)
     client.force_login(alice)
     content = _get(client, f"{URL}?format={fmt}&sort=name&columns=job_title").content
     rows = (_csv if fmt == "csv" else _xlsx)(content)[1:]
@@ -200,7 +190,7 @@ def test_it_neutralises_formulas(client: Client, alice: User, acme: Organization
 def test_its_xlsx_cells_are_text_never_formulas(
     client: Client, alice: User, acme: Organization
 ) -> None:
-    _contact(acme, first_name="=1+1", last_name="")
+    ContactFactory(org=acme, first_name="=1+1", last_name="")
     client.force_login(alice)
     sheet = openpyxl.load_workbook(io.BytesIO(_get(client, URL + "?format=xlsx").content)).active
     assert sheet is not None
@@ -239,7 +229,7 @@ def test_it_writes_dates_in_the_organisations_time_zone(
 ) -> None:
     acme.time_zone = "Europe/Paris"
     acme.save(update_fields=["time_zone"])
-    contact = _contact(acme, first_name="Ada", last_name="Lovelace")
+    contact = ContactFactory(org=acme, first_name="Ada", last_name="Lovelace")
     with activate(acme):
         Contact.objects.filter(pk=contact.pk).update(created_at="2024-07-01T10:00:00Z")
     client.force_login(alice)
@@ -260,7 +250,7 @@ def test_it_exports_a_search_past_the_lists_count_cap(
 ) -> None:
     # The list page counts a search to 1,000 and says "more than"; an export takes them all.
     _people(acme, 1_100)
-    _contact(acme, first_name="Ada", last_name="Lovelace")
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace")
     client.force_login(alice)
     rows = _csv(_get(client, URL + "?q=person").content)[1:]
     assert len(rows) == 1_100
@@ -311,12 +301,10 @@ def test_it_exports_in_a_fixed_number_of_queries(
     client: Client, alice: User, acme: Organization, contacts: int,
     django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:  # fmt: skip
-    company = _company(acme, name="Northwind")
-    with activate(acme):
-        tags = services.tags_by_name(org=acme, names=["VIP", "Partner"], by=alice)
+    company = CompanyFactory(org=acme, name="Northwind")
     for n in range(contacts):
-        _contact(acme, first_name="Person", last_name=f"{n:02d}", company=company, tags=tags,
-                 owner=alice)  # fmt: skip
+        ContactFactory(org=acme, first_name="Person", last_name=f"{n:02d}", company=company,
+                       tags=("VIP", "Partner"), owner=alice)  # fmt: skip
     with activate(acme):
         custom_fields.custom_field_save(
             org=acme,
@@ -346,8 +334,8 @@ def large(monkeypatch: pytest.MonkeyPatch, acme: Organization) -> None:
     monkeypatch.setattr(exports, "DIRECT_LIMIT", 2)
     monkeypatch.setattr(exports, "PROGRESS_EVERY", 1)
     for name in ("Ada", "Grace", "John", "Linus"):
-        _contact(acme, first_name=name, last_name="Large", lifecycle="customer")
-    _contact(acme, first_name="Lee", last_name="Lead", lifecycle="lead")
+        ContactFactory(org=acme, first_name=name, last_name="Large", lifecycle="customer")
+    ContactFactory(org=acme, first_name="Lee", last_name="Lead", lifecycle="lead")
 
 
 def _start_job(client: Client, capture: Any, query: str = "format=csv&lifecycle=customer") -> int:

@@ -14,6 +14,7 @@ from crm.records.imports import undo
 from crm.records.models import ImportJob
 from crm.tenancy import activate
 from tests.contacts.imports import csv_bytes, media, run, undo_import
+from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +63,7 @@ def test_it_restores_updated_records_as_they_were(acme: Organization, alice: Use
 
 
 def test_it_keeps_a_change_made_after_the_import(acme: Organization, alice: User) -> None:
-    with activate(acme):
-        ada = services.contact_create(org=acme, by=alice, first_name="Ada", email="ada@example.com")
+    ada = ContactFactory(org=acme, by=alice, first_name="Ada", email="ada@example.com")
     rows = [["Email", "Job title", "City"], ["ada@example.com", "Countess", "London"]]
     job = run(acme, alice, csv_bytes(rows))
     with activate(acme):

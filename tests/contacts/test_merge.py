@@ -18,21 +18,9 @@ from crm.models import AuditEvent, Organization, User
 from crm.records import merging
 from crm.records.models import CustomField, Merge
 from crm.tenancy import activate
-from tests.factories import merge, trash
+from tests.factories import CompanyFactory, ContactFactory, merge, trash
 
 pytestmark = pytest.mark.django_db
-
-
-def _contact(org: Organization, tags: tuple[str, ...] = (), **fields: Any) -> Contact:
-    with activate(org):
-        found = services.tags_by_name(org=org, names=tags, by=None)
-        return services.contact_create(org=org, by=None, tags=found, **fields)
-
-
-def _company(org: Organization, name: str, tags: tuple[str, ...] = (), **fields: Any) -> Company:
-    with activate(org):
-        found = services.tags_by_name(org=org, names=tags, by=None)
-        return services.company_create(org=org, by=None, name=name, tags=found, **fields)
 
 
 def _merge(org: Organization, survivor: Any, *others: Any, by: User | None = None,
@@ -73,13 +61,13 @@ def _state(org: Organization) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.fixture
 def ada(acme: Organization) -> Contact:
-    return _contact(acme, ("VIP",), first_name="Ada", last_name="Lovelace",
+    return ContactFactory(org=acme, tags=("VIP",), first_name="Ada", last_name="Lovelace",
                     email="ada@engines.example", job_title="")  # fmt: skip
 
 
 @pytest.fixture
 def ada2(acme: Organization) -> Contact:
-    return _contact(acme, ("VIP", "Speaker"), first_name="Ada", last_name="King",
+    return ContactFactory(org=acme, tags=("VIP", "Speaker"), first_name="Ada", last_name="King",
                     email="countess@engines.example", phone="+442079460958",
                     job_title="Analyst")  # fmt: skip
 
@@ -150,7 +138,7 @@ def test_it_records_the_merge_on_every_record(acme, alice, ada, ada2) -> None:
 
 
 def test_it_merges_up_to_ten_contacts_at_once(acme, ada) -> None:
-    others = [_contact(acme, first_name=f"Ada {n}") for n in range(9)]
+    others = [ContactFactory(org=acme, first_name=f"Ada {n}") for n in range(9)]
     _merge(acme, ada, *others)
     with activate(acme):
         assert Contact.objects.alive().count() == 1
@@ -161,7 +149,7 @@ def test_it_merges_up_to_ten_contacts_at_once(acme, ada) -> None:
 
 @pytest.mark.parametrize("count", [0, 10])
 def test_it_refuses_fewer_than_two_or_more_than_ten(acme, ada, count: int) -> None:
-    others = [_contact(acme, first_name=f"Ada {n}") for n in range(count)]
+    others = [ContactFactory(org=acme, first_name=f"Ada {n}") for n in range(count)]
     before = _state(acme)
     with pytest.raises(ValidationError):
         _merge(acme, ada, *others)
@@ -169,13 +157,16 @@ def test_it_refuses_fewer_than_two_or_more_than_ten(acme, ada, count: int) -> No
 
 
 def test_it_refuses_to_merge_a_contact_with_a_company(acme, ada) -> None:
-    company = _company(acme, "Analytical Engines")
+    company = CompanyFactory(org=acme, name="Analytical Engines")
     with pytest.raises(ValidationError), activate(acme):
         merge(org=acme, survivor=ada, others=[company], values={}, by=None)
 
 
 def test_it_refuses_a_record_in_the_trash_merged_or_erased(acme, alice, ada, ada2) -> None:
-    trashed, erased = _contact(acme, first_name="T"), _contact(acme, first_name="E")
+    trashed, erased = (
+        ContactFactory(org=acme, first_name="T"),
+        ContactFactory(org=acme, first_name="E"),
+    )
     with activate(acme):
         trash(acme, trashed, by=None)
         contact_erase(org=acme, contact=erased, by=alice)
@@ -188,7 +179,7 @@ def test_it_refuses_a_record_in_the_trash_merged_or_erased(acme, alice, ada, ada
 
 
 def test_it_refuses_another_organisations_record(acme, globex, ada) -> None:
-    theirs = _contact(globex, first_name="Grace")
+    theirs = ContactFactory(org=globex, first_name="Grace")
     before = _state(acme)
     with pytest.raises(ValidationError):
         _merge(acme, ada, theirs)
@@ -197,7 +188,7 @@ def test_it_refuses_another_organisations_record(acme, globex, ada) -> None:
 
 
 def test_it_refuses_a_choice_of_another_record_or_field(acme, ada, ada2) -> None:
-    stranger = _contact(acme, first_name="Grace")
+    stranger = ContactFactory(org=acme, first_name="Grace")
     with pytest.raises(ValidationError) as refused:
         _merge(acme, ada, ada2, email=stranger.pk, deleted_at=ada2.pk)
     assert set(refused.value.message_dict) == {"email", "deleted_at"}
@@ -208,9 +199,11 @@ def test_it_refuses_a_choice_of_another_record_or_field(acme, ada, ada2) -> None
 
 
 def test_it_moves_the_contacts_of_merged_companies_and_their_company_name(acme) -> None:
-    northwind = _company(acme, "Northwind", ("VIP",))
-    north_wind = _company(acme, "North Wind Ltd", ("Partner", "VIP"), domain="northwind.example")
-    ada = _contact(acme, first_name="Ada", company=north_wind)
+    northwind = CompanyFactory(org=acme, name="Northwind", tags=("VIP",))
+    north_wind = CompanyFactory(
+        org=acme, name="North Wind Ltd", tags=("Partner", "VIP"), domain="northwind.example"
+    )
+    ada = ContactFactory(org=acme, first_name="Ada", company=north_wind)
     _merge(acme, northwind, north_wind, name=north_wind.pk)
     moved = _get(acme, ada)
     assert (moved.company_id, moved.company_name) == (northwind.pk, "North Wind Ltd")
@@ -219,10 +212,12 @@ def test_it_moves_the_contacts_of_merged_companies_and_their_company_name(acme) 
 
 
 def test_undo_puts_companies_and_their_contacts_back_exactly(acme) -> None:
-    northwind = _company(acme, "Northwind", ("VIP",))
-    north_wind = _company(acme, "North Wind Ltd", ("Partner", "VIP"), domain="northwind.example")
-    _contact(acme, first_name="Ada", company=north_wind)
-    _contact(acme, first_name="Grace", company=northwind)
+    northwind = CompanyFactory(org=acme, name="Northwind", tags=("VIP",))
+    north_wind = CompanyFactory(
+        org=acme, name="North Wind Ltd", tags=("Partner", "VIP"), domain="northwind.example"
+    )
+    ContactFactory(org=acme, first_name="Ada", company=north_wind)
+    ContactFactory(org=acme, first_name="Grace", company=northwind)
     before = _state(acme)
     _undo(acme, _merge(acme, northwind, north_wind, name=north_wind.pk))
     assert _state(acme) == before
@@ -268,7 +263,9 @@ def test_undo_restores_every_record_exactly(acme, alice, ada, ada2) -> None:
     with activate(acme):
         services.contact_set_consent(org=acme, contact=ada2, purpose="sms", granted=True,
                                      how="phone call", by=alice)  # fmt: skip
-    third = _contact(acme, ("VIP",), first_name="Augusta", email="ada@engines.example")
+    third = ContactFactory(
+        org=acme, tags=("VIP",), first_name="Augusta", email="ada@engines.example"
+    )
     before = _state(acme)
     merge = _merge(acme, ada, ada2, third, email=ada2.pk, first_name=third.pk)
     _undo(acme, merge, by=alice)
@@ -295,7 +292,7 @@ def test_undo_keeps_what_was_edited_since_the_merge(acme, ada, ada2) -> None:
 
 
 def test_undo_gives_the_contact_its_companys_current_name(acme, ada, ada2) -> None:
-    engines, navy = _company(acme, "Engines"), _company(acme, "Navy")
+    engines, navy = CompanyFactory(org=acme, name="Engines"), CompanyFactory(org=acme, name="Navy")
     with activate(acme):
         services.contact_update(org=acme, contact=ada, by=None, company=engines)
         services.contact_update(org=acme, contact=ada2, by=None, company=navy)
@@ -310,7 +307,7 @@ def test_undo_gives_the_contact_its_companys_current_name(acme, ada, ada2) -> No
 
 def test_undo_refuses_twice_and_out_of_order(acme, ada, ada2) -> None:
     first = _merge(acme, ada, ada2)
-    second = _merge(acme, ada, _contact(acme, first_name="Augusta"))
+    second = _merge(acme, ada, ContactFactory(org=acme, first_name="Augusta"))
     with pytest.raises(ValidationError, match="undo that merge first"):
         _undo(acme, first)
     _undo(acme, second)

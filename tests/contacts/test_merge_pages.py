@@ -16,17 +16,11 @@ from crm import services as crm_services
 from crm.models import Organization, User
 from crm.records.models import CustomField, Merge
 from crm.tenancy import activate
-from tests.factories import merge, trash
+from tests.factories import CompanyFactory, ContactFactory, merge, trash
 
 pytestmark = pytest.mark.django_db
 
 URL = "/o/acme/contacts/merge/"
-
-
-def _contact(org: Organization, tags: tuple[str, ...] = (), **fields: Any) -> Contact:
-    with activate(org):
-        found = services.tags_by_name(org=org, names=tags, by=None)
-        return services.contact_create(org=org, by=None, tags=found, **fields)
 
 
 def _get(org: Organization, record: Any) -> Any:
@@ -48,20 +42,18 @@ def _post(client: Client, *records: Any, url: str = URL, **choices: Any) -> Any:
 
 
 def _merge(org: Organization, survivor: Any, *others: Any) -> Merge:
-    with activate(org):
-        return merge(org=org, survivor=survivor, others=list(others), values={},
-                                      by=None)  # fmt: skip
+    return merge(org, survivor, others)
 
 
 @pytest.fixture
 def ada(acme: Organization, alice: User) -> Contact:
-    return _contact(acme, ("VIP",), first_name="Ada", last_name="Lovelace",
+    return ContactFactory(org=acme, tags=("VIP",), first_name="Ada", last_name="Lovelace",
                     email="ada@engines.example", owner=alice)  # fmt: skip
 
 
 @pytest.fixture
 def king(acme: Organization, alice: User) -> Contact:
-    return _contact(acme, ("Speaker",), first_name="Ada", last_name="King",
+    return ContactFactory(org=acme, tags=("Speaker",), first_name="Ada", last_name="King",
                     email="countess@engines.example", job_title="Analyst",
                     owner=alice)  # fmt: skip
 
@@ -138,10 +130,9 @@ def test_it_shows_a_refusal_of_the_service_above_the_form(client, alice, acme, a
 
 
 def test_it_merges_companies(client: Client, alice: User, acme: Organization) -> None:
-    with activate(acme):
-        first = services.company_create(org=acme, by=None, name="Northwind")
-        second = services.company_create(org=acme, by=None, name="North Wind", domain="nw.example")
-        contact = services.contact_create(org=acme, by=None, first_name="Ada", company=second)
+    first = CompanyFactory(org=acme, name="Northwind")
+    second = CompanyFactory(org=acme, name="North Wind", domain="nw.example")
+    contact = ContactFactory(org=acme, first_name="Ada", company=second)
     client.force_login(alice)
     url = "/o/acme/companies/merge/"
     assert 'name="name"' in client.get(f"{url}?{_ids(first, second)}").content.decode()
@@ -157,10 +148,9 @@ def test_its_query_count_does_not_grow(
     client: Client, alice: User, acme: Organization, records: int,
     django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:  # fmt: skip
-    with activate(acme):
-        company = services.company_create(org=acme, by=None, name="Engines")
-    found = [_contact(acme, ("VIP", f"T{n}"), first_name=f"Ada {n}", company=company, owner=alice)
-             for n in range(records)]  # fmt: skip
+    company = CompanyFactory(org=acme, name="Engines")
+    found = [ContactFactory(org=acme, tags=("VIP", f"T{n}"), first_name=f"Ada {n}",
+                            company=company, owner=alice) for n in range(records)]  # fmt: skip
     client.force_login(alice)
     # Session, user, organisation, membership, both walls and their savepoints; the
     # records with their company, owner and tags; the custom field definitions; the
@@ -183,7 +173,7 @@ def test_one_record_asks_which_to_merge_it_with(client: Client, alice, acme, ada
 
 
 def test_more_than_ten_records_ask_for_fewer(client: Client, alice, acme) -> None:
-    ticked = [_contact(acme, first_name=f"Ada {n}") for n in range(11)]
+    ticked = [ContactFactory(org=acme, first_name=f"Ada {n}") for n in range(11)]
     client.force_login(alice)
     response = client.get(f"{URL}?{_ids(*ticked)}")
     assert response.status_code == 200
@@ -222,7 +212,7 @@ def test_it_refuses_viewers(client: Client, bob, ada, king) -> None:
 
 
 def test_it_answers_404_for_another_organisations_contact(client, alice, globex, acme, ada):
-    theirs = _contact(globex, first_name="Grace")
+    theirs = ContactFactory(org=globex, first_name="Grace")
     client.force_login(alice)
     assert client.get(f"{URL}?{_ids(ada, theirs)}").status_code == 404
     assert _post(client, ada, theirs).status_code == 404
@@ -230,7 +220,7 @@ def test_it_answers_404_for_another_organisations_contact(client, alice, globex,
 
 
 def test_it_answers_404_for_a_contact_hidden_from_the_member(client, acme, alice, rita, ada):
-    mine = _contact(acme, first_name="Ada", owner=rita)
+    mine = ContactFactory(org=acme, first_name="Ada", owner=rita)
     with activate(acme):
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
     client.force_login(rita)
@@ -257,7 +247,7 @@ def test_a_merged_contacts_page_leads_to_the_survivor(client: Client, alice, acm
 
 
 def test_it_follows_later_merges_to_the_last_survivor(client, alice, acme, ada, king) -> None:
-    third = _contact(acme, first_name="Augusta")
+    third = ContactFactory(org=acme, first_name="Augusta")
     _merge(acme, king, ada)
     _merge(acme, third, king)
     client.force_login(alice)
@@ -266,7 +256,7 @@ def test_it_follows_later_merges_to_the_last_survivor(client, alice, acme, ada, 
 
 
 def test_it_answers_404_for_a_survivor_the_member_may_not_see(client, acme, alice, rita, ada):
-    mine = _contact(acme, first_name="Ada", owner=rita)
+    mine = ContactFactory(org=acme, first_name="Ada", owner=rita)
     _merge(acme, ada, mine)  # into Alice's contact
     with activate(acme):
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
@@ -277,7 +267,9 @@ def test_it_answers_404_for_a_survivor_the_member_may_not_see(client, acme, alic
 
 
 def test_it_answers_404_when_a_later_survivor_is_hidden(client, acme, alice, rita, ada):
-    first, second = (_contact(acme, first_name=n, owner=rita) for n in ("Augusta", "Byron"))
+    first, second = (
+        ContactFactory(org=acme, first_name=n, owner=rita) for n in ("Augusta", "Byron")
+    )
     _merge(acme, second, first)
     _merge(acme, ada, second)  # Rita sees the first two, not Alice's Ada
     with activate(acme):
@@ -298,7 +290,7 @@ def test_it_answers_404_when_the_survivor_is_in_the_trash(client, acme, alice, a
 
 def test_a_merged_companys_page_leads_to_the_survivor(client: Client, alice, acme) -> None:
     with activate(acme):
-        first, second = (services.company_create(org=acme, by=None, name=n) for n in "AB")
+        first, second = (CompanyFactory(org=acme, name=n) for n in "AB")
         merge(org=acme, survivor=first, others=[second], values={}, by=None)
     client.force_login(alice)
     response = client.get(f"/o/acme/companies/{second.pk}/")
@@ -338,7 +330,7 @@ def test_undo_brings_the_records_back(client: Client, alice, acme, ada, king) ->
 @pytest.mark.parametrize(("merged", "message"), [(1, "1 contact is back"),
                                                  (2, "2 contacts are back")])  # fmt: skip
 def test_undo_says_how_many_records_are_back(client, alice, acme, ada, merged, message) -> None:
-    others = [_contact(acme, first_name=f"Ada {n}") for n in range(merged)]
+    others = [ContactFactory(org=acme, first_name=f"Ada {n}") for n in range(merged)]
     merge = _merge(acme, ada, *others)
     client.force_login(alice)
     response = client.post(f"/o/acme/merges/{merge.pk}/undo/")
@@ -347,7 +339,7 @@ def test_undo_says_how_many_records_are_back(client, alice, acme, ada, merged, m
 
 def test_undo_explains_why_it_cannot(client: Client, alice, acme, ada, king) -> None:
     merge = _merge(acme, ada, king)
-    _merge(acme, ada, _contact(acme, first_name="Augusta"))
+    _merge(acme, ada, ContactFactory(org=acme, first_name="Augusta"))
     client.force_login(alice)
     page = html.unescape(client.get(f"/o/acme/merges/{merge.pk}/undo/").content.decode())
     assert "More was merged into Ada Lovelace since; undo that merge first." in page

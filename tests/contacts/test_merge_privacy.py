@@ -13,21 +13,13 @@ from crm.models import AuditEvent, Organization, User
 from crm.records import merging
 from crm.records.models import Merge
 from crm.tenancy import activate
-from tests.factories import merge
+from tests.factories import ContactFactory, merge
 
 pytestmark = pytest.mark.django_db
 
 
-def _contact(org: Organization, tags: tuple[str, ...] = (), **fields: Any) -> Contact:
-    with activate(org):
-        found = services.tags_by_name(org=org, names=tags, by=None)
-        return services.contact_create(org=org, by=None, tags=found, **fields)
-
-
 def _merge(org: Organization, survivor: Contact, *others: Contact, **values: int) -> Merge:
-    with activate(org):
-        return merge(org=org, survivor=survivor, others=list(others),
-                                      values=values, by=None)  # fmt: skip
+    return merge(org, survivor, others, values=values)
 
 
 def _erase(org: Organization, contact: Contact, by: User) -> None:
@@ -42,13 +34,13 @@ def _get(org: Organization, record: Any) -> Any:
 
 @pytest.fixture
 def ada(acme: Organization) -> Contact:
-    return _contact(acme, ("VIP",), first_name="Ada", last_name="Lovelace",
+    return ContactFactory(org=acme, tags=("VIP",), first_name="Ada", last_name="Lovelace",
                     email="ada@engines.example")  # fmt: skip
 
 
 @pytest.fixture
 def king(acme: Organization, alice: User) -> Contact:
-    contact = _contact(acme, ("VIP",), first_name="Ada", last_name="King",
+    contact = ContactFactory(org=acme, tags=("VIP",), first_name="Ada", last_name="King",
                        email="countess@engines.example", phone="+442079460958")  # fmt: skip
     with activate(acme):
         services.contact_update(org=acme, contact=contact, by=alice, job_title="Analyst")
@@ -58,7 +50,9 @@ def king(acme: Organization, alice: User) -> Contact:
 
 
 def test_it_erases_every_record_merged_into_the_contact(acme, alice, ada, king) -> None:
-    byron = _contact(acme, first_name="Augusta", last_name="Byron", email="augusta@x.example")
+    byron = ContactFactory(
+        org=acme, first_name="Augusta", last_name="Byron", email="augusta@x.example"
+    )
     _merge(acme, king, byron)
     _merge(acme, ada, king)  # Byron reaches Ada through King
     _erase(acme, ada, alice)

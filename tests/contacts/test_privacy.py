@@ -13,13 +13,9 @@ from contacts.models import ConsentEvent, Contact, ContactTag
 from crm.models import AuditEvent, Organization, User
 from crm.records.models import CustomField
 from crm.tenancy import activate
+from tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _contact(org: Organization, by: User | None = None, **fields: Any) -> Contact:
-    with activate(org):
-        return services.contact_create(org=org, by=by, **fields)
 
 
 def _get(org: Organization, pk: int) -> Contact:
@@ -37,15 +33,14 @@ def _events(org: Organization, contact: Contact) -> list[AuditEvent]:
 def ada(acme: Organization, alice: User) -> Contact:
     """A contact with everything a person leaves behind: tags, consent, a history."""
     with activate(acme):
-        tags = services.tags_by_name(org=acme, names=["VIP"], by=alice)
         CustomField.objects.create(
             org=acme, record_kind="contact", key="shoe_size", label="Shoe size", kind="number"
         )
-        contact = services.contact_create(
+        contact = ContactFactory(
             org=acme, by=alice, first_name="Ada", last_name="Lovelace",
             email="ada@engines.example", other_emails=["ada@home.example"],
             phone="+442079460958", city="London", job_title="Analyst", source="Expo",
-            language="en", custom={"shoe_size": 38}, tags=tags,
+            language="en", custom={"shoe_size": 38}, tags=("VIP",),
         )  # fmt: skip
         services.contact_update(org=acme, contact=contact, by=alice, job_title="CTO")
         services.contact_set_consent(
@@ -109,9 +104,10 @@ def test_it_exports_the_profile_tags_and_consent(client: Client, alice: User, ad
 def test_it_exports_the_company_and_the_audit_events(
     client: Client, acme: Organization, alice: User
 ) -> None:
-    with activate(acme):
-        company = services.company_create(org=acme, by=alice, name="Analytical Engines")
-    ada = _contact(acme, alice, first_name="Ada", email="ada@engines.example", company=company)
+    company = CompanyFactory(org=acme, by=alice, name="Analytical Engines")
+    ada = ContactFactory(
+        org=acme, by=alice, first_name="Ada", email="ada@engines.example", company=company
+    )
     with activate(acme):
         services.contact_update(org=acme, contact=ada, by=alice, job_title="CTO")
     client.force_login(alice)
@@ -124,7 +120,7 @@ def test_it_exports_the_company_and_the_audit_events(
 def test_it_exports_nothing_of_other_contacts(
     client: Client, acme: Organization, alice: User, ada: Contact
 ) -> None:
-    grace = _contact(acme, alice, first_name="Grace", email="grace@navy.example")
+    grace = ContactFactory(org=acme, by=alice, first_name="Grace", email="grace@navy.example")
     with activate(acme):
         tags = services.tags_by_name(org=acme, names=["Admiral"], by=alice)
         services.contact_update(org=acme, contact=grace, by=alice, job_title="Rear", tags=tags)
@@ -338,10 +334,8 @@ def test_it_hides_acmes_contact_from_globexs_admin(
 
 def test_it_refuses_to_edit_a_contact_after_its_erasure(client, acme, alice) -> None:
     # An edit form opened before the erasure must not write the personal data back.
+    contact = ContactFactory(org=acme, by=alice, first_name="Dana", email="dana@example.com")
     with activate(acme):
-        contact = services.contact_create(
-            org=acme, by=alice, first_name="Dana", email="dana@example.com"
-        )
         privacy.contact_erase(org=acme, contact=contact, by=alice)
         with pytest.raises(ValidationError, match="erased"):
             services.contact_update(

@@ -8,28 +8,17 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from contacts import services
-from contacts.models import Company, Contact
 from crm.models import AuditEvent, Organization, User
 from crm.records import custom_fields
 from crm.records.models import SavedView
 from crm.tenancy import activate
+from tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
 URL = "/o/acme/contacts/"
 SAVE = "/o/acme/contacts/views/save/"
 HTMX = {"HX-Request": "true"}
-
-
-def _contact(org: Organization, **fields: Any) -> Contact:
-    with activate(org):
-        return services.contact_create(org=org, by=None, **fields)
-
-
-def _company(org: Organization, name: str, **fields: Any) -> Company:
-    with activate(org):
-        return services.company_create(org=org, by=None, name=name, **fields)
 
 
 def _headers(body: str) -> list[str]:
@@ -65,7 +54,7 @@ def _menu(body: str) -> list[str]:
 
 
 def test_it_shows_the_usual_columns_by_default(client: Client, acme, alice) -> None:
-    _contact(acme, first_name="Ada", last_name="Lovelace")
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace")
     client.force_login(alice)
     body = client.get(URL).content.decode()
     assert _headers(body) == [
@@ -74,7 +63,7 @@ def test_it_shows_the_usual_columns_by_default(client: Client, acme, alice) -> N
 
 
 def test_it_shows_the_chosen_columns_only(client: Client, acme, alice) -> None:
-    _contact(acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example",
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace", email="ada@engines.example",
              city="London", job_title="Analyst")  # fmt: skip
     client.force_login(alice)
     body = client.get(URL + "?columns=city,job_title").content.decode()
@@ -84,7 +73,7 @@ def test_it_shows_the_chosen_columns_only(client: Client, acme, alice) -> None:
 
 
 def test_it_takes_the_checkboxes_of_the_filter_form(client: Client, acme, alice) -> None:
-    _contact(acme, first_name="Ada", last_name="Lovelace", source="Webinar")
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace", source="Webinar")
     client.force_login(alice)
     body = client.get(URL + "?columns=name&columns=source&sort=").content.decode()
     assert _headers(body) == ["Name", "Source"]
@@ -94,7 +83,7 @@ def test_it_takes_the_checkboxes_of_the_filter_form(client: Client, acme, alice)
 
 
 def test_it_ignores_unknown_columns_and_keeps_the_name_first(client: Client, acme, alice) -> None:
-    _contact(acme, first_name="Ada", last_name="Lovelace")
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace")
     client.force_login(alice)
     body = client.get(URL + "?columns=password,email,name,email,owner__password").content.decode()
     assert _headers(body) == ["Name", "Email"]
@@ -102,13 +91,13 @@ def test_it_ignores_unknown_columns_and_keeps_the_name_first(client: Client, acm
 
 def test_its_chosen_columns_sort(client: Client, acme, alice) -> None:
     client.force_login(alice)
-    _contact(acme, first_name="Ada", last_name="Lovelace")
+    ContactFactory(org=acme, first_name="Ada", last_name="Lovelace")
     body = client.get(URL + "?columns=last_interaction").content.decode()
     assert "sort=last_interaction" in body
 
 
 def test_it_chooses_company_columns(client: Client, acme, alice) -> None:
-    _company(acme, "Initech", industry="Software", country="US")
+    CompanyFactory(org=acme, name="Initech", industry="Software", country="US")
     client.force_login(alice)
     body = client.get("/o/acme/companies/?columns=country,industry").content.decode()
     assert _headers(body) == ["Name", "Country", "Industry"]
@@ -138,9 +127,11 @@ def test_it_saves_the_query_and_columns(client: Client, acme, alice) -> None:
 
 
 def test_the_views_menu_lists_it_and_it_restores_the_list(client: Client, acme, alice) -> None:
-    _contact(acme, first_name="Ann", last_name="Lead", lifecycle="lead", country="GB",
+    ContactFactory(org=acme, first_name="Ann", last_name="Lead", lifecycle="lead", country="GB",
              city="Leeds")  # fmt: skip
-    _contact(acme, first_name="Carl", last_name="Customer", lifecycle="customer", country="GB")
+    ContactFactory(
+        org=acme, first_name="Carl", last_name="Customer", lifecycle="customer", country="GB"
+    )
     client.force_login(alice)
     _save(client)
     body = client.get(URL).content.decode()
@@ -290,12 +281,10 @@ def test_it_deletes_and_records_it(client: Client, acme, rita) -> None:
 def test_every_column_lists_in_a_fixed_number_of_queries(
     client: Client, acme, alice, rows: int, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
-    company = _company(acme, "Northwind")
-    with activate(acme):
-        tags = services.tags_by_name(org=acme, names=["VIP", "Partner"], by=alice)
+    company = CompanyFactory(org=acme, name="Northwind")
     for n in range(rows):
-        _contact(acme, first_name="Person", last_name=f"{n:02d}", company=company, tags=tags,
-                 owner=alice, city="Leeds")  # fmt: skip
+        ContactFactory(org=acme, first_name="Person", last_name=f"{n:02d}", company=company,
+                       tags=("VIP", "Partner"), owner=alice, city="Leeds")  # fmt: skip
     _view(acme, alice, "Mine")
     with activate(acme):
         for key, kind in (("tier", "text"), ("met_on", "date")):

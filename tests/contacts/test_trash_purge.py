@@ -1,7 +1,6 @@
 """contacts.services.trash_purge and its task: the Trash is emptied after 30 days."""
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import time_machine
@@ -11,16 +10,9 @@ from contacts import services, tasks
 from contacts.models import Company, Contact
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
-from tests.factories import trash
+from tests.factories import CompanyFactory, ContactFactory, trash
 
 pytestmark = pytest.mark.django_db
-
-
-def _trashed_contact(org: Organization, by: User | None = None, **fields: Any) -> Contact:
-    with activate(org):
-        contact = services.contact_create(org=org, by=by, **fields)
-        trash(org, contact, by=by)
-        return contact
 
 
 def _exists(org: Organization, contact: Contact) -> bool:
@@ -34,7 +26,8 @@ def _purge(org: Organization, days: int) -> dict[str, int]:
 
 
 def test_it_deletes_a_contact_for_good_after_thirty_days(acme: Organization, alice: User):
-    contact = _trashed_contact(acme, alice, first_name="Ada")
+    contact = ContactFactory(org=acme, by=alice, first_name="Ada")
+    trash(acme, contact, by=alice)
     assert _purge(acme, days=31) == {"contact": 1, "company": 0}
     assert not _exists(acme, contact)
     with activate(acme):
@@ -43,7 +36,8 @@ def test_it_deletes_a_contact_for_good_after_thirty_days(acme: Organization, ali
 
 
 def test_it_keeps_a_contact_in_the_trash_for_thirty_days(acme: Organization, alice: User):
-    contact = _trashed_contact(acme, alice, first_name="Ada")
+    contact = ContactFactory(org=acme, by=alice, first_name="Ada")
+    trash(acme, contact, by=alice)
     assert _purge(acme, days=29) == {"contact": 0, "company": 0}
     assert _exists(acme, contact)
     with activate(acme):
@@ -51,8 +45,7 @@ def test_it_keeps_a_contact_in_the_trash_for_thirty_days(acme: Organization, ali
 
 
 def test_it_never_purges_a_contact_that_is_not_in_the_trash(acme: Organization) -> None:
-    with activate(acme):
-        contact = services.contact_create(org=acme, by=None, first_name="Ada")
+    contact = ContactFactory(org=acme, first_name="Ada")
     _purge(acme, days=365)
     assert _exists(acme, contact)
 
@@ -60,8 +53,12 @@ def test_it_never_purges_a_contact_that_is_not_in_the_trash(acme: Organization) 
 def test_the_task_purges_only_its_organisations_trash(
     acme: Organization, globex: Organization
 ) -> None:
-    ours = _trashed_contact(acme, first_name="Ada")
-    theirs = _trashed_contact(globex, first_name="Grace")
+    ours, theirs = (
+        ContactFactory(org=acme, first_name="Ada"),
+        ContactFactory(org=globex, first_name="Grace"),
+    )
+    trash(acme, ours)
+    trash(globex, theirs)
     with time_machine.travel(timezone.now() + timedelta(days=31)):
         tasks.trash_purge.apply(kwargs={"org_id": acme.pk}).get()
     assert not _exists(acme, ours)
@@ -69,7 +66,8 @@ def test_the_task_purges_only_its_organisations_trash(
 
 
 def test_the_task_is_safe_to_run_twice(acme: Organization) -> None:
-    contact = _trashed_contact(acme, first_name="Ada")
+    contact = ContactFactory(org=acme, first_name="Ada")
+    trash(acme, contact)
     with time_machine.travel(timezone.now() + timedelta(days=31)):
         tasks.trash_purge.apply(kwargs={"org_id": acme.pk}).get()
         tasks.trash_purge.apply(kwargs={"org_id": acme.pk}).get()
@@ -79,10 +77,9 @@ def test_the_task_is_safe_to_run_twice(acme: Organization) -> None:
 
 
 def test_purging_a_company_detaches_its_contacts(acme: Organization, alice: User) -> None:
-    with activate(acme):
-        company = services.company_create(org=acme, by=alice, name="Northwind Traders")
-        contact = services.contact_create(org=acme, by=alice, first_name="Ada", company=company)
-        trash(acme, company, by=alice)
+    company = CompanyFactory(org=acme, by=alice, name="Northwind Traders")
+    contact = ContactFactory(org=acme, by=alice, first_name="Ada", company=company)
+    trash(acme, company, by=alice)
     assert _purge(acme, days=31) == {"contact": 0, "company": 1}
     with activate(acme):
         contact.refresh_from_db()
