@@ -39,9 +39,6 @@ class ContactsConfig(AppConfig):
             "Companies", "company:list", order=20, action="company.view"
         )
         contributions.register_tenant_job(
-            "trash-purge", "contacts.trash_purge", crontab(hour=3, minute=15)
-        )
-        contributions.register_tenant_job(
             "search-words-resync", "contacts.search_words_resync", crontab(hour=4, minute=30)
         )
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)

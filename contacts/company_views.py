@@ -1,14 +1,12 @@
 """Companies: page, create, edit, delete to the Trash and back, name suggestions (their list
 is the platform's)."""
 
-from typing import cast
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html_join
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import selectors, services
 from contacts.forms import CompanyForm, initial_for
@@ -19,6 +17,7 @@ from crm.permissions import can, org_member
 from crm.records import columns
 from crm.records import services as records
 from crm.records.views.merges import to_survivor
+from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
 from crm.selectors import object_history
 
@@ -101,22 +100,9 @@ def company_delete(request: OrgRequest, company_id: int) -> HttpResponse:
     company = _visible_company(request, company_id)
     if request.method == "POST":
         records.records_trash(org=request.org, by=request.user, kind=COMPANY, ids=[company.pk])
-        messages.success(
-            request,
-            f"Moved {company} to the Trash. You can restore it for {records.TRASH_DAYS} days.",
-        )
+        say_trashed(request, company)
         return redirect("company:list", request.org.slug)
     return render(request, "contacts/company_delete.html", {"company": company})
-
-
-@require_POST
-@org_member("company.edit")
-def company_restore(request: OrgRequest, company_id: int) -> HttpResponse:
-    trashed = Company.objects.trashed().visible_to(request.membership)
-    company = cast(Company, get_object_or_404(trashed, pk=company_id))
-    records.records_restore(org=request.org, by=request.user, kind=COMPANY, ids=[company.pk])
-    messages.success(request, f"Restored {company}.")
-    return redirect("contacts:company_detail", request.org.slug, company.pk)
 
 
 @require_GET

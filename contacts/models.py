@@ -228,8 +228,9 @@ class SearchWord(TenantModel):
 
     # The words of search_vector, without addresses and numbers. Added by database triggers
     # on contacts_contact (contacts migration 0010); a word leaves with its last contact on
-    # a rename or an erasure (the trigger) or a purge from the Trash (trash_purge), and in
-    # any other case the next night (services.search_words_resync).
+    # a rename or an erasure (the trigger) or a purge from the Trash
+    # (services.contacts_purge), and in any other case the next night
+    # (services.search_words_resync).
     word = models.TextField()
 
     class Meta:

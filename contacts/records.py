@@ -200,6 +200,7 @@ CONTACT = Kind(
         ),
         bulk.TRASH,
     ),
+    purge=services.contacts_purge,
     imports=imports.CONTACTS,
     merge=CONTACT_MERGE,
     duplicates=DuplicateSpec(
@@ -229,6 +230,7 @@ COMPANY = Kind(
     custom_fields=True,
     tags=COMPANY_TAGS,
     bulk_actions=(bulk.ASSIGN_OWNER, bulk.ADD_TAG, bulk.REMOVE_TAG, bulk.TRASH),
+    purge=services.companies_purge,
     imports=imports.COMPANIES,
     merge=COMPANY_MERGE,
     duplicates=DuplicateSpec(

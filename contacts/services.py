@@ -12,10 +12,7 @@ from django.db.models.functions import Lower
 from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag, Tag
 from crm.audit import audit_record, diff
 from crm.models import Organization, User
-from crm.records import registry
 from crm.records.custom_fields import clean_custom
-from crm.records.duplicates import pairs_forget
-from crm.records.services import trash_cutoff
 
 # --- Values ------------------------------------------------------------------------------
 
@@ -232,29 +229,19 @@ def contact_set_consent(
 # --- Trash -------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def trash_purge(*, org: Organization, now: Any = None) -> dict[str, int]:
-    """Delete for good what has been in the Trash for more than 30 days (set-based)."""
-    cutoff = trash_cutoff(now)
-    purged: dict[str, int] = {}
-    for kind in (registry.kind("contact"), registry.kind("company")):
-        model = kind.model
-        expired = model._default_manager.filter(deleted_at__lt=cutoff)
-        ids = list(expired.values_list("pk", flat=True))
-        count = len(ids)
-        if count:
-            if model is Company:
-                Contact.objects.filter(company__in=ids).update(company=None, company_name="")
-            words = _search_words(expired) if model is Contact else []
-            pairs_forget(kind=kind, ids=ids)
-            expired.delete()
-            _forget_unused_words(org, words)
-            audit_record(
-                org=org, actor=None, action=f"{model._meta.model_name}.purged",
-                changes={"count": [None, count]},
-            )  # fmt: skip
-        purged[str(model._meta.model_name)] = count
-    return purged
+def contacts_purge(*, org: Organization, kind: Any, ids: list[int]) -> None:
+    """Delete these contacts for good (crm.records.trash purges the Trash), and the search
+    words only they gave."""
+    expired = Contact.objects.filter(pk__in=ids)
+    words = _search_words(expired)
+    expired.delete()
+    _forget_unused_words(org, words)
+
+
+def companies_purge(*, org: Organization, kind: Any, ids: list[int]) -> None:
+    """Delete these companies for good; their contacts stay, without a company."""
+    Contact.objects.filter(company__in=ids).update(company=None, company_name="")
+    Company.objects.filter(pk__in=ids).delete()
 
 
 def _search_words(contacts: Any) -> list[str]:

@@ -7,12 +7,6 @@ from crm.tasks import TenantTask
 from crm.tenancy import require_org
 
 
-@shared_task(name="contacts.trash_purge", base=TenantTask, ignore_result=True)
-def trash_purge(*, org_id: int) -> dict[str, int]:
-    """Delete for good what has been in the Trash for more than 30 days; safe to repeat."""
-    return services.trash_purge(org=require_org())
-
-
 @shared_task(name="contacts.search_words_resync", base=TenantTask, ignore_result=True)
 def search_words_resync(*, org_id: int) -> dict[str, int]:
     """Mend the organisation's table of search words; safe to repeat."""

@@ -12,7 +12,6 @@ urlpatterns = [
     path("contacts/<int:contact_id>/", views.contact_detail, name="detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="edit"),
     path("contacts/<int:contact_id>/delete/", views.contact_delete, name="delete"),
-    path("contacts/<int:contact_id>/restore/", views.contact_restore, name="restore"),
     path(
         "contacts/<int:contact_id>/personal-data/",
         privacy_views.contact_export_personal_data,
@@ -24,10 +23,4 @@ urlpatterns = [
     path("companies/<int:company_id>/", company_views.company_detail, name="company_detail"),
     path("companies/<int:company_id>/edit/", company_views.company_edit, name="company_edit"),
     path("companies/<int:company_id>/delete/", company_views.company_delete, name="company_delete"),
-    path(
-        "companies/<int:company_id>/restore/",
-        company_views.company_restore,
-        name="company_restore",
-    ),
-    path("trash/", views.trash, name="trash"),
 ]

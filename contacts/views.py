@@ -1,21 +1,20 @@
 """Contacts: page, create, edit, delete to the Trash and back (their list is the platform's)."""
 
-from typing import cast
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import selectors, services
 from contacts.forms import ContactForm, initial_for
-from contacts.models import Company, Contact
+from contacts.models import Contact
 from contacts.records import CONTACT, CONTACT_TAGS
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.records import services as records
 from crm.records.views.merges import to_survivor
+from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
 from crm.selectors import object_history
 
@@ -88,30 +87,6 @@ def contact_delete(request: OrgRequest, contact_id: int) -> HttpResponse:
     contact = _visible_contact(request, contact_id)
     if request.method == "POST":
         records.records_trash(org=request.org, by=request.user, kind=CONTACT, ids=[contact.pk])
-        messages.success(request, f"Moved {contact} to the Trash. You can restore it for 30 days.")
+        say_trashed(request, contact)
         return redirect("contact:list", request.org.slug)
     return render(request, "contacts/contact_delete.html", {"contact": contact})
-
-
-@require_GET
-@org_member("contact.view")
-def trash(request: OrgRequest) -> HttpResponse:
-    """What this member deleted (or may see deleted), restorable for 30 days."""
-    context = {
-        "contacts": selectors.trashed(Contact, request.membership),
-        "companies": selectors.trashed(Company, request.membership),
-        "days": records.TRASH_DAYS,
-        "can_edit": can(request.membership, "contact.edit"),
-        "can_edit_companies": can(request.membership, "company.edit"),
-    }
-    return render(request, "contacts/trash.html", context)
-
-
-@require_POST
-@org_member("contact.edit")
-def contact_restore(request: OrgRequest, contact_id: int) -> HttpResponse:
-    trashed = Contact.objects.trashed().visible_to(request.membership)
-    contact = cast(Contact, get_object_or_404(trashed, pk=contact_id))
-    records.records_restore(org=request.org, by=request.user, kind=CONTACT, ids=[contact.pk])
-    messages.success(request, f"Restored {contact}.")
-    return redirect("contacts:detail", request.org.slug, contact.pk)

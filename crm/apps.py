@@ -12,4 +12,5 @@ class CrmConfig(AppConfig):
 
         install_tenant_constraints()
         contributions.register_navigation("Home", "crm:home", order=0)
+        contributions.register_navigation("Trash", "records:trash", order=1000)
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)

@@ -5,7 +5,7 @@ tenant models, for the tests that prove organisations stay apart).
 
     contributions.register_org_urls("contacts.urls")
     contributions.register_navigation("Contacts", "contact:list", order=20, action="contact.view")
-    contributions.register_tenant_job("trash-purge", "contacts.trash_purge", crontab(hour=3))
+    contributions.register_tenant_job("words", "contacts.search_words_resync", crontab(hour=4))
     contributions.register_isolation_seeder(contacts.isolation.seed)
 
 Record kinds (crm.records.registry) and permission rules (crm.permissions) have their own

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.contrib.humanize",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -182,6 +183,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "crm.fan_out",
         "schedule": crontab(hour=2, minute=30),
         "args": ["records.duplicates_find"],
+    },
+    "trash-purge": {
+        "task": "crm.fan_out",
+        "schedule": crontab(hour=3, minute=15),
+        "args": ["records.trash_purge"],
     },
     "exports-purge": {
         "task": "crm.fan_out",

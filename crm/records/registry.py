@@ -88,6 +88,9 @@ class Kind:
     custom_fields: bool = False  # its model keeps custom values in a `custom` JSON field
     tags: Tags | None = None
     bulk_actions: Sequence[BulkAction] = ()
+    # Deletes these expired ids of the Trash for good, when a kind needs more than deleting
+    # the rows: purge(org=, kind=, ids=) (a contact's search words, a company's contacts).
+    purge: Callable[..., None] | None = None
     imports: ImportSpec | None = None
     merge: MergeSpec | None = None
     duplicates: DuplicateSpec | None = None
@@ -113,6 +116,11 @@ class Kind:
     @property
     def owner_field(self) -> str | None:
         return owner_field_of(self.model)
+
+    @property
+    def has_trash(self) -> bool:
+        """Whether deleting moves a record to the Trash (its model has `deleted_at`)."""
+        return any(field.name == "deleted_at" for field in self.model._meta.concrete_fields)
 
     def action(self, verb: str) -> str:
         """The permission of a verb on this kind, in crm.permissions: "contact.edit"."""

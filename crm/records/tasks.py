@@ -3,7 +3,7 @@ a service."""
 
 from celery import shared_task
 
-from crm.records import duplicates, exports
+from crm.records import duplicates, exports, trash
 from crm.records.imports import services as imports
 from crm.records.imports import undo
 from crm.tasks import TenantTask
@@ -50,3 +50,9 @@ def imports_purge(*, org_id: int) -> int:
 def duplicates_find(*, org_id: int) -> dict[str, int]:
     """List likely duplicates of every kind; running it again finds the same pairs."""
     return duplicates.duplicates_find(org=require_org())
+
+
+@shared_task(name="records.trash_purge", base=TenantTask, ignore_result=True)
+def trash_purge(*, org_id: int) -> dict[str, int]:
+    """Delete for good what has been in the Trash for more than TRASH_DAYS; safe to repeat."""
+    return trash.trash_purge(org=require_org())

@@ -2,16 +2,26 @@
 
 `kind_patterns(kind)` builds one kind's routes under its URL prefix, in the kind's own
 namespace ("contact:list" is /o/<org>/contacts/): its list, export, bulk actions, saved
-views and, where the kind declares them, import, duplicates and merge. `urlpatterns` are
-the routes of the shared objects themselves (namespace "records"): an export's file, an
-import's pages, a duplicate pair, a merge's undo, and Settings → Custom fields.
+views, restoring from the Trash and, where the kind declares them, import, duplicates and
+merge. `urlpatterns` are the routes of the shared objects themselves (namespace "records"):
+an export's file, an import's pages, a duplicate pair, a merge's undo, the Trash, and
+Settings → Custom fields.
 """
 
 from django.urls import URLPattern, URLResolver, include, path
 
 from crm.records import registry
 from crm.records.registry import Kind
-from crm.records.views import bulk, custom_fields, exports, imports, lists, merges, saved_views
+from crm.records.views import (
+    bulk,
+    custom_fields,
+    exports,
+    imports,
+    lists,
+    merges,
+    saved_views,
+    trash,
+)
 
 app_name = "records"
 
@@ -26,6 +36,7 @@ urlpatterns = [
     path("imports/<int:import_id>/problems.csv", imports.import_problems, name="import_problems"),
     path("duplicates/<int:pair_id>/dismiss/", merges.duplicate_dismiss, name="duplicate_dismiss"),
     path("merges/<int:merge_id>/undo/", merges.merge_undo, name="merge_undo"),
+    path("trash/", trash.trash_list, name="trash"),
     path("settings/custom-fields/", custom_fields.custom_fields, name="custom_fields"),
     path("settings/custom-fields/new/", custom_fields.custom_field_edit, name="custom_field_new"),
     path(
@@ -58,6 +69,9 @@ def kind_patterns(kind: Kind) -> list[URLPattern]:
             name="view_delete",
         ),
     ]
+    if kind.has_trash:
+        restore = f"{at}/<int:{kind.key}_id>/restore/"
+        found.append(path(restore, trash.record_restore, of, name="restore"))
     if kind.imports:
         found.append(path(f"{at}/import/", imports.records_import, of, name="import"))
     if kind.duplicates:

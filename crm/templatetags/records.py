@@ -94,8 +94,8 @@ def header_cells(
     context: template.Context, columns: Sequence[record_columns.Column], selectable: Any = False
 ) -> SafeString:
     """{% header_cells columns selectable=bulk %}: a list's <th>s, a sortable one as a link
-    that sorts by it (and the other way when it already does), as
-    components/_sort_header.html would write each."""
+    that sorts by it (and the other way when it already does), with aria-sort on the
+    column the list is sorted by."""
     request = context["request"]
     current = request.GET.get("sort", "")
     query = request.GET.copy()

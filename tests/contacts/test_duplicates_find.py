@@ -13,6 +13,7 @@ from contacts.privacy import contact_erase
 from crm.models import Organization, User
 from crm.records import duplicates, merging, tasks
 from crm.records.models import DuplicatePair
+from crm.records.trash import trash_purge
 from crm.tasks import fan_out
 from crm.tenancy import activate
 from tests.factories import CompanyFactory, ContactFactory, merge, trash
@@ -157,7 +158,7 @@ def test_a_dismissed_pair_goes_when_a_merged_record_is_purged(acme, alice) -> No
         grace = ContactFactory(org=acme, first_name="Grace")
         merge(org=acme, survivor=grace, others=[augusta], values={}, by=alice)
     with time_machine.travel(timezone.now() + timedelta(days=31)), activate(acme):
-        services.trash_purge(org=acme)
+        trash_purge(org=acme)
         assert not DuplicatePair.objects.exists()
 
 

@@ -10,6 +10,7 @@ from contacts import privacy, services
 from contacts.models import Contact, SearchWord
 from crm.models import Organization, User
 from crm.records.search import search_ids
+from crm.records.trash import trash_purge
 from crm.tenancy import activate
 from tests.factories import CompanyFactory, ContactFactory, trash
 
@@ -63,7 +64,7 @@ def test_it_forgets_the_words_of_a_contact_deleted_for_good(acme: Organization) 
     ContactFactory(org=acme, first_name="Grace", last_name="Hopper")
     with activate(acme):
         trash(acme, ada, by=None)
-        services.trash_purge(org=acme, now=timezone.now() + timedelta(days=31))
+        trash_purge(org=acme, now=timezone.now() + timedelta(days=31))
     assert _words(acme) == {"grace", "hopper"}
 
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.worker
 
 def test_the_apps_register_their_nightly_jobs() -> None:
     jobs = beat_schedule()
-    assert jobs["trash-purge"]["args"] == ["contacts.trash_purge"]
+    assert jobs["search-words-resync"]["args"] == ["contacts.search_words_resync"]
     assert jobs["search-words-resync"]["task"] == "crm.fan_out"
 
 
