@@ -1,6 +1,6 @@
-"""Reads of contacts and companies: the records a member may see, and the Trash."""
+"""Reads of contacts and companies: the records a member may see."""
 
-from typing import Any, cast
+from typing import cast
 
 from django.db.models import QuerySet
 
@@ -26,9 +26,3 @@ def company_list(membership: Membership) -> QuerySet[Company]:
     found = Company.objects.alive().visible_to(membership)
     found = found.select_related("owner").defer("search_text", *person_fields_unshown("owner"))
     return cast(QuerySet[Company], found)
-
-
-def trashed(model: type[Contact] | type[Company], membership: Membership) -> list[Any]:
-    """A member's view of the Trash for one kind of record, most recently deleted first."""
-    found = model.objects.trashed().visible_to(membership).select_related("owner")
-    return list(found.order_by("-deleted_at", "-id")[:200])
