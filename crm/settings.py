@@ -140,7 +140,7 @@ REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=_redis_db(REDIS_URL, 1))
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "crm.cache.RedisCache",
         "LOCATION": REDIS_CACHE_URL,
         "KEY_PREFIX": "crm",
         "TIMEOUT": 300,
