@@ -40,12 +40,14 @@ def search(queryset: QuerySet[Any], term: str, *, limit: int = COUNT_CAP + 1) ->
 
 
 class _AnyOf(Lookup):
-    """`id = ANY(%s::bigint[])`: the ids as one parameter, where `pk__in` makes one each."""
+    """`id = ANY(%s::bigint[])`: the ids as one parameter, where `pk__in` makes one each.
+    The parameter is the array's text, "{1,2,3}": psycopg adapts a list element by element
+    in Python, over half a millisecond for a thousand ids, on every query that has them."""
 
     lookup_name = "any_of"
 
-    def get_prep_lookup(self) -> list[int]:
-        return [int(value) for value in self.rhs]
+    def get_prep_lookup(self) -> str:
+        return "{" + ",".join(str(int(value)) for value in self.rhs) + "}"
 
     def as_sql(self, compiler: SQLCompiler, connection: Any) -> tuple[str, list[Any]]:
         lhs, params = self.process_lhs(compiler, connection)
