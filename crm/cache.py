@@ -6,12 +6,17 @@ times a page. A client is only a front for its pool (which holds the connections
 per pool serves every call; the backend itself is per thread, as Django keeps caches.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends import redis
 
 
 class _Client(redis.RedisCacheClient):
+    # Django's own, which its type stubs leave out.
+    _client: Callable[..., Any]
+    _get_connection_pool: Callable[[bool], Any]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import django_filters
 from django import forms
@@ -180,9 +180,10 @@ class RecordFilter(django_filters.FilterSet):
 
     def owners(self) -> QuerySet[User]:
         """The owner filter's choices: the organisation's people, read once per page."""
-        if "owner" not in self.form.fields:
+        field = self.form.fields.get("owner")
+        if not isinstance(field, forms.ModelChoiceField):
             return org_users()
-        return self.form.fields["owner"].queryset
+        return cast(QuerySet[User], field.queryset)
 
     def primary_fields(self) -> list[BoundField]:
         return [self.form[name] for name in self.form.fields if name in self.primary]

@@ -36,7 +36,8 @@ def _exists(kind: registry.Kind, org: Organization, record: Any) -> bool:
 
 def _deleted(kind: registry.Kind, org: Organization, record: Any) -> bool:
     with activate(org):
-        return kind.model._default_manager.get(pk=record.pk).deleted_at is not None
+        found: Any = kind.model._default_manager.get(pk=record.pk)
+        return found.deleted_at is not None
 
 
 def _purge(org: Organization, days: int) -> dict[str, int]:
