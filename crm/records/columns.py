@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.http import QueryDict
@@ -45,6 +45,13 @@ class Row:
             assert sample.endswith("/0/"), f"{url_name} does not end with the record's id"
             prefix = self._links[url_name] = sample.removesuffix("0/")
         return f"{prefix}{pk}/"
+
+
+class Chip(NamedTuple):
+    """A tag as a row shows it (crm.records.columns.prepare reads a page's at once)."""
+
+    name: str
+    color: str
 
 
 Render = Callable[[Any, Row], SafeString | str]
@@ -163,14 +170,18 @@ def created(name: str = "created_at") -> Column:
 
 def prepare(kind: Kind, records: Sequence[Any]) -> Sequence[Any]:
     """Read what the rows of a page (or a chunk of an export) show besides their own fields,
-    for all of them at once: their tags, in name order, as `record.tag_list`. One query,
+    for all of them at once: their tags, in name order, as `record.tag_list` (Chips). One query,
     where Django's prefetch would make a queryset per record."""
     if kind.tags is None or not records:
         return records
     found: dict[int, list[Any]] = {record.pk: [] for record in records}
-    links: Any = kind.tags.link._default_manager.filter(**{f"{kind.tags.column}__in": list(found)})
-    for link in links.select_related("tag").order_by("tag__name", "tag_id"):
-        found[getattr(link, kind.tags.column)].append(link.tag)
+    column = kind.tags.column
+    links: Any = kind.tags.link._default_manager.filter(**{f"{column}__in": list(found)})
+    # Names and colours only: a page's tags as models would be two instances per link.
+    for record_id, name, color in links.order_by("tag__name", "tag_id").values_list(
+        column, "tag__name", "tag__color"
+    ):
+        found[record_id].append(Chip(name, color))
     for record in records:
         record.tag_list = found[record.pk]
     return records
