@@ -26,6 +26,7 @@ from crm.templatetags.crm_tags import phone
 # (crm.records.columns).
 
 
+@c.reading("first_name", "last_name", "email", "job_title")
 def _contact_name(contact: Contact, row: c.Row) -> SafeString:
     url = row.link("contacts:detail", contact.pk)
     link = f'<a href="{url}">{escape(contact.name or contact.email)}</a>'
@@ -34,6 +35,7 @@ def _contact_name(contact: Contact, row: c.Row) -> SafeString:
     return SafeString(link)
 
 
+@c.reading("email")
 def _email(contact: Contact, row: c.Row) -> SafeString | str:
     if not contact.email:
         return ""
@@ -44,12 +46,14 @@ def _email(contact: Contact, row: c.Row) -> SafeString | str:
 _lifecycle = c.choice("lifecycle")
 
 
+@c.reading("lifecycle")
 def _stage(contact: Contact, row: c.Row) -> SafeString:
     return SafeString(
         f'<span class="badge badge--neutral">{escape(_lifecycle(contact, row))}</span>'
     )
 
 
+@c.reading("domain")
 def _domain(company: Company, row: c.Row) -> SafeString | str:
     if not company.domain:
         return ""
@@ -63,7 +67,7 @@ CONTACT_COLUMNS = [
              contact.last_name], headers=("First name", "Last name"), sort="name"),
     c.Column("email", "Email", _email, c.plain("email"), sort="email"),
     c.Column("phone", "Phone", lambda contact, row: phone(contact.phone), c.plain("phone"),
-             css="nowrap"),
+             css="nowrap", reads=("phone",)),
     c.Column("company", "Company", c.text("company_name"), c.plain("company_name"),
              sort="company"),
     c.Column("stage", "Stage", _stage, c.choice_label("lifecycle"), sort="lifecycle"),
@@ -181,6 +185,7 @@ CONTACT = Kind(
     default_order=("last_name", "first_name"),
     detail_url="contacts:detail",
     new_url="contacts:new",
+    row_reads=("first_name", "last_name", "email"),
     empty_text="Add the people you sell to and support.",
     searchable=True,
     erased_field="erased_at",
@@ -225,6 +230,7 @@ COMPANY = Kind(
     default_order=("name",),
     detail_url="contacts:company_detail",
     new_url="contacts:company_new",
+    row_reads=("name",),
     empty_text="Add the organisations you sell to and support.",
     searchable=True,
     custom_fields=True,

@@ -68,17 +68,46 @@ class Column:
     headers: tuple[str, ...] = ()  # the export's headings, when they are not just the label
     sort: str = ""  # the FilterSet's ordering key, when the column sorts
     css: str = ""  # a class for its cells
+    # The fields its cell reads ("owner__email" through a relation), so that a page loads
+    # only those of the columns it shows; None (unknown) loads every field. The cells below
+    # say theirs.
+    reads: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.reads is None:
+            object.__setattr__(self, "reads", getattr(self.render, "reads", None))
 
     @property
     def export_headers(self) -> tuple[str, ...]:
         return self.headers or (self.label,)
 
 
+def reading(*fields: str) -> Callable[[Render], Render]:
+    """Decorator: the fields a cell renderer reads (see Column.reads)."""
+
+    def mark(render: Render) -> Render:
+        render.reads = fields  # type: ignore[attr-defined]
+        return render
+
+    return mark
+
+
+def fields_read(kind: Kind, columns: Sequence[Column]) -> list[str] | None:
+    """What a page of these columns loads of each row: what the kind's rows always need and
+    what each column reads; None when the kind or a column does not say (then every field)."""
+    if kind.row_reads is None or any(column.reads is None for column in columns):
+        return None
+    found = dict.fromkeys(kind.row_reads)
+    for column in columns:
+        found.update(dict.fromkeys(column.reads or ()))
+    return list(found)
+
+
 # --- Cells, for the kinds' declarations ---------------------------------------------------
 
 
 def text(name: str) -> Render:
-    return lambda record, row: str(getattr(record, name) or "")
+    return reading(name)(lambda record, row: str(getattr(record, name) or ""))
 
 
 def short_date(value: Any) -> str:
@@ -91,7 +120,7 @@ def short_date(value: Any) -> str:
 
 
 def day(name: str) -> Render:
-    return lambda record, row: short_date(getattr(record, name))
+    return reading(name)(lambda record, row: short_date(getattr(record, name)))
 
 
 def _labels(model: type[Any], name: str) -> dict[Any, str]:
@@ -109,20 +138,24 @@ def choice(name: str) -> Render:
         value = getattr(record, name)
         return found.get(value, str(value or ""))
 
-    return render
+    return reading(name)(render)
 
 
 def link(name: str, url_name: str) -> Render:
     """The record's `name` as a link to its page."""
-    return lambda record, row: SafeString(
-        f'<a href="{row.link(url_name, record.pk)}">{escape(str(getattr(record, name)))}</a>'
+    return reading(name)(
+        lambda record, row: SafeString(
+            f'<a href="{row.link(url_name, record.pk)}">{escape(str(getattr(record, name)))}</a>'
+        )
     )
 
 
+@reading("owner__email")
 def owner(record: Any, row: Row) -> str:
     return record.owner.email if record.owner_id else "—"
 
 
+@reading()  # the tags prepare() read
 def tags(record: Any, row: Row) -> SafeString:
     # The markup of components/_tag.html, from the tags prepare() read for the page.
     return SafeString("".join(
@@ -198,6 +231,7 @@ def custom_column(custom: CustomField) -> Column:
         custom.label,
         lambda record, row: display(custom, record.custom.get(custom.key)),
         lambda record, zone: export_cells([custom], record),
+        reads=("custom",),
     )
 
 

@@ -16,7 +16,7 @@ from django.http import QueryDict
 
 from crm.models import User
 from crm.paging import COUNT_CAP, BoundedPage, bounded_page
-from crm.records.columns import prepare
+from crm.records.columns import fields_read, prepare
 from crm.records.custom_fields import decimal_text, definitions
 from crm.records.models import CustomField
 from crm.records.search import SEARCH_MAX_ROWS, among, search_ids
@@ -249,8 +249,19 @@ def list_rows(
     return filters, found.order_by(*(found.query.order_by or kind.default_order), "id")
 
 
-def list_page(kind: Kind, membership: Any, data: Any) -> tuple[RecordFilter, BoundedPage]:
-    """A list page's filters and one bounded page of its rows.
+def _reading(queryset: QuerySet[Any], fields: list[str] | None) -> QuerySet[Any]:
+    """The rows with only these fields loaded (and only the relations they go through)."""
+    if fields is None:
+        return queryset
+    related = {name.split("__")[0] for name in fields if "__" in name}
+    return queryset.select_related(None).select_related(*related).only(*fields)
+
+
+def list_page(
+    kind: Kind, membership: Any, data: Any, *, columns: Any = None
+) -> tuple[RecordFilter, BoundedPage]:
+    """A list page's filters and one bounded page of its rows; `columns(filters)`, the
+    columns it shows, whose rows then load only the fields they read.
 
     A search first takes the organisation's first COUNT_CAP + 1 matches. When the member's
     visibility or the other filters keep fewer of them than it found, those matches were
@@ -259,9 +270,11 @@ def list_page(kind: Kind, membership: Any, data: Any) -> tuple[RecordFilter, Bou
     whether the rows may still be a sample.
     """
     filters, found = list_rows(kind, membership, data)
-    page = bounded_page(found, data.get("page"), among=filters.search_matches)
+    fields = fields_read(kind, columns(filters)) if columns else None
+    page = bounded_page(_reading(found, fields), data.get("page"), among=filters.search_matches)
     if filters.search_capped and page.count < (filters.search_matches or 0):
         filters, found = list_rows(kind, membership, data, search_limit=SEARCH_MAX_ROWS + 1)
+        found = _reading(found, fields)
         page = bounded_page(found, data.get("page"), among=filters.search_matches)
     prepare(kind, page.object_list)
     return filters, page

@@ -81,6 +81,9 @@ class Kind:
     detail_url: str  # the URL name of a record's page, taking (org_slug, pk)
     new_url: str = ""  # the URL name of the page that adds one, taking (org_slug,)
     empty_text: str = ""  # what the empty list says, under "No <nouns> yet"
+    # The fields every row of its list reads besides its columns' (its str(), for one): with
+    # them, a page loads only what it shows (crm.records.columns.fields_read).
+    row_reads: tuple[str, ...] | None = None
     searchable: bool = False  # its table is registered for crm_search_ids (see search.py)
     # A field set when a record's personal data was erased: such a record is never merged,
     # paired as a duplicate or updated by an import.

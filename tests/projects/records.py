@@ -56,6 +56,7 @@ PROJECT = Kind(
     default_columns=("name", "status", "owner", "tags"),
     default_order=("name",),
     detail_url="projects:detail",
+    row_reads=("name",),
     empty_text="Projects your teams work on.",
     searchable=True,
     custom_fields=True,

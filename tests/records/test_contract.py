@@ -208,6 +208,26 @@ def test_it_filters_and_shows_a_custom_field(client: Client, kind, acme, alice) 
     assert "<td>Gold plus</td>" in response.content.decode()
 
 
+def test_every_column_reads_what_it_shows_with_its_rows(client: Client, kind, acme, alice):
+    """A page loads only the fields its columns say they read: a column that reads another
+    would load it once per row. Shown all at once, the columns cost no query more."""
+    with activate(acme):
+        custom_field_save(org=acme, by=alice, record_kind=kind.key, key="tier", label="Tier",
+                          kind="text", choices=[])  # fmt: skip
+    _records(kind, acme, 3, owner=alice, tags=("Hot",), custom={"tier": "Gold"})
+    every = ",".join([*(column.key for column in kind.columns), "custom_tier"])
+    client.force_login(alice)
+    client.get(_list(kind))  # the session and the cached custom fields, once
+    with CaptureQueriesContext(connection) as default:
+        client.get(_list(kind))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"{_list(kind)}?columns={every}").content.decode()
+    assert len(queries) == len(default)
+    assert page.count("<td>Gold</td>") == 3
+    assert page.count("alice@acme.test</td>") == 3
+    assert all(column.reads is not None for column in kind.columns), "say what cells read"
+
+
 # --- Bulk actions, export and import ------------------------------------------------------
 
 

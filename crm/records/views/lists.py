@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from crm.permissions import can
 from crm.records import bulk
 from crm.records import columns as record_columns
-from crm.records.filters import list_page
+from crm.records.filters import RecordFilter, list_page
 from crm.records.forms import SavedViewSaveForm
 from crm.records.registry import Kind
 from crm.records.saved_views import saved_view_list
@@ -22,7 +22,14 @@ from crm.requests import OrgRequest
 @require_GET
 @for_kind("view")
 def record_list(request: OrgRequest, kind: Kind) -> HttpResponse:
-    filters, page = list_page(kind, request.membership, request.GET)
+    shown: list[record_columns.Column] = []
+
+    def columns(filters: RecordFilter) -> list[record_columns.Column]:
+        # Declared, or one of the organisation's custom fields, which the filters read.
+        shown.extend(record_columns.chosen(kind, request.GET, filters.custom_fields))
+        return shown
+
+    filters, page = list_page(kind, request.membership, request.GET, columns=columns)
     can_edit = can(request.membership, kind.action("edit"))
     context = {
         "kind": kind,
@@ -30,16 +37,17 @@ def record_list(request: OrgRequest, kind: Kind) -> HttpResponse:
         "page": page,
         "can_edit": can_edit,
         "bulk": bulk.bulk_choices(kind, request.membership, filters.owners()) if can_edit else None,
-        **_list_context(request, kind, filters.custom_fields),
+        **_list_context(request, kind, shown, filters.custom_fields),
     }
     template = "records/list.html" + ("#results" if request.htmx else "")
     return render(request, template, context)
 
 
-def _list_context(request: OrgRequest, kind: Kind, fields: Any) -> dict[str, Any]:
-    """What a list page needs for its columns (declared, or one of the organisation's custom
-    `fields`), its column chooser, its Views menu and its Save form."""
-    shown = record_columns.chosen(kind, request.GET, fields)
+def _list_context(
+    request: OrgRequest, kind: Kind, shown: list[record_columns.Column], fields: Any
+) -> dict[str, Any]:
+    """What a list page needs for its columns, its column chooser (among the declared ones
+    and the organisation's custom `fields`), its Views menu and its Save form."""
     keys = ",".join(column.key for column in shown)
     query = request.GET.copy()
     query.pop("page", None)
