@@ -13,6 +13,7 @@ from contacts.forms import CompanyForm, initial_for
 from contacts.models import Company
 from contacts.records import COMPANY, COMPANY_TAGS, CONTACT
 from crm.forms import apply_errors
+from crm.params import text_param
 from crm.permissions import can, org_member
 from crm.records import columns
 from crm.records import services as records
@@ -109,7 +110,7 @@ def company_delete(request: OrgRequest, company_id: int) -> HttpResponse:
 @org_member("company.view")
 def company_suggest(request: OrgRequest) -> HttpResponse:
     """<option> elements for the company box of the contact form, as the user types."""
-    text = (request.GET.get("company") or request.GET.get("q") or "").strip().lower()
+    text = (text_param(request.GET, "company") or text_param(request.GET, "q")).strip().lower()
     if not text:
         return HttpResponse("")
     found = selectors.company_list(request.membership).filter(search_text__contains=text)

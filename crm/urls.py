@@ -30,3 +30,5 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = platform.bad_request

@@ -19,6 +19,7 @@ from django.http import QueryDict
 
 from crm.audit import audit_record
 from crm.models import Membership, Organization, User
+from crm.params import checked_text
 from crm.permissions import can
 from crm.records import services
 from crm.records.filters import list_rows
@@ -55,7 +56,7 @@ class BulkAction:
 
     def clean(self, value: str) -> Any:
         """The value as the service takes it; ValidationError with a message otherwise."""
-        value = value.strip()
+        value = checked_text(value, label=self.field_label or "The value").strip()
         if self.value == "member":
             if not (_is_id(value) and Membership.objects.filter(user_id=int(value)).exists()):
                 raise ValidationError("Choose an owner who is a member of this organisation.")

@@ -97,7 +97,7 @@ def header_cells(
     that sorts by it (and the other way when it already does), with aria-sort on the
     column the list is sorted by."""
     request = context["request"]
-    current = request.GET.get("sort", "")
+    current = request.GET.get("sort", "")  # only compared with the columns' keys
     query = request.GET.copy()
     query.pop("page", None)
     parts = (

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from crm import services
 from crm.filters import AuditEventFilter
 from crm.forms import OrganizationForm, SecurityForm, VisibilityForm, apply_errors
+from crm.params import text_param
 from crm.permissions import org_member
 from crm.requests import OrgRequest
 from crm.selectors import object_history
@@ -77,7 +78,7 @@ def audit_log(request: OrgRequest) -> HttpResponse:
     events = AuditEventFilter(request.GET or None, queryset=None)
     # A filter that does not validate shows its error and lists nothing, never everything.
     found = events.qs if not events.is_bound or events.is_valid() else events.queryset.none()
-    page = Paginator(found, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(found, AUDIT_PAGE_SIZE).get_page(text_param(request.GET, "page"))
     context = {"filter": events, "page": page, "section": "audit"}
     template = "crm/settings/audit.html" + ("#results" if request.htmx else "")
     return render(request, template, context)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from crm import health, services
 from crm.forms import OrganizationCreateForm, apply_errors
 from crm.models import Invitation, Membership
+from crm.params import text_param
 from crm.selectors import my_memberships
 from crm.tenancy import activate, set_database_user
 
@@ -50,12 +51,17 @@ def org_new(request: HttpRequest) -> HttpResponse:
     return render(request, "crm/org_new.html", {"form": form})
 
 
+def _invitation(request: HttpRequest) -> str:
+    """The invitation token a sign-up came with, from its link or its form."""
+    return text_param(request.GET, "invitation") or text_param(request.POST, "invitation")
+
+
 class SignupView(AllauthSignupView):
     """allauth's sign-up, told which invitation (if any) the person arrived with."""
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
-        token = self.request.GET.get("invitation") or self.request.POST.get("invitation")
+        token = _invitation(self.request)
         # A bad token makes an ordinary sign-up, which creates an organisation.
         if token:
             with contextlib.suppress(ValidationError):
@@ -68,7 +74,7 @@ class SignupView(AllauthSignupView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        token = self.request.GET.get("invitation") or self.request.POST.get("invitation", "")
+        token = _invitation(self.request)
         context["invitation_token"] = token if context["form"].invitation else ""
         return context
 
@@ -117,3 +123,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": health.database_status(), "broker": health.broker_status()}
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(checks, status=200 if healthy else 503)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400: a value no form would take, said in the product's page (Django's own has none
+    of its navigation)."""
+    return render(request, "400.html", status=400)

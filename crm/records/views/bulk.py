@@ -9,6 +9,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from crm.params import text_param, text_params
 from crm.permissions import can
 from crm.records import bulk, merging
 from crm.records.registry import Kind
@@ -18,20 +19,21 @@ from crm.requests import OrgRequest
 
 def _arguments(request: OrgRequest, kind: Kind) -> dict[str, Any]:
     """The service's arguments from the list's form (or the confirmation page's)."""
-    action = request.POST.get("action", "")
-    everything = request.POST.get("scope") == "all"
-    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isascii() and pk.isdigit()]
+    action = text_param(request.POST, "action")
+    everything = text_param(request.POST, "scope") == "all"
+    ids = [int(pk) for pk in text_params(request.POST, "ids") if pk.isascii() and pk.isdigit()]
     field = next((a.field for a in kind.bulk_actions if a.key == action), "")
     return {
         "ids": None if everything else ids,
-        "filters": QueryDict(request.POST.get("query", "")) if everything else None,
+        "filters": QueryDict(text_param(request.POST, "query")) if everything else None,
         "action": action,
+        # Checked by the action, which says what is wrong with it beside the list.
         "value": request.POST.get(field, "") if field else "",
     }
 
 
 def _list_url(request: OrgRequest, kind: Kind) -> str:
-    query = QueryDict(request.POST.get("query", "")).urlencode()
+    query = QueryDict(text_param(request.POST, "query")).urlencode()
     return kind.url("list", request.org.slug) + (f"?{query}" if query else "")
 
 
@@ -74,7 +76,7 @@ def records_bulk(request: OrgRequest, kind: Kind) -> HttpResponse:
         "bulk_action": action,
         "value_label": action.describe(arguments["value"]),
         "scope": "selected" if arguments["ids"] is not None else "all",
-        "query": QueryDict(request.POST.get("query", "")).urlencode(),
+        "query": QueryDict(text_param(request.POST, "query")).urlencode(),
         "apply_url": kind.url("bulk_apply", request.org.slug),
         "list_url": _list_url(request, kind),
     }

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm.params import text_param
 from crm.permissions import org_member
 from crm.records import exports, registry
 from crm.records.models import ExportJob
@@ -31,7 +32,7 @@ def _back_to_list(request: OrgRequest, kind: Kind, query: str) -> HttpResponse:
 @org_member("export.run")
 @for_kind("view")
 def records_export(request: OrgRequest, kind: Kind) -> HttpResponse:
-    fmt = request.GET.get("format", ExportJob.Format.CSV)
+    fmt = text_param(request.GET, "format", ExportJob.Format.CSV)
     if fmt not in ExportJob.Format.values:
         return HttpResponseBadRequest("Export as format=csv or format=xlsx.")
     params = request.GET.copy()

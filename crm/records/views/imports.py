@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from crm.forms import apply_errors
 from crm.paging import bounded_page
+from crm.params import text_param
 from crm.permissions import can, org_member
 from crm.progress import progress_get
 from crm.records import exports, registry
@@ -64,7 +65,7 @@ def records_import(request: OrgRequest, kind: Kind) -> HttpResponse:
         else:
             return redirect("records:import_detail", request.org.slug, job.pk)
     jobs = _jobs(request).filter(record_kind=kind.key)
-    page = bounded_page(jobs, request.GET.get("page"), size=20)
+    page = bounded_page(jobs, text_param(request.GET, "page"), size=20)
     context = {"form": form, "kind": kind, "page": page}
     return render(request, "records/import_start.html", context)
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.forms import apply_errors
 from crm.paging import bounded_page
+from crm.params import text_param
 from crm.permissions import can, org_member
 from crm.records import duplicates, merging, registry
 from crm.records.merge_forms import MergeForm
@@ -50,7 +51,7 @@ def records_duplicates(request: OrgRequest, kind: Kind) -> HttpResponse:
     if kind.duplicates is None:
         raise Http404("No duplicates are looked for among these records.")
     page = bounded_page(
-        duplicates.duplicate_pairs(kind, request.membership), request.GET.get("page")
+        duplicates.duplicate_pairs(kind, request.membership), text_param(request.GET, "page")
     )
     page.object_list = duplicates.with_records(kind, page.object_list)
     context: dict[str, Any] = {"page": page, "kind": kind}
@@ -113,7 +114,7 @@ def _chosen(request: OrgRequest, kind: Kind, ids: list[int]) -> list[Any]:
 
 def _picker(request: OrgRequest, kind: Kind, chosen: list[Any], error: str = "") -> HttpResponse:
     """Fewer than two records (or too many): search for the ones to merge with."""
-    term = request.GET.get("q", "").strip()
+    term = text_param(request.GET, "q").strip()
     found = kind.visible(request.membership).exclude(pk__in=[r.pk for r in chosen])
     results = list(search(found, term)[:PICKER_RESULTS]) if term and kind.searchable else []
     pairs: list[DuplicatePair] = []

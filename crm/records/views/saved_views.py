@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from crm.forms import apply_errors
+from crm.params import text_param
 from crm.records import saved_views
 from crm.records.forms import SavedViewForm, SavedViewSaveForm
 from crm.records.models import SavedView
@@ -52,7 +53,7 @@ def saved_view_save(request: OrgRequest, kind: Kind) -> HttpResponse:
             messages.success(request, f"Saved the view “{view}”.")
             url = _list_url(request, kind, view)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    state = {"query": request.POST.get("query", ""), "columns": request.POST.get("columns", "")}
+    state = {name: text_param(request.POST, name) for name in ("query", "columns")}
     context = {"save_form": form, "view_state": state, "kind": kind}
     template = "records/saved_view_save.html" + ("#form" if request.htmx else "")
     return render(request, template, context)
