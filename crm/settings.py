@@ -259,6 +259,9 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 # An import never run (only uploaded or checked) is forgotten, with its file, after this.
 IMPORT_KEEP_DAYS = env.int("IMPORT_KEEP_DAYS", default=7)
+# Only an import takes a file, and only one: a request carrying more is a 400 before any of
+# them is written (Django's default lets a request carry 100, each up to the size limit).
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
 # An upload larger than IMPORT_MAX_BYTES is refused as it arrives (crm.uploads).
 FILE_UPLOAD_HANDLERS = [
     "crm.uploads.SizeLimitUploadHandler",

@@ -7,11 +7,12 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
-    """Stops reading a file past IMPORT_MAX_BYTES and marks the request, so the view can
-    say the file is too large instead of writing gigabytes to a temporary file first."""
+    """Stops reading files past IMPORT_MAX_BYTES in all (a request carries one at most:
+    DATA_UPLOAD_MAX_NUMBER_FILES) and marks the request, so the view can say the file is
+    too large instead of writing gigabytes to a temporary file first."""
 
-    def new_file(self, *args: Any, **kwargs: Any) -> None:
-        super().new_file(*args, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.received = 0
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:

@@ -90,6 +90,18 @@ def test_it_refuses_a_file_over_the_limit_while_it_arrives(
     assert not _jobs(acme)
 
 
+@pytest.mark.parametrize("extra", ["other", "file"])
+def test_it_refuses_a_request_that_carries_more_than_one_file(
+    client: Client, rita: User, acme: Organization, extra: str
+) -> None:
+    client.force_login(rita)
+    more = [SimpleUploadedFile(f"more{n}.csv", b"Email\na@example.com\n") for n in range(5)]
+    response = client.post(URL, {"file": SimpleUploadedFile("people.csv", PEOPLE), extra: more})
+    assert response.status_code == 400
+    assert "That request could not be read" in response.content.decode()
+    assert not _jobs(acme)
+
+
 def test_the_dry_run_shows_the_report(
     client: Client, rita: User, acme: Organization, django_capture_on_commit_callbacks: Any
 ) -> None:
