@@ -13,7 +13,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from contacts.models import Contact
 from crm import services as crm_services
-from crm.models import Organization, User
+from crm.models import AuditEvent, Organization, User
 from crm.progress import progress_set
 from crm.records import custom_fields, exports, tasks
 from crm.records.models import ExportJob
@@ -318,9 +318,10 @@ def test_it_exports_in_a_fixed_number_of_queries(
     client.force_login(alice)
     # Session, user, organisation, membership, both walls and their savepoints; the capped
     # count; the rows (with company and owner, through one cursor) and their tags; the
-    # custom fields, read once for the filters and the columns. None per row or column.
+    # custom fields, read once for the filters and the columns; the audit event. None per
+    # row or column.
     every = "email,phone,company,stage,owner,tags,created,job_title,source,country,city"
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = _get(client, f"{URL}?format=csv&columns={every},last_interaction,custom_tier")
     assert len(_csv(response.content)) == contacts + 1
 
@@ -356,6 +357,11 @@ def test_it_writes_a_large_export_in_the_background(
     assert (job.status, job.rows_done, job.rows_total) == ("done", 4, 4)
     assert job.file == f"{acme.pk}/exports/{job.token}.csv"
     assert (Path(settings.MEDIA_ROOT) / job.file).is_file()
+    with activate(acme):
+        event = AuditEvent.objects.get(action="contact.exported")
+    assert (event.actor, event.object_id) == (alice, str(export_id))
+    assert event.changes == {"format": [None, "csv"], "query": [None, "lifecycle=customer"],
+                             "rows": [None, 4]}  # fmt: skip
     page = _get(client, f"/o/acme/exports/{export_id}/").content.decode()
     assert "100%" in page
     assert f'href="/o/acme/exports/{export_id}/download/"' in page
@@ -440,6 +446,8 @@ def test_running_the_task_twice_does_no_harm(
         again = ExportJob.objects.get(pk=export_id)
         assert ExportJob.objects.count() == 1
     assert (again.status, again.file, again.finished_at) == ("done", first.file, first.finished_at)
+    with activate(acme):
+        assert AuditEvent.objects.filter(action="contact.exported").count() == 1
     assert (Path(settings.MEDIA_ROOT) / again.file).read_bytes() == content
     assert sorted(
         p.name for p in (Path(settings.MEDIA_ROOT) / str(acme.pk) / "exports").iterdir()

@@ -251,6 +251,18 @@ def test_a_bulk_action_changes_each_record_with_its_own_history(
         assert AuditEvent.objects.filter(action=f"{kind.key}.bulk_assign_owner").count() == 1
 
 
+def test_every_export_is_in_the_audit_log(client: Client, kind, acme, alice, rita) -> None:
+    _records(kind, acme, 3, owner=alice)
+    make_record(kind.key, acme, 9, owner=rita)
+    client.force_login(alice)
+    client.get(f"{_list(kind)}export/?format=xlsx&owner={alice.pk}&page=2")
+    with activate(acme):
+        event = AuditEvent.objects.get(action=f"{kind.key}.exported")
+    assert event.actor == alice
+    assert event.changes == {"format": [None, "xlsx"], "query": [None, f"owner={alice.pk}"],
+                             "rows": [None, 3]}  # fmt: skip
+
+
 @pytest.mark.parametrize("record_kind", [kind.key for kind in registry.kinds() if kind.imports])
 def test_an_export_imports_back_as_the_same_records(
     client: Client, acme, alice, record_kind: str

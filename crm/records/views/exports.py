@@ -1,6 +1,7 @@
 """Exports of a list: a direct download, or a job with its progress."""
 
 from io import BytesIO
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -56,13 +57,13 @@ def records_export(request: OrgRequest, kind: Kind) -> HttpResponse:
         content_type=CONTENT_TYPES[fmt],  # type: ignore[index]
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-    rows = exports.export_rows(kind, shown, found)
-    if fmt == ExportJob.Format.XLSX:
-        buffer = BytesIO()
-        exports.write_xlsx(rows, buffer)
-        response.content = buffer.getvalue()
-    else:
-        exports.write_csv(rows, response)
+    out: Any = BytesIO() if fmt == ExportJob.Format.XLSX else response
+    exports.export_now(
+        org=request.org, by=request.user, kind=kind, fmt=fmt, query=query, found=found,
+        shown=shown, file=out,
+    )  # fmt: skip
+    if out is not response:
+        response.content = out.getvalue()
     return response
 
 
