@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from contacts import privacy
 from contacts.models import Contact
+from crm.audit import ERASED
 from crm.records.models import Merge
 
 
@@ -51,7 +52,7 @@ def merged_records_erase(contact: Contact) -> None:
         )
     )
     for merge in merges:
-        merge.changes = {field: [privacy.ERASED, privacy.ERASED] for field in merge.changes}
+        merge.changes = {field: [ERASED, ERASED] for field in merge.changes}
         # The rows an undo would recreate: no undo will.
         merge.moved = {key: {**done, "deleted": []} for key, done in merge.moved.items()}
     Merge.objects.bulk_update(merges, ["changes", "moved"])

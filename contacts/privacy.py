@@ -17,13 +17,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import ConsentEvent, Contact, ContactTag
-from crm.audit import audit_record
+from crm.audit import audit_erase, audit_record
 from crm.models import AuditEvent, Organization, User
 
 PersonalData = Callable[[Contact], Any]
 Eraser = Callable[[Contact], None]
 
-ERASED = "[erased]"
 ERASED_REPR = "Erased contact"
 # What erasure sets: every field that says who the person is or how to reach them.
 _ANONYMOUS: dict[str, Any] = {
@@ -143,9 +142,5 @@ def contacts_anonymise(contact_ids: Sequence[int]) -> None:
 
 
 def _redact_history(contact_ids: Sequence[int]) -> None:
-    events = list(_about(contact_ids))
-    for event in events:
-        # The same {field: [before, after]} shape, so the History still reads as a change.
-        event.changes = {field: [ERASED, ERASED] for field in event.changes}
-        event.object_repr = ERASED_REPR
-    AuditEvent.objects.bulk_update(events, ["changes", "object_repr"])
+    # The same {field: [before, after]} shape, so the History still reads as a change.
+    audit_erase(_about(contact_ids), shown_as=ERASED_REPR)

@@ -11,6 +11,8 @@ from crm.models import AuditEvent, Organization, User
 from crm.staging import insert_records
 
 _request_ip: ContextVar[str | None] = ContextVar("request_ip", default=None)
+# What erasing a person's data leaves of a value in the audit log (and elsewhere).
+ERASED = "[erased]"
 # Past this many events at once, they are copied in (crm.staging) rather than inserted.
 COPY_FROM = 10_000
 
@@ -89,3 +91,15 @@ def audit_many(
         return insert_records(AuditEvent, rows)
     AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
     return len(rows)
+
+
+def audit_erase(events: models.QuerySet[AuditEvent], *, shown_as: str) -> int:
+    """Erase what these events say about someone: each change becomes [ERASED, ERASED]
+    under the same field, and the record is shown as `shown_as`. The only change the
+    database lets the app make to an event (crm migration 0005). How many events."""
+    found = list(events)
+    for event in found:
+        event.changes = {field: [ERASED, ERASED] for field in event.changes}
+        event.object_repr = shown_as
+    AuditEvent.objects.bulk_update(found, ["changes", "object_repr"])
+    return len(found)

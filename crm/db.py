@@ -43,8 +43,9 @@ def as_owner(alias: str = "default") -> Iterator[None]:
 
 def grant_app_role(alias: str = "default") -> None:
     """Give the app role row access to every table (never TRUNCATE, never ownership), but
-    only reading crm_searchable: the list of tables that search may read past the policy
-    is written by migrations alone (crm migration 0004)."""
+    only reading crm_searchable, the list of tables that search may read past the policy,
+    which migrations alone write (crm migration 0004), and never deleting from the audit
+    log, which it may only append to (crm migration 0005)."""
     app_user = settings.DATABASE_APP_USER
     connection = connections[alias]
     if not app_user or app_user == connection.settings_dict["USER"]:
@@ -58,5 +59,7 @@ def grant_app_role(alias: str = "default") -> None:
             f"REVOKE TRUNCATE ON ALL TABLES IN SCHEMA public FROM {role}; "
             "DO $$ BEGIN IF to_regclass('crm_searchable') IS NOT NULL THEN "
             f"EXECUTE 'REVOKE INSERT, UPDATE, DELETE ON crm_searchable FROM {role}'; "
+            "END IF; IF to_regclass('crm_auditevent') IS NOT NULL THEN "
+            f"EXECUTE 'REVOKE DELETE ON crm_auditevent FROM {role}'; "
             "END IF; END $$;"
         )
