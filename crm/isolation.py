@@ -13,6 +13,7 @@ URL_KWARGS: dict[str, type[models.Model]] = {
     "membership_id": Membership,
     "invitation_id": Invitation,
     "team_id": Team,
+    "event_id": AuditEvent,
 }
 
 

@@ -18,12 +18,13 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from crm.audit import audit_record
-from crm.models import Membership, Organization, User
+from crm.models import AuditEvent, Membership, Organization, User
 from crm.params import checked_text
 from crm.permissions import can
 from crm.records import services
 from crm.records.filters import list_rows
 from crm.records.search import SEARCH_MAX_ROWS
+from crm.records.trash import trash_restore
 from crm.selectors import org_users
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def _targets(
                 "other filters."
             )
     found = found.order_by().select_related(None).prefetch_related(None)
-    targets = list(found.values_list("pk", flat=True).distinct()[: MAX_ROWS + 1])
+    targets = sorted(found.values_list("pk", flat=True).distinct()[: MAX_ROWS + 1])
     if len(targets) > MAX_ROWS:
         raise ValidationError(
             f"A bulk action changes at most {MAX_ROWS:,} {kind.nouns}: narrow the filters."
@@ -214,22 +215,43 @@ def records_bulk_count(
     return len(_targets(kind, membership, ids, filters))
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What a bulk action did: how many records changed, and its event in the audit log
+    (which names them all; None when there was nothing to change)."""
+
+    count: int
+    event: AuditEvent | None = None
+
+
 @transaction.atomic
 def records_bulk_apply(
     *, kind: Kind, org: Organization, by: User | None, membership: Membership,
     ids: list[int] | None, filters: QueryDict | None, action: str, value: str,
-) -> int:  # fmt: skip
-    """Apply one action to the selected (or all matching) visible records; the number changed.
+) -> Applied:  # fmt: skip
+    """Apply one action to the selected (or all matching) visible records.
 
     Each changed record gets its own History event from the action's service; the log also
-    keeps one event for the action as a whole."""
+    keeps one event for the action as a whole, with the ids it was applied to."""
     chosen = bulk_action(kind, action)
     cleaned = chosen.clean(value)
     targets = _targets(kind, membership, ids, filters)
-    count = chosen.apply(org=org, by=by, kind=kind, ids=targets, value=cleaned) if targets else 0
-    if targets:
-        audit_record(
-            org=org, actor=by, action=f"{kind.key}.bulk_{action}",
-            changes={"count": [None, count], "value": [None, value.strip()]},
-        )  # fmt: skip
-    return count
+    if not targets:
+        return Applied(0)
+    count = chosen.apply(org=org, by=by, kind=kind, ids=targets, value=cleaned)
+    event = audit_record(
+        org=org, actor=by, action=f"{kind.key}.bulk_{action}",
+        changes={"count": [None, count], "value": [None, value.strip()], "ids": [None, targets]},
+    )  # fmt: skip
+    return Applied(count, event)
+
+
+def bulk_delete_undo(
+    *, kind: Kind, org: Organization, by: User, membership: Membership, event: AuditEvent
+) -> int:
+    """Restore from the Trash what one bulk delete of `by` moved there (those of its records
+    still there, that they may still see); how many. ValidationError for another event."""
+    if event.action != f"{kind.key}.bulk_{TRASH.key}" or event.actor_id != by.pk:
+        raise ValidationError("Only your own bulk delete can be undone from here.")
+    ids = [int(pk) for pk in (event.changes.get("ids") or [None, []])[1]]
+    return trash_restore(org=org, by=by, kind=kind, membership=membership, ids=ids)

@@ -10,12 +10,12 @@ from typing import Any
 from django.db import models, transaction
 
 from crm.audit import audit_record
-from crm.models import Membership, Organization
+from crm.models import Membership, Organization, User
 from crm.permissions import can
 from crm.records import registry
 from crm.records.duplicates import pairs_forget
 from crm.records.registry import Kind
-from crm.records.services import TRASH_DAYS, trash_cutoff
+from crm.records.services import TRASH_DAYS, records_restore, trash_cutoff
 
 # The Trash page lists this many records of a kind, most recently deleted first.
 SHOWN = 200
@@ -34,6 +34,14 @@ def trashed(kind: Kind, membership: Membership) -> models.QuerySet[Any]:
     if kind.owner_field and _has_field(kind, kind.owner_field):
         found = found.select_related(kind.owner_field)
     return found.order_by("-deleted_at", "-pk")
+
+
+def trash_restore(
+    *, org: Organization, by: User | None, kind: Kind, membership: Membership, ids: list[int]
+) -> int:
+    """Bring back those of these records that are in the member's Trash; how many."""
+    found = trashed(kind, membership).filter(pk__in=ids).select_related(None)
+    return records_restore(org=org, by=by, kind=kind, ids=list(found.values_list("pk", flat=True)))
 
 
 def trash_sections(membership: Membership) -> list[dict[str, Any]]:

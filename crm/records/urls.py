@@ -71,7 +71,11 @@ def kind_patterns(kind: Kind) -> list[URLPattern]:
     ]
     if kind.has_trash:
         restore = f"{at}/<int:{kind.key}_id>/restore/"
-        found.append(path(restore, trash.record_restore, of, name="restore"))
+        found += [
+            path(restore, trash.record_restore, of, name="restore"),
+            path(f"{at}/restore/", trash.records_restore_many, of, name="restore_many"),
+            path(f"{at}/bulk/undo/<int:event_id>/", trash.bulk_delete_undo, of, name="bulk_undo"),
+        ]
     if kind.imports:
         found.append(path(f"{at}/import/", imports.records_import, of, name="import"))
     if kind.duplicates:

@@ -1,6 +1,7 @@
 """Template helpers shared by every app's pages."""
 
 from functools import lru_cache
+from typing import Any
 
 from django import template
 from django.forms import BoundField
@@ -22,6 +23,14 @@ def query_with(request: HttpRequest, **changes: object) -> str:
         else:
             query[key] = str(value)
     return "?" + query.urlencode()
+
+
+@register.filter
+def undo_url(message: Any) -> str:
+    """{{ message|undo_url }}: where a message's Undo button posts, when it has one (a view
+    adds it as extra_tags="undo <url>")."""
+    tags = str(getattr(message, "extra_tags", "") or "").split()
+    return tags[1] if len(tags) == 2 and tags[0] == "undo" and tags[1].startswith("/") else ""
 
 
 @register.filter

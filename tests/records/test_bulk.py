@@ -96,9 +96,11 @@ def test_it_assigns_an_owner_to_the_selected_rows(
     assert response["Location"] == f"/o/acme/{kind.url_prefix}/"
     assert [r.owner_id for r in _fresh(kind, acme, chosen)] == [rita.pk, rita.pk]
     assert _fresh(kind, acme, other)[0].owner_id is None
+    ids = sorted(r.pk for r in chosen)
     assert _bulk_events(kind, acme) == [
-        (f"{kind.key}.bulk_assign_owner", {"count": [None, 2], "value": [None, str(rita.pk)]})
-    ]
+        (f"{kind.key}.bulk_assign_owner",
+         {"count": [None, 2], "value": [None, str(rita.pk)], "ids": [None, ids]})
+    ]  # fmt: skip
 
 
 def test_it_adds_a_tag_to_the_selected_rows(
@@ -110,9 +112,11 @@ def test_it_adds_a_tag_to_the_selected_rows(
     _apply(client, kind, chosen + already, "add_tag", tag="vip")
     assert _tagged(kind, acme, "VIP") == {r.pk for r in chosen + already}
     assert other[0].pk not in _tagged(kind, acme, "VIP")
+    ids = sorted(r.pk for r in chosen + already)  # the ids it was applied to
     assert _bulk_events(kind, acme) == [
-        (f"{kind.key}.bulk_add_tag", {"count": [None, 2], "value": [None, "vip"]})
-    ]
+        (f"{kind.key}.bulk_add_tag",
+         {"count": [None, 2], "value": [None, "vip"], "ids": [None, ids]})
+    ]  # fmt: skip
 
 
 def test_it_removes_a_tag_from_the_selected_rows(
@@ -136,7 +140,37 @@ def test_it_moves_the_selected_rows_to_the_trash(
     assert all(r.deleted_at is not None for r in _fresh(kind, acme, chosen))
     assert _fresh(kind, acme, other)[0].deleted_at is None
     assert [action for action, _ in _bulk_events(kind, acme)] == [f"{kind.key}.bulk_delete"]
-    assert f"Changed 2 {kind.nouns}." in client.get(response.url).content.decode()
+    page = client.get(response.url).content.decode()
+    assert f"Moved 2 {kind.nouns} to the Trash." in page
+    with activate(acme):
+        event = AuditEvent.objects.get(action=f"{kind.key}.bulk_delete")
+    assert event.changes["ids"] == [None, sorted(r.pk for r in chosen)]
+    undo = f"/o/acme/{kind.url_prefix}/bulk/undo/{event.pk}/"
+    assert f'<form method="post" action="{undo}" class="message__action">' in page
+
+
+def test_undo_brings_a_bulk_delete_back_from_the_trash(
+    client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
+) -> None:
+    chosen = _records(kind, acme, 3)
+    earlier = _records(kind, acme, 1, first=3)
+    client.force_login(alice)
+    _apply(client, kind, earlier, "delete")
+    _apply(client, kind, chosen, "delete")
+    with activate(acme):
+        event = AuditEvent.objects.filter(action=f"{kind.key}.bulk_delete").latest("id")
+    undo = f"/o/acme/{kind.url_prefix}/bulk/undo/{event.pk}/"
+    client.force_login(rita)  # another member's delete is not theirs to undo
+    assert client.post(undo).status_code == 404
+    client.force_login(alice)
+    response = client.post(undo, follow=True)
+    assert f"Restored 3 {kind.nouns} from the Trash." in response.content.decode()
+    assert all(r.deleted_at is None for r in _fresh(kind, acme, chosen))
+    assert _fresh(kind, acme, earlier)[0].deleted_at is not None  # another delete's
+    with activate(acme):
+        assert AuditEvent.objects.filter(action=f"{kind.key}.restored").count() == 3
+    again = client.post(undo, follow=True)  # nothing left in the Trash to bring back
+    assert f"Restored 0 {kind.nouns} from the Trash." in again.content.decode()
 
 
 # --- All matching rows and the confirmation ------------------------------------------------

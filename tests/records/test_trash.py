@@ -67,7 +67,7 @@ def test_the_page_lists_each_kinds_deleted_records_under_it(client: Client, kind
     assert f"<td>{gone}</td>" in section
     assert str(kept) not in section
     assert "alice@acme.test" in section
-    assert f'action="{_restore(kind, gone)}"' in section
+    assert f'formaction="{_restore(kind, gone)}"' in section
 
 
 def test_the_page_says_when_a_kind_has_nothing_deleted(client: Client, kind, acme, alice):
@@ -159,6 +159,30 @@ def test_another_organisation_neither_sees_nor_restores_it(
     assert str(record) not in client.get("/o/globex/trash/").content.decode()
     assert client.post(_restore(kind, record, org="globex")).status_code == 404
     assert client.post(_restore(kind, record)).status_code == 404  # not a member of Acme
+    assert _deleted(kind, acme, record)
+
+
+def test_it_restores_the_selected_records_at_once(client: Client, kind, acme, alice) -> None:
+    chosen = [make_record(kind.key, acme, n) for n in range(3)]
+    left = make_record(kind.key, acme, 3)
+    for record in [*chosen, left]:
+        trash(acme, record, by=alice)
+    client.force_login(alice)
+    ids = [str(r.pk) for r in chosen] + ["junk", "999999999"]
+    response = client.post(f"/o/acme/{kind.url_prefix}/restore/", {"ids": ids}, follow=True)
+    assert f"Restored 3 {kind.nouns}." in response.content.decode()
+    assert not any(_deleted(kind, acme, record) for record in chosen)
+    assert _deleted(kind, acme, left)
+    nothing = client.post(f"/o/acme/{kind.url_prefix}/restore/", {}, follow=True)
+    assert f"Select the {kind.nouns} to restore." in nothing.content.decode()
+
+
+def test_a_viewer_cannot_restore_at_once(client: Client, kind, acme, alice, bob) -> None:
+    record = make_record(kind.key, acme, 1)
+    trash(acme, record, by=alice)
+    client.force_login(bob)
+    response = client.post(f"/o/acme/{kind.url_prefix}/restore/", {"ids": [record.pk]})
+    assert response.status_code == 403
     assert _deleted(kind, acme, record)
 
 

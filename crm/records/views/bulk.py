@@ -89,12 +89,20 @@ def records_bulk_apply(request: OrgRequest, kind: Kind) -> HttpResponse:
     arguments = _arguments(request, kind)
     _allowed(request, kind, arguments["action"])
     try:
-        count = bulk.records_bulk_apply(
+        done = bulk.records_bulk_apply(
             kind=kind, org=request.org, by=request.user, membership=request.membership,
             **arguments,
         )  # fmt: skip
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+        return redirect(_list_url(request, kind))
+    nouns = kind.noun_for(done.count)
+    if arguments["action"] == bulk.TRASH.key and done.event is not None:
+        # Undo, right away: components/_messages.html draws its button.
+        undo = kind.url("bulk_undo", request.org.slug, done.event.pk)
+        messages.success(
+            request, f"Moved {done.count} {nouns} to the Trash.", extra_tags=f"undo {undo}"
+        )
     else:
-        messages.success(request, f"Changed {count} {kind.noun_for(count)}.")
+        messages.success(request, f"Changed {done.count} {nouns}.")
     return redirect(_list_url(request, kind))
