@@ -25,11 +25,18 @@ class ContactsConfig(AppConfig):
             "contact.view": ALL_ROLES,
             "contact.edit": writers,
             "contact.privacy": CRM_WRITERS,  # export or erase a contact's personal data
-            "contact.merge": writers,  # and undo a merge
+            "contact.merge": CRM_WRITERS,  # and undo a merge
             "company.view": ALL_ROLES,
             "company.edit": writers,
-            "company.merge": writers,
+            "company.merge": CRM_WRITERS,
             "segment.edit": CRM_WRITERS | {Role.REP},
+        })  # fmt: skip
+        # What takes much away at once: managers and up by default, as each organisation
+        # chooses (Settings → Permissions).
+        permissions.register_configurable({
+            "contact.merge": "Merge contacts",
+            "company.merge": "Merge companies",
+            "contact.privacy": "Export or erase a contact's personal data",
         })  # fmt: skip
         contributions.register_org_urls("contacts.urls")
         contributions.register_navigation(

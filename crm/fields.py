@@ -89,21 +89,25 @@ def widget_html(field: BoundField) -> SafeString:
 
 
 def field_html(field: BoundField) -> SafeString:
-    """The field as components/_field.html lays it out: label and input, then its errors
-    and help, tied to the input by aria-describedby."""
+    """A field laid out: label and input (a checkbox before its label; a group of boxes or
+    buttons as a fieldset under its legend), then its errors and help, tied to the input
+    by aria-describedby."""
     kind = field.widget_type
-    check = kind.startswith("checkbox")
-    classes = "field"
-    if check or kind == "radioselect":
-        classes += " field--check"
+    check = kind == "checkbox"  # one box, beside its label
+    # Several boxes or buttons: a group, named by its legend above them.
+    group = kind in ("checkboxselectmultiple", "radioselect")
+    classes = "field field--check" if check else "field field--choices" if group else "field"
     if field.errors:
         classes += " field--invalid"
     label = (
-        f'<label class="field__label" for="{escape(field.id_for_label)}">'
+        f'<legend class="field__label">{conditional_escape(field.label)}</legend>'
+        if group
+        else f'<label class="field__label" for="{escape(field.id_for_label)}">'
         f"{conditional_escape(field.label)}</label>"
     )
     widget = widget_html(field)
-    parts = [f'<div class="{classes}">', f"{widget}{label}" if check else f"{label}{widget}"]
+    tag = "fieldset" if group else "div"
+    parts = [f'<{tag} class="{classes}">', f"{widget}{label}" if check else f"{label}{widget}"]
     for number, error in enumerate(field.errors, start=1):
         parts.append(
             f'<p class="field__error" id="{escape(field.auto_id)}_error_{number}">'
@@ -114,5 +118,5 @@ def field_html(field: BoundField) -> SafeString:
             f'<div class="field__help" id="{escape(field.auto_id)}_helptext">'
             f"{conditional_escape(field.help_text)}</div>"
         )
-    parts.append("</div>")
+    parts.append(f"</{tag}>")
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from crm import services
 from crm.models import Membership, Organization, Role, User
+from crm.permissions import ACTIONS, CONFIGURABLE
 from crm.tenancy import activate
 
 CURRENCIES = [
@@ -131,6 +132,30 @@ class VisibilityForm(forms.Form):
                 label=label, choices=Organization.Visibility.choices,
                 initial=org.visibility_for(role),
             )  # fmt: skip
+
+
+class PermissionsForm(forms.Form):
+    """Per configurable action, the roles besides owners and admins that may do it."""
+
+    def __init__(self, *args: Any, org: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        roles = [(role, label) for role, label in Role.choices
+                 if role not in (Role.OWNER, Role.ADMIN)]  # fmt: skip
+        for action, label in CONFIGURABLE.items():
+            default = sorted(r for r in ACTIONS[action] if r not in (Role.OWNER, Role.ADMIN))
+            self.fields[_field_name(action)] = forms.MultipleChoiceField(
+                label=label, choices=roles, required=False,
+                widget=forms.CheckboxSelectMultiple,
+                initial=org.role_permissions.get(action, default),
+            )  # fmt: skip
+
+    def chosen(self) -> dict[str, list[str]]:
+        """{action: roles} from the cleaned form."""
+        return {action: self.cleaned_data[_field_name(action)] for action in CONFIGURABLE}
+
+
+def _field_name(action: str) -> str:
+    return action.replace(".", "__")  # "records.bulk_delete": an id without a dot
 
 
 class SecurityForm(forms.Form):

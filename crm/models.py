@@ -82,6 +82,9 @@ class Organization(models.Model):
     )
     # Which records each role sees, by role value: "all", "team" or "own" (missing: all).
     record_visibility = models.JSONField(default=dict, blank=True)
+    # {action: [role, ...]}: who may do the actions crm.permissions.CONFIGURABLE names, where
+    # the organisation chose otherwise than the default (Settings → Permissions).
+    role_permissions = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

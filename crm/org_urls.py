@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/", organization.org_profile, name="profile"),
     path("settings/security/", organization.org_security, name="security"),
     path("settings/visibility/", organization.org_visibility, name="visibility"),
+    path("settings/permissions/", organization.org_permissions, name="permissions"),
     path("settings/audit/", organization.audit_log, name="audit"),
     path("settings/members/", members.members, name="members"),
     path("settings/members/invite/", members.member_invite, name="member_invite"),

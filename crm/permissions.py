@@ -33,8 +33,18 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "import.run": CRM_WRITERS | {Role.REP},
     "import.view_all": CRM_WRITERS,  # others' imports and their reports
     "export.run": CRM_WRITERS | {Role.REP, Role.AGENT, Role.VIEWER},
+    "records.export_many": CRM_WRITERS,  # an export of more than one page of a list
+    "records.bulk_delete": CRM_WRITERS,  # move many records to the Trash at once
     # reading across the organisation
     "dashboard.view_all": CRM_WRITERS | {Role.VIEWER},
+}
+
+# Actions an organisation may give to more roles, or fewer, than by default (Settings →
+# Permissions), with what the page calls them: those that can undo much at once, or take
+# much away. Owners and admins always keep them.
+CONFIGURABLE: dict[str, str] = {
+    "records.bulk_delete": "Move many records to the Trash at once",
+    "records.export_many": "Export more than one page of a list",
 }
 
 # rule(membership, obj) -> allowed, for an action whose answer also depends on the object.
@@ -48,6 +58,24 @@ def register_actions(actions: Mapping[str, frozenset[Role]]) -> None:
         if ACTIONS.get(action, roles) != roles:
             raise ValueError(f"The action {action!r} is already registered with other roles.")
         ACTIONS[action] = frozenset(roles)
+
+
+def register_configurable(actions: Mapping[str, str]) -> None:
+    """Let organisations choose which roles may do these registered actions, by label."""
+    for action, label in actions.items():
+        if action not in ACTIONS:
+            raise KeyError(f"Register the action {action!r} before making it configurable.")
+        CONFIGURABLE[action] = label
+
+
+def roles_for(membership: Membership, action: str) -> frozenset[Role]:
+    """The roles that may do `action` in the member's organisation: its own choice for a
+    configurable action (owners and admins always among them), or the default."""
+    if action in CONFIGURABLE:
+        chosen = membership.org.role_permissions.get(action)
+        if chosen is not None:
+            return ADMINS | frozenset(Role(role) for role in chosen if role in Role.values)
+    return ACTIONS[action]
 
 
 def register_rule(action: str, rule: Rule) -> None:
@@ -65,7 +93,7 @@ def can(membership: Membership | None, action: str, obj: Any = None) -> bool:
         raise KeyError(
             f"Unknown action {action!r}: register it (crm.permissions.register_actions)."
         )
-    if membership.role not in ACTIONS[action]:
+    if membership.role not in roles_for(membership, action):
         return False
     rule = _RULES.get(action)
     return rule(membership, obj) if rule and obj is not None else True

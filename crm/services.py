@@ -24,6 +24,7 @@ from crm.models import (
     TeamMember,
     User,
 )
+from crm.permissions import CONFIGURABLE
 from crm.tenancy import activate
 
 INVITATION_DAYS = 14
@@ -134,6 +135,30 @@ def org_set_visibility(*, org: Organization, by: User, visibility: dict[str, str
         target=org,
         changes=diff(before, cleaned),
     )
+    return org
+
+
+@transaction.atomic
+def org_set_permissions(
+    *, org: Organization, by: User | None, permissions: dict[str, list[str]]
+) -> Organization:
+    """Choose which roles may do the configurable actions (crm.permissions.CONFIGURABLE):
+    {action: [role, ...]}. Owners and admins always may; an action left out keeps its
+    current choice."""
+    chosen = dict(org.role_permissions)
+    for action, roles in permissions.items():
+        if action not in CONFIGURABLE:
+            raise ValidationError(f"“{action}” is not a permission an organisation chooses.")
+        if unknown := set(roles) - set(Role.values):
+            raise ValidationError(f"“{sorted(unknown)[0]}” is not a role.")
+        chosen[action] = sorted(set(roles) - {Role.OWNER, Role.ADMIN})
+    before = dict(org.role_permissions)
+    org.role_permissions = chosen
+    org.save(update_fields=["role_permissions"])
+    audit_record(
+        org=org, actor=by, action="org.permissions_updated", target=org,
+        changes=diff(before, chosen),
+    )  # fmt: skip
     return org
 
 

@@ -75,6 +75,17 @@ def member(org: Organization, email: str, role: str) -> User:
     return user
 
 
+def allow(org: Organization, action: str, *roles: str) -> None:
+    """Let these roles do a configurable action in `org` (Settings → Permissions), as an
+    owner would: `allow(acme, "contact.merge", "rep")`."""
+    from crm import services
+
+    with activate(org):
+        org.refresh_from_db()
+        current = list(org.role_permissions.get(action, ["manager"]))
+        services.org_set_permissions(org=org, by=None, permissions={action: [*current, *roles]})
+
+
 @pytest.fixture
 def acme(db: None) -> Organization:
     return Organization.objects.create(name="Acme", slug="acme")

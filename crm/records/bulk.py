@@ -52,6 +52,7 @@ class BulkAction:
     choices: Sequence[tuple[str, str]] = ()
     noun: str = ""  # what the value is, in messages: "tag", "lifecycle stage"
     verb: str = "edit"  # the permission it needs on the kind: kind.action(verb)
+    permission: str = ""  # and a platform action it needs besides ("records.bulk_delete")
     destructive: bool = False  # the confirmation's button says so
     note: str = ""  # what the confirmation adds, after "This will change N records."
 
@@ -68,6 +69,12 @@ class BulkAction:
         if self.value == "choice" and value not in dict(self.choices):
             raise ValidationError(f"“{value}” is not a {noun}.")
         return value if self.value != "none" else ""
+
+    def allowed(self, kind: Kind, membership: Membership) -> bool:
+        """Whether the member may apply it to the kind's records."""
+        return can(membership, kind.action(self.verb)) and (
+            not self.permission or can(membership, self.permission)
+        )
 
     def describe(self, value: str) -> str:
         """The value as people read it: a member's email, a choice's label, a tag."""
@@ -124,7 +131,7 @@ ASSIGN_OWNER = BulkAction(
 ADD_TAG = BulkAction("add_tag", "Add tag", _tag(remove=False), "tag", "Tag", "text")
 REMOVE_TAG = BulkAction("remove_tag", "Remove tag", _tag(remove=True), "tag", "Tag", "text")
 TRASH = BulkAction(
-    "delete", "Move to the Trash", _trash, destructive=True,
+    "delete", "Move to the Trash", _trash, destructive=True, permission="records.bulk_delete",
     note=f"They move to the Trash, where you can restore them for {services.TRASH_DAYS} days.",
 )  # fmt: skip
 
@@ -154,7 +161,7 @@ class BulkChoices:
 
 def bulk_choices(kind: Kind, membership: Membership, members: QuerySet[User]) -> BulkChoices:
     """The toolbar's choices; `members` is the list filter's owners, read once for both."""
-    allowed = [a for a in kind.bulk_actions if can(membership, kind.action(a.verb))]
+    allowed = [a for a in kind.bulk_actions if a.allowed(kind, membership)]
     actions = {action.key: action.label for action in allowed}
     if kind.merge and can(membership, kind.action("merge")):
         actions[MERGE] = "Merge the selected…"

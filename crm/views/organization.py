@@ -9,7 +9,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crm import services
 from crm.filters import AuditEventFilter
-from crm.forms import OrganizationForm, SecurityForm, VisibilityForm, apply_errors
+from crm.forms import (
+    OrganizationForm,
+    PermissionsForm,
+    SecurityForm,
+    VisibilityForm,
+    apply_errors,
+)
 from crm.params import text_param
 from crm.permissions import org_member
 from crm.requests import OrgRequest
@@ -70,6 +76,24 @@ def org_visibility(request: OrgRequest) -> HttpResponse:
             messages.success(request, "Saved who sees which records.")
             return redirect("crm:visibility", request.org.slug)
     return render(request, "crm/settings/visibility.html", {"form": form, "section": "visibility"})
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("org.manage")
+def org_permissions(request: OrgRequest) -> HttpResponse:
+    form = PermissionsForm(request.POST or None, org=request.org)
+    if form.is_valid():
+        try:
+            services.org_set_permissions(
+                org=request.org, by=request.user, permissions=form.chosen()
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Saved who may do what takes much away at once.")
+            return redirect("crm:permissions", request.org.slug)
+    context = {"form": form, "section": "permissions"}
+    return render(request, "crm/settings/permissions.html", context)
 
 
 @require_GET

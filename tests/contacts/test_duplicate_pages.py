@@ -14,6 +14,7 @@ from crm.models import AuditEvent, Organization, User
 from crm.records import duplicates
 from crm.records.models import DuplicatePair
 from crm.tenancy import activate
+from tests.conftest import allow
 from tests.factories import CompanyFactory, ContactFactory, merge
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +83,7 @@ def test_it_lists_only_merges_into_records_the_member_may_see(client, acme, alic
     with activate(acme):
         merge(org=acme, survivor=ada, others=[king], values={}, by=alice)
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    allow(acme, "contact.merge", "rep")
     client.force_login(rita)
     page = client.get(URL).content.decode()
     assert "Ada Lovelace" not in page

@@ -16,6 +16,7 @@ from crm import services as crm_services
 from crm.models import Organization, User
 from crm.records.models import CustomField, Merge
 from crm.tenancy import activate
+from tests.conftest import allow
 from tests.factories import CompanyFactory, ContactFactory, merge, trash
 
 pytestmark = pytest.mark.django_db
@@ -197,11 +198,17 @@ def test_the_lists_link_to_their_duplicates(client: Client, alice, url: str) -> 
 # --- Refusals ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", ["rita", "sam"])
-def test_reps_and_agents_may_merge(client: Client, request, who: str, ada, king) -> None:
+@pytest.mark.parametrize(("who", "role"), [("rita", "rep"), ("sam", "agent")])
+def test_reps_and_agents_merge_once_the_organisation_lets_them(
+    client: Client, request, acme, who: str, role: str, ada, king
+) -> None:
     client.force_login(request.getfixturevalue(who))
+    assert client.get(f"{URL}?{_ids(ada, king)}").status_code == 403
+    assert client.get("/o/acme/contacts/duplicates/").status_code == 403
+    allow(acme, "contact.merge", role)
     assert client.get(f"{URL}?{_ids(ada, king)}").status_code == 200
     assert client.get("/o/acme/contacts/duplicates/").status_code == 200
+    assert client.get("/o/acme/companies/merge/").status_code == 403  # contacts only
 
 
 def test_it_refuses_viewers(client: Client, bob, ada, king) -> None:
@@ -221,6 +228,7 @@ def test_it_answers_404_for_another_organisations_contact(client, alice, globex,
 
 def test_it_answers_404_for_a_contact_hidden_from_the_member(client, acme, alice, rita, ada):
     mine = ContactFactory(org=acme, first_name="Ada", owner=rita)
+    allow(acme, "contact.merge", "rep")
     with activate(acme):
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
     client.force_login(rita)
@@ -359,6 +367,7 @@ def test_undo_refuses_viewers_and_other_organisations(client, bob, charlie, acme
 
 def test_undo_refuses_a_member_who_may_not_see_the_survivor(client, acme, alice, rita, ada, king):
     merge = _merge(acme, ada, king)
+    allow(acme, "contact.merge", "rep")
     with activate(acme):
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
     client.force_login(rita)

@@ -11,8 +11,10 @@ import pytest
 from django.test import Client
 
 from crm import services as crm_services
+from crm.permissions import CONFIGURABLE
 from crm.records import registry
 from crm.tenancy import activate
+from tests.conftest import allow
 from tests.factories import make_record
 from tests.isolation.registry import url_kwargs
 from tests.isolation.test_url_matrix import KEYWORD, ROUTES
@@ -39,6 +41,8 @@ def test_a_colleagues_record_is_not_found_on_any_url(
     kind = registry.kind(record_kind)
     with activate(acme):
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    for action in CONFIGURABLE:  # so that visibility, not a permission, answers
+        allow(acme, action, "rep")
     theirs = make_record(record_kind, acme, 1, owner=alice)
     mine = make_record(record_kind, acme, 2, owner=rita)
     routes = _routes_of(kind)

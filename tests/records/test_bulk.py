@@ -13,6 +13,7 @@ from crm.models import AuditEvent, Organization, User
 from crm.records import bulk, registry
 from crm.records.bulk import BulkAction
 from crm.tenancy import activate
+from tests.conftest import allow
 from tests.factories import make_record
 
 pytestmark = pytest.mark.django_db
@@ -149,6 +150,20 @@ def test_it_moves_the_selected_rows_to_the_trash(
     assert f'<form method="post" action="{undo}" class="message__action">' in page
 
 
+def test_a_rep_deletes_in_bulk_only_when_the_organisation_lets_reps(
+    client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
+) -> None:
+    chosen = _records(kind, acme, 2, owner=rita)
+    client.force_login(rita)
+    assert 'value="delete"' not in client.get(_list(kind)).content.decode()
+    assert _apply(client, kind, chosen, "delete").status_code == 403
+    assert all(r.deleted_at is None for r in _fresh(kind, acme, chosen))
+    allow(acme, "records.bulk_delete", "rep")
+    assert 'value="delete"' in client.get(_list(kind)).content.decode()
+    assert _apply(client, kind, chosen, "delete").status_code == 302
+    assert all(r.deleted_at is not None for r in _fresh(kind, acme, chosen))
+
+
 def test_undo_brings_a_bulk_delete_back_from_the_trash(
     client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
 ) -> None:
@@ -278,6 +293,7 @@ def test_it_ignores_records_the_member_cannot_see(
 ) -> None:
     with activate(acme):
         crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    allow(acme, "records.bulk_delete", "rep")
     ritas = _records(kind, acme, 1, owner=rita)
     alices = _records(kind, acme, 1, first=1, owner=alice)
     client.force_login(rita)
@@ -426,11 +442,11 @@ MERGED = [kind.key for kind in registry.kinds() if kind.merge]
 
 @pytest.mark.parametrize("record_kind", MERGED)
 def test_it_takes_the_selected_rows_to_the_merge_page(
-    client: Client, acme: Organization, rita: User, record_kind: str
+    client: Client, acme: Organization, alice: User, record_kind: str
 ) -> None:
     kind = registry.kind(record_kind)
     first, second = _records(kind, acme, 2)
-    client.force_login(rita)
+    client.force_login(alice)
     assert "Merge the selected…" in client.get(_list(kind)).content.decode()
     response = client.post(f"{_list(kind)}bulk/", {"action": "merge", "scope": "selected",
                                                    "ids": [first.pk, second.pk]})  # fmt: skip
@@ -443,11 +459,11 @@ def test_it_takes_the_selected_rows_to_the_merge_page(
 @pytest.mark.parametrize("record_kind", MERGED)
 @pytest.mark.parametrize("scope", ["one row", "all matching"])
 def test_it_asks_for_two_to_ten_selected_rows_to_merge(
-    client: Client, acme: Organization, rita: User, scope: str, record_kind: str
+    client: Client, acme: Organization, alice: User, scope: str, record_kind: str
 ) -> None:
     kind = registry.kind(record_kind)
     (record,) = _records(kind, acme, 1)
-    client.force_login(rita)
+    client.force_login(alice)
     data = {"action": "merge", "scope": "all" if scope == "all matching" else "selected",
             "ids": [record.pk]}  # fmt: skip
     response = client.post(f"{_list(kind)}bulk/", data, follow=True)

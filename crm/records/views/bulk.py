@@ -41,7 +41,7 @@ def _allowed(request: OrgRequest, kind: Kind, action: str) -> None:
     """403 unless the member may do this action; an action the kind lacks is refused later,
     with a message."""
     found = next((a for a in kind.bulk_actions if a.key == action), None)
-    if found is not None and not can(request.membership, kind.action(found.verb)):
+    if found is not None and not found.allowed(kind, request.membership):
         raise PermissionDenied
 
 

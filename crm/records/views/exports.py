@@ -10,8 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm.paging import PAGE_SIZE
 from crm.params import text_param
-from crm.permissions import org_member
+from crm.permissions import can, org_member
 from crm.records import exports, registry
 from crm.records.models import ExportJob
 from crm.records.registry import Kind
@@ -44,6 +45,13 @@ def records_export(request: OrgRequest, kind: Kind) -> HttpResponse:
         found, shown = exports.filtered(kind, request.membership, query)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+        return _back_to_list(request, kind, query)
+    limited = not can(request.membership, "records.export_many")
+    if limited and exports.count_capped(found, PAGE_SIZE) > PAGE_SIZE:
+        messages.error(request, (
+            f"Your role may export one page of a list at most ({PAGE_SIZE} rows): narrow "
+            "the search or filters, or ask an admin (Settings → Permissions)."
+        ))  # fmt: skip
         return _back_to_list(request, kind, query)
     if exports.count_capped(found, exports.DIRECT_LIMIT) > exports.DIRECT_LIMIT:
         job = exports.export_job_create(
