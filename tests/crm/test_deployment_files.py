@@ -19,7 +19,10 @@ def _compose() -> dict:
 
 def _command(service: str) -> list[str]:
     command = _compose()["services"][service]["command"]
-    return command if isinstance(command, list) else shlex.split(command)
+    command = command if isinstance(command, list) else shlex.split(command)
+    if command[:2] == ["sh", "-c"]:  # a shell that execs the program
+        command = shlex.split(command[2].removeprefix("exec "))
+    return command
 
 
 def test_it_declares_the_services_of_the_design() -> None:
@@ -34,6 +37,22 @@ def test_it_keeps_redis_append_only_and_never_evicting() -> None:
     command = _command("redis")
     assert command[command.index("--appendonly") + 1] == "yes"
     assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+
+
+def test_it_has_no_known_passwords_to_fall_back_to() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    secrets = re.findall(r"\$\{([A-Z_]*(?:PASSWORD|SECRET_KEY)[A-Z_]*)(:[-?])", text)
+    assert secrets, "the compose file names its secrets"
+    assert {operator for _, operator in secrets} == {":?"}, "a secret with a default"
+    assert {name for name, _ in secrets} >= {"POSTGRES_PASSWORD", "APP_DB_PASSWORD",
+                                              "REDIS_PASSWORD", "SECRET_KEY"}  # fmt: skip
+
+
+def test_redis_asks_for_a_password_the_app_gives() -> None:
+    command = _command("redis")
+    assert command[command.index("--requirepass") + 1] == "$$REDIS_PASSWORD"  # from its env
+    app = _compose()["x-app"]["environment"]
+    assert app["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
 
 
 def test_its_commands_point_at_entry_points_that_exist() -> None:
