@@ -1,15 +1,43 @@
-"""Django's Redis cache, keeping one Redis client per connection pool.
+"""Django's Redis cache, keeping one Redis client per connection pool, storing JSON.
 
 Django's backend builds a new `redis.Redis` for every cache call, and a client's
 constructor fills a table of some five hundred response callbacks: about 60 µs, several
 times a page. A client is only a front for its pool (which holds the connections), so one
 per pool serves every call; the backend itself is per thread, as Django keeps caches.
+
+Values are stored as JSON, never pickled: a pickle in Redis is code that runs when it is
+read, so whoever could write to Redis could run code in every web and worker process.
+What the product caches (sessions, rate limits, custom field definitions, progress) is
+plain data.
 """
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends import redis
+from django.core.serializers.json import DjangoJSONEncoder
+
+
+class JSONSerializer:
+    """Cache values as JSON; an int stays a plain number, so that INCR works on it (as
+    Django's own serializer does), and reads back as one. What is not JSON (a pickle left
+    by an earlier version, or written by someone else) reads as a miss, never as code."""
+
+    def dumps(self, value: Any) -> bytes | int:
+        if type(value) is int:
+            return value
+        return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return int(data)
+        except ValueError:
+            pass
+        try:
+            return json.loads(data)
+        except ValueError:  # not UTF-8, or not JSON
+            return None
 
 
 class _Client(redis.RedisCacheClient):

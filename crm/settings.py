@@ -142,6 +142,7 @@ CACHES = {
     "default": {
         "BACKEND": "crm.cache.RedisCache",
         "LOCATION": REDIS_CACHE_URL,
+        "OPTIONS": {"serializer": "crm.cache.JSONSerializer"},  # never pickles
         "KEY_PREFIX": "crm",
         "TIMEOUT": 300,
     }

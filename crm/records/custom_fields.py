@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from crm.audit import audit_record, diff
@@ -47,7 +48,12 @@ def definitions(record_kind: str) -> list[CustomField]:
     if rows is None:
         rows = list(CustomField.objects.filter(record_kind=record_kind).values())
         cache.set(key, rows, timeout=DEFINITIONS_TIMEOUT)
-    return [CustomField(**row) for row in rows]
+    # The cache keeps JSON: the one date comes back as text.
+    return [CustomField(**{**row, "created_at": _when(row["created_at"])}) for row in rows]
+
+
+def _when(value: Any) -> Any:
+    return parse_datetime(value) if isinstance(value, str) else value
 
 
 def _definitions_version() -> int:
