@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
@@ -83,3 +84,15 @@ class OrganizationMiddleware:
     ) -> None:
         # Views take the organisation from request.org, not from their arguments.
         kwargs.pop("org_slug", None)
+
+
+class PermissionsPolicyMiddleware:
+    """Sends settings.PERMISSIONS_POLICY: the browser features no page may use."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
