@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -108,6 +109,14 @@ def org_update(*, org: Organization, by: User, **fields: Any) -> Organization:
 
 @transaction.atomic
 def org_set_security(*, org: Organization, by: User, require_mfa: bool) -> Organization:
+    """Require two-factor authentication of every member, or not. Whoever requires it must
+    have it already: the next page would send them to set it up, the organisation's
+    settings included."""
+    if require_mfa and not org.require_mfa and not is_mfa_enabled(by):
+        raise ValidationError(
+            {"require_mfa": "Set up two-factor authentication for yourself first "
+                            "(Account → Two-factor authentication), then require it."}
+        )  # fmt: skip
     before = org.require_mfa
     org.require_mfa = require_mfa
     org.save(update_fields=["require_mfa"])

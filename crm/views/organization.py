@@ -54,10 +54,14 @@ def org_profile(request: OrgRequest) -> HttpResponse:
 def org_security(request: OrgRequest) -> HttpResponse:
     form = SecurityForm(request.POST or None, initial={"require_mfa": request.org.require_mfa})
     if form.is_valid():
-        services.org_set_security(org=request.org, by=request.user, **form.cleaned_data)
-        state = "now required" if form.cleaned_data["require_mfa"] else "no longer required"
-        messages.success(request, f"Two-factor authentication is {state}.")
-        return redirect("crm:security", request.org.slug)
+        try:
+            services.org_set_security(org=request.org, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            state = "now required" if form.cleaned_data["require_mfa"] else "no longer required"
+            messages.success(request, f"Two-factor authentication is {state}.")
+            return redirect("crm:security", request.org.slug)
     return render(request, "crm/settings/security.html", {"form": form, "section": "security"})
 
 

@@ -108,6 +108,16 @@ def test_it_turns_two_factor_authentication_on(client: Client, acme, alice) -> N
     assert event.changes == {"require_mfa": [False, True]}
 
 
+def test_an_admin_without_two_factor_cannot_require_it(client: Client, acme, alice) -> None:
+    client.force_login(alice)
+    response = client.post("/o/acme/settings/security/", {"require_mfa": "on"})
+    assert response.status_code == 200
+    assert "Set up two-factor authentication for yourself first" in response.content.decode()
+    acme.refresh_from_db()
+    assert acme.require_mfa is False
+    assert not _events(acme, "org.security_updated")
+
+
 def test_it_sends_a_member_without_two_factor_to_set_it_up(client: Client, acme, bob) -> None:
     Organization.objects.filter(pk=acme.pk).update(require_mfa=True)
     client.force_login(bob)

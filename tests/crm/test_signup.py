@@ -81,6 +81,17 @@ def test_it_explains_mismatched_passwords_next_to_the_field(client: Client) -> N
     assert User.objects.count() == 0
 
 
+def test_it_asks_for_a_password_of_twelve_characters_at_least(client: Client) -> None:
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "dana@example.com", "password1": "Qz8#mK2!pL9", "password2": "Qz8#mK2!pL9",
+         "organization_name": "Dunder"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "It must contain at least 12 characters." in response.content.decode()
+    assert User.objects.count() == 0
+
+
 def test_it_rejects_a_wrong_password_with_a_message(client: Client, make_user) -> None:
     make_user("dana@example.com")
     response = client.post("/accounts/login/", {"login": "dana@example.com", "password": "nope"})
