@@ -262,6 +262,11 @@ EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # Imports refuse a file larger than this, or with more rows than this.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+# A workbook that unpacks to more than this is refused before it is read.
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=200 * 1024 * 1024)
+# The memory a worker may take to read one import's file (Linux); past it the import fails
+# with a message and the worker carries on. 0: no cap.
+IMPORT_READ_MEMORY_MB = env.int("IMPORT_READ_MEMORY_MB", default=1024)
 # An import never run (only uploaded or checked) is forgotten, with its file, after this.
 IMPORT_KEEP_DAYS = env.int("IMPORT_KEEP_DAYS", default=7)
 # Only an import takes a file, and only one: a request carrying more is a 400 before any of

@@ -131,6 +131,7 @@ class ImportJob(TenantModel):
         UPSERT = "upsert", "Create new and update existing"
 
     class Status(models.TextChoices):
+        READING = "reading", "Reading the file"
         UPLOADED = "uploaded", "Waiting for the column mapping"
         CHECKING = "checking", "Checking the rows"
         CHECKED = "checked", "Checked"
@@ -141,8 +142,9 @@ class ImportJob(TenantModel):
         UNDONE = "undone", "Undone"
 
     record_kind = _kind_field()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
-    # Relative to MEDIA_ROOT: <org_id>/imports/<token>.<csv|xlsx>; removed once imported.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.READING)
+    # Relative to MEDIA_ROOT: <org_id>/imports/<token>.<csv|xlsx>; removed once imported,
+    # and when it cannot be read ("" then).
     file = models.CharField(max_length=200)
     file_name = models.CharField(max_length=255)
     file_size = models.PositiveBigIntegerField(default=0)
@@ -152,6 +154,8 @@ class ImportJob(TenantModel):
     encoding = models.CharField(max_length=20, blank=True)
     delimiter = models.CharField(max_length=1, blank=True)
     headers = models.JSONField(default=list)
+    # The first few rows, as read once in the worker, for the mapping page.
+    samples = models.JSONField(default=list)
     # One target field per column, in the file's order ("" leaves the column out).
     mapping = models.JSONField(default=list)
     mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.UPSERT)

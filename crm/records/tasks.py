@@ -22,6 +22,12 @@ def exports_purge(*, org_id: int) -> int:
     return exports.exports_purge(org=require_org())
 
 
+@shared_task(name="records.import_read", base=TenantTask, ignore_result=True)
+def import_read(*, org_id: int, import_id: int) -> None:
+    """Read an uploaded file's header and first rows, with memory capped; safe to repeat."""
+    imports.import_read(org=require_org(), import_id=import_id)
+
+
 @shared_task(name="records.import_check", base=TenantTask, ignore_result=True)
 def import_check(*, org_id: int, import_id: int) -> None:
     """The dry run: plan every row of an import and keep the report; safe to repeat."""

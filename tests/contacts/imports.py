@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from django.test import TestCase
 from openpyxl import Workbook
 
 from crm.models import Organization, User
@@ -40,11 +41,15 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
 
 def upload(org: Organization, by: User | None, data: bytes, *, record_kind: str = "contact",
            name: str = "people.csv") -> ImportJob:  # fmt: skip
-    with activate(org):
-        return imports.import_upload(
+    """Upload a file and have it read, as the page and then the worker do (tasks run here,
+    once the upload commits)."""
+    with TestCase.captureOnCommitCallbacks(execute=True), activate(org):
+        job = imports.import_upload(
             org=org, by=by, record_kind=record_kind, file=io.BytesIO(data), name=name,
             size=len(data),
         )  # fmt: skip
+    with activate(org):
+        return ImportJob.objects.get(pk=job.pk)
 
 
 def check(org: Organization, by: User | None, job: ImportJob, *, mapping: list[str] | None = None,

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase
 from pytest_django import DjangoAssertNumQueries
 
 from contacts.models import Company, Contact
 from crm.models import Organization, Role, User
 from crm.progress import progress_set
+from crm.records.imports.services import import_path
 from crm.records.models import ImportJob
 from crm.tenancy import activate
 from tests.conftest import member
@@ -30,8 +31,10 @@ def _media(settings: Any, tmp_path: Path) -> None:
     media(settings, tmp_path)
 
 
-def _post_file(client: Client, data: bytes, name: str = "people.csv") -> Any:
-    return client.post(URL, {"file": SimpleUploadedFile(name, data)})
+def _post_file(client: Client, data: bytes, name: str = "people.csv", url: str = URL) -> Any:
+    """Upload a file; the worker reads it as soon as the upload commits (tasks run here)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(url, {"file": SimpleUploadedFile(name, data)})
 
 
 def _page(client: Client, job: ImportJob) -> str:
@@ -59,7 +62,9 @@ def test_it_uploads_a_file_and_suggests_a_field_per_column(
     assert response.status_code == 302
     assert response["Location"] == f"/o/acme/imports/{job.pk}/"
     assert job.mapping == ["first_name", "email", ""]
+    assert job.samples == [["Ada", "ada@example.com", "x"], ["Grace", "not an email", "y"]]
     assert job.created_by == rita
+    import_path(job).write_bytes(b"the page no longer reads the file")
     body = _page(client, job)
     assert '<option value="email" selected>Email</option>' in body
     assert "ada@example.com" in body  # the first rows, beside each column
@@ -258,6 +263,11 @@ def test_no_file_makes_the_upload_or_the_dry_run_fail_badly(
         return
     assert response.status_code == 302
     (job,) = _jobs(acme)
+    if job.status == ImportJob.Status.FAILED:  # the worker could not read it, and said why
+        assert job.error
+        assert not job.file
+        assert job.error in _page(client, job)
+        return
     fields = {f"column_{i}": "" for i in range(len(job.headers))} | {"column_0": "email"}
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
@@ -288,7 +298,7 @@ def test_it_imports_companies_from_their_own_page(
     data = csv_bytes(
         [["Company Name", "Website", "Employees"], ["Initech", "initech.example", "51-200"]]
     )
-    response = client.post("/o/acme/companies/import/", {"file": SimpleUploadedFile("c.csv", data)})
+    response = _post_file(client, data, "c.csv", url="/o/acme/companies/import/")
     (job,) = _jobs(acme)
     assert response["Location"] == f"/o/acme/imports/{job.pk}/"
     assert (job.record_kind, job.mapping, job.match_by) == (

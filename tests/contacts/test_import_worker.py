@@ -30,7 +30,7 @@ def _shared_media(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path
 @pytest.fixture
 def routed(worker_queue: str, monkeypatch: pytest.MonkeyPatch) -> str:
     # The import tasks go to this test's own queue, which only its worker reads.
-    for task in (tasks.import_check, tasks.import_commit, tasks.import_undo):
+    for task in (tasks.import_read, tasks.import_check, tasks.import_commit, tasks.import_undo):
         monkeypatch.setattr(task, "_exec_options", {"queue": worker_queue})
     return worker_queue
 
@@ -55,7 +55,8 @@ def test_a_worker_checks_imports_and_ignores_a_second_delivery(
     routed: str, acme: Organization, alice: User
 ) -> None:
     data = csv_bytes([["Name", "Email"], ["Ada Lovelace", "ada@example.com"], ["Bo", "bo@x.org"]])
-    job = upload(acme, alice, data)
+    job = _wait(acme, upload(acme, alice, data), ImportJob.Status.UPLOADED)  # read by the worker
+    assert job.samples == [["Ada Lovelace", "ada@example.com"], ["Bo", "bo@x.org"]]
     with activate(acme):
         services.import_check_start(
             org=acme, job=job, by=alice, mapping=job.mapping, mode="upsert", match_by="email"

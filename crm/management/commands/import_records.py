@@ -75,9 +75,10 @@ class Command(BaseCommand):
             with path.open("rb") as file:
                 job = services.import_upload(
                     org=org, by=None, record_kind=options["record_kind"], file=file,
-                    name=path.name,
-                    size=path.stat().st_size,
+                    name=path.name, size=path.stat().st_size, run_now=True,
                 )  # fmt: skip
+            if job.status == ImportJob.Status.FAILED:
+                raise CommandError(job.error)
             mapping = self._mapping(job, options["map"])
             job = services.import_check_start(
                 org=org, job=job, by=None, mapping=mapping, mode=options["mode"],

@@ -2,7 +2,13 @@
 
 Whatever the file, `read_table` answers a `Table` (its header row and its rows as lists of
 text) or raises `UnreadableFile` with a message a person can act on: nothing else
-escapes, whatever was uploaded.
+escapes, whatever was uploaded (but MemoryError, which the caller's memory cap raises).
+
+The work is bounded whatever the file: a workbook is measured from its zip directory
+before any of it is unpacked (`check_workbook`), XML declaring entities is refused
+(openpyxl reads through defusedxml), the header must end within MAX_CELL characters, and
+reading stops past twice IMPORT_MAX_ROWS rows, blank ones counted. `precheck` does the
+cheap part of this on the upload itself; the rest runs in a worker.
 """
 
 import csv
@@ -15,8 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 # Spreadsheet exports put no more than this many characters in a cell; csv's own default
 # (131,072) is close. A longer "cell" means a broken file, not a long note.
@@ -27,6 +33,12 @@ DELIMITERS = ",;\t|"
 # What an export neutralises with a leading quote (crm.records.exports.neutralise).
 _NEUTRALISED = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_MAGIC = b"PK\x03\x04"
+# Parts of a workbook we would unpack (sheets, shared strings, styles…): more is no workbook.
+MAX_PARTS = 1_000
+# A part that unpacks to more than this many times its packed size is a zip bomb, not a
+# spreadsheet (an ordinary sheet packs 5 to 20 times), once it is larger than SMALL_PART.
+MAX_RATIO = 100
+SMALL_PART = 1024 * 1024
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
     (b"\xff\xfe", "utf-16"),
@@ -64,13 +76,67 @@ class Table:
 
 def read_table(path: Path) -> Table:
     """The table in the file at `path`, told apart by its content rather than its name."""
-    with path.open("rb") as file:
-        start = file.read(4)
-    if not start:
-        raise UnreadableFile("The file is empty.")
-    if start == _XLSX_MAGIC:
+    if precheck(path) == "xlsx":
         return _read_xlsx(path)
     return _read_csv(path.read_bytes())
+
+
+def precheck(path: Path) -> str:
+    """ "xlsx" or "csv", from what can be seen cheaply, without reading the rows: the first
+    bytes, and a workbook's zip directory. UnreadableFile if that is enough to refuse it."""
+    with path.open("rb") as file:
+        start = file.read(65536)
+    if not start:
+        raise UnreadableFile("The file is empty.")
+    if start[:4] == _XLSX_MAGIC:
+        check_workbook(path)
+        return "xlsx"
+    text, _ = decode(start)
+    if "\x00" in text:
+        raise UnreadableFile("This is not a CSV or Excel file: it holds binary data.")
+    return "csv"
+
+
+def check_workbook(path: Path) -> None:
+    """Refuse a workbook whose zip directory says it unpacks to too much: more than
+    IMPORT_MAX_UNPACKED_BYTES in all, or a part packed more than MAX_RATIO times. The sizes
+    it declares bind what it unpacks to: zipfile stops at a part's declared size."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise _broken_workbook(error) from None
+    limit = settings.IMPORT_MAX_UNPACKED_BYTES
+    if len(parts) > MAX_PARTS:
+        raise UnreadableFile(
+            f"The workbook holds {len(parts):,} parts: that is not a spreadsheet we can read."
+        )
+    if sum(part.file_size for part in parts) > limit:
+        raise UnreadableFile(
+            f"The workbook unpacks to more than {limit // 1024 // 1024} MB: save it as CSV, "
+            "or split it into several files."
+        )
+    for part in parts:
+        if part.file_size > SMALL_PART and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+            raise UnreadableFile(
+                "The workbook unpacks to far more than its size: it is mostly empty rows or "
+                "cells, or not a spreadsheet. Save it as CSV, or delete the empty rows."
+            )
+
+
+def _broken_workbook(error: BaseException) -> UnreadableFile:
+    return UnreadableFile(
+        "This file looks like an Excel workbook but cannot be opened: save it again as XLSX or "
+        f"CSV ({type(error).__name__})."
+    )
+
+
+def _too_many_rows() -> UnreadableFile:
+    limit = settings.IMPORT_MAX_ROWS
+    return UnreadableFile(
+        f"The file goes on past row {2 * limit:,}, blank rows counted: an import reads "
+        f"{limit:,} rows at most. Split it into several imports, or delete the empty rows."
+    )
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -127,14 +193,18 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _first_record(text: str) -> str:
-    quoted, end = False, len(text)
+    quoted = False
     for index, char in enumerate(text[:MAX_CELL]):
         if char == '"':
             quoted = not quoted
         elif char in "\r\n" and not quoted:
-            end = index
-            break
-    return text[:end]
+            return text[:index]
+    if len(text) > MAX_CELL:
+        raise UnreadableFile(
+            f"The first row is longer than {MAX_CELL:,} characters: this is not a table of "
+            "records, or its quotes are unbalanced."
+        )
+    return text
 
 
 def _count_outside_quotes(line: str, delimiter: str) -> int:
@@ -151,15 +221,18 @@ def _read_csv(data: bytes) -> Table:
     text, encoding = decode(data)
     if "\x00" in text:
         raise UnreadableFile("This is not a CSV or Excel file: it holds binary data.")
-    if not text.strip():
+    if not text or text.isspace():
         raise UnreadableFile("The file is empty.")
     delimiter = sniff_delimiter(text)
+    most = 2 * settings.IMPORT_MAX_ROWS
 
     def records() -> Iterator[tuple[int, list[str]]]:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
         try:
             for number, cells in enumerate(reader, start=1):
-                yield number, [_cell_text(cell) for cell in cells]
+                if number > most:
+                    raise _too_many_rows()
+                yield number, [_cell_text(cell) for cell in cells[: MAX_COLUMNS + 1]]
         except csv.Error as error:
             raise UnreadableFile(
                 f"Row {reader.line_num} cannot be read as CSV ({error}): check its quotes."
@@ -185,25 +258,31 @@ def _read_xlsx(path: Path) -> Table:
     try:
         # A file object, so that openpyxl goes by the content, not the name's extension.
         book = load_workbook(path.open("rb"), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError,
-            TypeError) as error:  # fmt: skip
-        raise UnreadableFile(
-            "This file looks like an Excel workbook but cannot be opened: save it again as "
-            f"XLSX or CSV ({type(error).__name__})."
-        ) from None
+    except MemoryError:
+        raise
+    except Exception as error:  # whatever a broken or hostile workbook makes openpyxl raise
+        raise _broken_workbook(error) from None
     sheet = book.worksheets[0] if book.worksheets else None
     if sheet is None:
         raise UnreadableFile("The workbook has no sheet.")
+    most = 2 * settings.IMPORT_MAX_ROWS
 
     def records() -> Iterator[tuple[int, list[str]]]:
         number = 0
         try:
+            # openpyxl yields the rows a sheet skips as empty ones: a sheet whose one cell
+            # is in row 10**9 is refused here, not read to the end.
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, [_xlsx_text(value) for value in values]
-        except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+                if number > most:
+                    raise _too_many_rows()
+                yield number, [_xlsx_text(value) for value in values[: MAX_COLUMNS + 1]]
+        except (UnreadableFile, MemoryError):
+            raise
+        except Exception as error:
+            where = f"past row {number}" if number else "from its first row"
             raise UnreadableFile(
-                f"The workbook cannot be read past row {number}: save it again as XLSX or "
-                f"CSV ({type(error).__name__})."
+                f"The workbook cannot be read {where}: save it again as XLSX or CSV "
+                f"({type(error).__name__})."
             ) from None
 
     number, headers = _header(records())

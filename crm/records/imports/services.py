@@ -25,8 +25,9 @@ from crm.progress import progress_clear, progress_set
 from crm.records import registry
 from crm.records.imports import plan as planning
 from crm.records.imports.fields import suggest
-from crm.records.imports.reading import UnreadableFile, read_table, sample
+from crm.records.imports.reading import UnreadableFile, precheck, read_table, sample
 from crm.records.models import ImportChange, ImportJob
+from crm.resources import memory_cap
 from crm.staging import insert_records, next_ids, update_records
 from crm.tasks import enqueue
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 Status = ImportJob.Status
 PROGRESS = "import"
 EXTENSIONS = {"csv": ".csv", "xlsx": ".xlsx"}
+# A file in an imports folder that no import points at is deleted once this old.
+ORPHAN_AGE = timedelta(hours=1)
 
 
 def import_path(job: ImportJob) -> Path:
@@ -53,38 +56,90 @@ def import_upload(
     file: IO[bytes],
     name: str,
     size: int,
+    run_now: bool = False,
 ) -> ImportJob:
-    """Keep an uploaded file under the organisation's prefix, read its header row and
-    suggest a field per column. ValidationError (and nothing kept) if it cannot be read."""
+    """Keep an uploaded file under the organisation's prefix and have a worker read it
+    (`import_read`), or read it here and now with `run_now` (the shell command).
+    ValidationError, and nothing kept, if a first look is enough to refuse it."""
     limit = settings.IMPORT_MAX_BYTES
     if size > limit:
         raise ValidationError(
             {"file": f"The file is larger than {limit // 1024 // 1024} MB: split it into parts."}
         )
     kind = registry.kind(record_kind)
-    importer = planning.importer_of(kind)
     job = ImportJob(
         org=org, record_kind=kind.key, file_name=name[:255], file_size=size, created_by=by
     )
     staged = Path(settings.MEDIA_ROOT) / str(org.pk) / "imports" / f"{job.token}.upload"
     staged.parent.mkdir(parents=True, exist_ok=True)
-    with staged.open("wb") as out:
-        shutil.copyfileobj(file, out)
     try:
-        table = read_table(staged)
-        sample(table)  # the first rows too: the mapping page shows them
+        with staged.open("wb") as out:
+            shutil.copyfileobj(file, out)
+        job.format = precheck(staged)
+        job.file = f"{org.pk}/imports/{job.token}{EXTENSIONS[job.format]}"
+        staged.rename(import_path(job))
+        job.save()
     except UnreadableFile as error:
         staged.unlink(missing_ok=True)
         raise ValidationError({"file": str(error)}) from None
-    job.file = f"{org.pk}/imports/{job.token}{EXTENSIONS[table.format]}"
-    staged.rename(import_path(job))
-    job.format, job.encoding, job.delimiter = table.format, table.encoding, table.delimiter
-    job.headers = table.headers
-    job.mapping = suggest(kind, table.headers)
-    job.match_by = importer.default_match(job.mapping)
-    job.save()
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        if job.file:
+            import_path(job).unlink(missing_ok=True)
+        raise
+    # Should this transaction roll back after all, the nightly purge deletes the orphan file.
     audit_record(org=org, actor=by, action="import.uploaded", target=job)
+    if run_now:
+        return import_read(org=org, import_id=job.pk) or job
+    progress_set(PROGRESS, job.pk, 0, 0, "Waiting for a worker")
+    enqueue("records.import_read", org_id=org.pk, import_id=job.pk)
     return job
+
+
+def import_read(*, org: Organization, import_id: int) -> ImportJob | None:
+    """Read an uploaded file's header and first rows, with the worker's memory capped, and
+    suggest a field per column. A file that cannot be read fails the job with the reason,
+    and is deleted. Safe to repeat."""
+    job = ImportJob.objects.select_for_update().filter(pk=import_id).first()
+    if job is None or job.status != Status.READING:
+        return job
+    path = import_path(job)
+    progress_set(PROGRESS, job.pk, 0, 0, "Reading the file")
+    try:
+        with memory_cap(settings.IMPORT_READ_MEMORY_MB):
+            table = read_table(path)
+            rows = sample(table)
+    except (UnreadableFile, FileNotFoundError, MemoryError) as error:
+        message = _unreadable(error)
+    except Exception:  # reading touches no database: whatever it raised is about the file
+        logger.exception("Reading import %s failed", job.pk)
+        message = "This file cannot be read: save it again as CSV UTF-8, or as XLSX."
+    else:
+        kind = registry.kind(job.record_kind)
+        job.format, job.encoding, job.delimiter = table.format, table.encoding, table.delimiter
+        job.headers, job.samples = table.headers, rows
+        job.mapping = suggest(kind, table.headers)
+        job.match_by = planning.importer_of(kind).default_match(job.mapping)
+        job.status = Status.UPLOADED
+        job.save()
+        progress_clear(PROGRESS, job.pk)
+        return job
+    job.status, job.error, job.file = Status.FAILED, message, ""
+    job.save(update_fields=["status", "error", "file"])
+    transaction.on_commit(lambda: path.unlink(missing_ok=True))
+    progress_clear(PROGRESS, job.pk)
+    return job
+
+
+def _unreadable(error: BaseException) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "The file is gone: upload it again."
+    if isinstance(error, MemoryError):
+        return (
+            "Reading this file takes more memory than an import may use: save it as CSV, or "
+            "split it into several files."
+        )
+    return str(error)
 
 
 @transaction.atomic
@@ -156,9 +211,11 @@ def import_discard(*, org: Organization, job: ImportJob, by: User | None) -> Non
 
 @transaction.atomic
 def imports_purge(*, org: Organization, now: Any = None) -> int:
-    """Forget imports left unfinished for IMPORT_KEEP_DAYS, with their files; safe to repeat.
-    Finished imports stay listed, with what undo needs."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPORT_KEEP_DAYS)
+    """Forget imports left unfinished for IMPORT_KEEP_DAYS, with their files, and delete the
+    files of the organisation that no import points at (an upload whose job never came to
+    be); safe to repeat. Finished imports stay listed, with what undo needs."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.IMPORT_KEEP_DAYS)
     stale = ImportJob.objects.filter(
         created_at__lt=cutoff, status__in=[Status.UPLOADED, Status.CHECKED, Status.FAILED]
     )
@@ -167,8 +224,23 @@ def imports_purge(*, org: Organization, now: Any = None) -> int:
     if count:
         stale.delete()
         audit_record(org=org, actor=None, action="import.purged", changes={"count": [None, count]})
-        transaction.on_commit(lambda: _unlink(paths))
+    paths += _orphans(org, before=now - ORPHAN_AGE)
+    transaction.on_commit(lambda: _unlink(paths))
     return count
+
+
+def _orphans(org: Organization, *, before: Any) -> list[Path]:
+    """The files in the organisation's imports folder that no import points at, last
+    written before `before` (an upload under way has its job a moment after its file)."""
+    folder = Path(settings.MEDIA_ROOT) / str(org.pk) / "imports"
+    if not folder.is_dir():
+        return []
+    kept = {name.rsplit("/", 1)[-1] for name in ImportJob.objects.values_list("file", flat=True)}
+    cutoff = before.timestamp()
+    return [
+        path for path in folder.iterdir()
+        if path.name not in kept and path.is_file() and path.stat().st_mtime < cutoff
+    ]  # fmt: skip
 
 
 def _unlink(paths: list[Path]) -> None:
@@ -217,18 +289,18 @@ def _run(org: Organization, job: ImportJob, *, commit: bool) -> ImportJob:
         return _fail(job, "The member who uploaded this file has left the organisation.")
     try:
         with transaction.atomic():  # a savepoint: a failure undoes every write but the job's
-            table = read_table(import_path(job))
-            plan = planning.plan_import(
-                job=job, table=table, visible=visible, owner_id=job.created_by_id,
-                lock=commit, progress=progress,
-            )  # fmt: skip
+            with memory_cap(settings.IMPORT_READ_MEMORY_MB):
+                table = read_table(import_path(job))
+                plan = planning.plan_import(
+                    job=job, table=table, visible=visible, owner_id=job.created_by_id,
+                    lock=commit, progress=progress,
+                )  # fmt: skip
             if commit:
                 _apply(org, job, plan)
     except (OperationalError, InterfaceError):
         raise  # the task retries these
-    except (UnreadableFile, FileNotFoundError) as error:
-        message = str(error) if isinstance(error, UnreadableFile) else "The file is gone."
-        return _fail(job, message)
+    except (UnreadableFile, FileNotFoundError, MemoryError) as error:
+        return _fail(job, _unreadable(error))
     except Exception:
         logger.exception("Import %s failed", job.pk)
         return _fail(job, "The import failed and wrote nothing. Try again, or split the file.")

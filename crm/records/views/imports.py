@@ -21,14 +21,13 @@ from crm.records.forms import ImportMappingForm, ImportUploadForm
 from crm.records.imports import services
 from crm.records.imports.fields import targets
 from crm.records.imports.plan import importer_of
-from crm.records.imports.reading import UnreadableFile, read_table, sample
 from crm.records.models import ImportJob
 from crm.records.registry import Kind
 from crm.records.views import for_kind
 from crm.requests import OrgRequest
 
 Status = ImportJob.Status
-RUNNING = (Status.CHECKING, Status.IMPORTING, Status.UNDOING)
+RUNNING = (Status.READING, Status.CHECKING, Status.IMPORTING, Status.UNDOING)
 
 
 def _jobs(request: OrgRequest) -> Any:
@@ -71,15 +70,15 @@ def records_import(request: OrgRequest, kind: Kind) -> HttpResponse:
 
 
 def _mapping_form(job: ImportJob, data: Any = None) -> ImportMappingForm | None:
-    """The column mapping of a job, with a few rows of the file; None once the file is gone."""
-    try:
-        rows = sample(read_table(services.import_path(job)))
-    except (UnreadableFile, FileNotFoundError):
+    """The column mapping of a job, beside the first rows the worker read; None once the
+    file is gone (or was never read)."""
+    if not job.file or not job.headers or not services.import_path(job).is_file():
         return None
     kind = registry.kind(job.record_kind)
     return ImportMappingForm(
-        data, job=job, targets=targets(kind), matches=importer_of(kind).match, samples=rows
-    )
+        data, job=job, targets=targets(kind), matches=importer_of(kind).match,
+        samples=job.samples,
+    )  # fmt: skip
 
 
 @require_GET
