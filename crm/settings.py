@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "crm.middleware.SessionTimeoutMiddleware",
     "crm.middleware.AuditIPMiddleware",
     # After messages: it may send a member to set up two-factor with a message.
     "crm.middleware.OrganizationMiddleware",
@@ -151,6 +152,11 @@ CACHES = {
 # Sessions are kept in the database and read from the cache: a page costs no session query,
 # and a cache cleared or lost logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# A signed-in session ends after this many hours without a request, and this many days
+# after its sign-in whatever happens (crm.middleware.SessionTimeoutMiddleware).
+SESSION_IDLE_HOURS = env.int("SESSION_IDLE_HOURS", default=12)
+SESSION_MAX_DAYS = env.int("SESSION_MAX_DAYS", default=7)
+SESSION_COOKIE_AGE = SESSION_IDLE_HOURS * 3600
 
 # --- Celery -------------------------------------------------------------------------------
 
@@ -231,8 +237,18 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PRODUCT_NAME}] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Sign-up also creates the person's organisation, or joins the one that invited them.
 ACCOUNT_FORMS = {"signup": "crm.forms.SignupForm"}
-# allauth's own rate limits (login failures, sign-ups, resets) stay on their defaults; they
-# count in the Redis cache, so they hold across web processes.
+ACCOUNT_ADAPTER = "crm.accounts.AccountAdapter"
+# allauth's rate limits (sign-ups, resets, codes) stay on their defaults and count in the
+# Redis cache, so they hold across web processes. Failed sign-ins count per client address
+# only: per account, crm.lockout makes each failure past the fifth wait longer instead of
+# locking the account, and a code sent to the account's email signs its owner in meanwhile.
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip"}
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# The proxies in front of the app that each append the address they saw to
+# X-Forwarded-For (1 behind one TLS proxy; 0, the default, trusts no such header). The
+# rate limits and the audit log take the client's address from the same count.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = PRODUCT_NAME
 
