@@ -249,7 +249,10 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 # rate limits and the audit log take the client's address from the same count.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Passkeys (WebAuthn) join authenticator apps: a passkey is a second factor after the
+# password, or signs in on its own ("Sign in with a passkey").
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = PRODUCT_NAME
 
 # --- Email --------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ from playwright.sync_api import Page, expect
 from crm.models import Organization, Role
 from tests.conftest import PASSWORD, member
 from tests.contacts.imports import csv_bytes
-from tests.e2e.conftest import CHROMIUM
+from tests.e2e.conftest import CHROMIUM, IN_CI
 
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH"),
+    pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH"),
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -5,10 +5,10 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM
+from tests.e2e.conftest import CHROMIUM, IN_CI
 
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH"),
+    pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH"),
     pytest.mark.django_db(transaction=True),
 ]
 
