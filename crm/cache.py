@@ -9,14 +9,28 @@ Values are stored as JSON, never pickled: a pickle in Redis is code that runs wh
 read, so whoever could write to Redis could run code in every web and worker process.
 What the product caches (sessions, rate limits, custom field definitions, progress) is
 plain data.
+
+A cache that cannot be reached is a cache that misses: a read answers its default, a
+write is dropped, and the product carries on from the database (sessions are kept there
+too). After a failure the process leaves Redis alone for RETRY_AFTER seconds, so that a
+page does not wait on a dead server once per cache call. What that costs while Redis is
+down: rate limits and the sign-in wait do not hold, and progress bars stand still.
 """
 
 import json
+import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends import redis
 from django.core.serializers.json import DjangoJSONEncoder
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER = 5.0
 
 
 class JSONSerializer:
@@ -40,6 +54,47 @@ class JSONSerializer:
             return None
 
 
+class _Breaker:
+    """Whether to leave Redis alone for now, shared by the process's threads."""
+
+    def __init__(self) -> None:
+        self.until = 0.0
+        self.lock = threading.Lock()
+
+    def open(self) -> bool:
+        return time.monotonic() < self.until
+
+    def trip(self, error: Exception) -> None:
+        with self.lock:
+            if not self.open():
+                logger.warning(
+                    "The cache cannot be reached (%s): carrying on without it for %ss",
+                    error, RETRY_AFTER,
+                )  # fmt: skip
+            self.until = time.monotonic() + RETRY_AFTER
+
+
+BREAKER = _Breaker()
+
+
+def _soft(fallback: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run a cache call, or answer `fallback(*args)` when Redis cannot be reached."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, *args: Any) -> Any:
+            if BREAKER.open():
+                return fallback(*args)
+            try:
+                return method(self, *args)
+            except RedisError as error:
+                BREAKER.trip(error)
+                return fallback(*args)
+
+        return call
+
+    return wrap
+
+
 class _Client(redis.RedisCacheClient):
     # Django's own, which its type stubs leave out.
     _client: Callable[..., Any]
@@ -55,6 +110,19 @@ class _Client(redis.RedisCacheClient):
         if found is None:
             found = self._clients[id(pool)] = self._client(connection_pool=pool)
         return found
+
+    # Each call misses, or is dropped, when Redis cannot be reached.
+    add = _soft(lambda key, value, timeout: True)(redis.RedisCacheClient.add)
+    get = _soft(lambda key, default: default)(redis.RedisCacheClient.get)
+    set = _soft(lambda key, value, timeout: None)(redis.RedisCacheClient.set)
+    touch = _soft(lambda key, timeout: False)(redis.RedisCacheClient.touch)
+    delete = _soft(lambda key: False)(redis.RedisCacheClient.delete)
+    get_many = _soft(lambda keys: {})(redis.RedisCacheClient.get_many)
+    has_key = _soft(lambda key: False)(redis.RedisCacheClient.has_key)
+    incr = _soft(lambda key, delta: delta)(redis.RedisCacheClient.incr)
+    set_many = _soft(lambda data, timeout: [])(redis.RedisCacheClient.set_many)
+    delete_many = _soft(lambda keys: None)(redis.RedisCacheClient.delete_many)
+    clear = _soft(lambda: False)(redis.RedisCacheClient.clear)
 
 
 class RedisCache(redis.RedisCache):

@@ -144,7 +144,12 @@ CACHES = {
     "default": {
         "BACKEND": "crm.cache.RedisCache",
         "LOCATION": REDIS_CACHE_URL,
-        "OPTIONS": {"serializer": "crm.cache.JSONSerializer"},  # never pickles
+        "OPTIONS": {
+            "serializer": "crm.cache.JSONSerializer",  # never pickles
+            # A Redis that does not answer is given up on quickly (crm.cache carries on).
+            "socket_connect_timeout": 1,
+            "socket_timeout": 2,
+        },
         "KEY_PREFIX": "crm",
         "TIMEOUT": 300,
     }

@@ -1,15 +1,20 @@
 """Platform tasks, and the base class every tenant task uses."""
 
+import logging
 from typing import Any
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from crm.models import Organization
 from crm.tenancy import activate
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_CACHE_KEY = "platform:beat-heartbeat"
 
@@ -39,14 +44,34 @@ class TenantTask(DjangoTask):
             return super().__call__(*args, **kwargs)
 
 
+# Sending a task tries the broker three times within about half a second: a page waits no
+# longer than that on a Redis that is down.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3}
+
+
 def enqueue(name: str, **kwargs: Any) -> None:
     """Send the task registered as `name` once the current transaction commits, so that a
     rolled-back write sends nothing. By name: a service needs no import of the tasks module
-    that calls it back (the apps import their tasks when they are ready)."""
+    that calls it back (the apps import their tasks when they are ready).
+
+    The write has committed by then: if the broker cannot be reached, the page still
+    answers, and the task is logged as not sent. A job's task is sent again by
+    `crm.jobs.jobs_resume` once the broker is back.
+    """
     from crm.celery import app
 
-    task: Any = app.tasks[name]  # a DjangoTask, as every task of this app is
-    task.delay_on_commit(**kwargs)
+    task: Any = app.tasks[name]
+    transaction.on_commit(lambda: send(task, kwargs))
+
+
+def send(task: Any, kwargs: dict[str, Any]) -> bool:
+    """Send a task now; False, logged, if the broker cannot be reached."""
+    try:
+        task.apply_async(kwargs=kwargs, retry_policy=PUBLISH_RETRY)
+    except (KombuOperationalError, RedisError, OSError) as error:
+        logger.warning("Could not send %s %s: %s", task.name, kwargs, error)
+        return False
+    return True
 
 
 @shared_task(name="crm.fan_out", ignore_result=True)

@@ -32,3 +32,4 @@ urlpatterns = [
 ]
 
 handler400 = platform.bad_request
+handler500 = platform.server_error

@@ -1,18 +1,22 @@
 """Platform views outside any organisation: home, health, sign-up, new organisation, invitations."""
 
 import contextlib
+import sys
 from typing import Any
 
 from allauth.account.views import SignupView as AllauthSignupView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from crm import health, services
 from crm.forms import OrganizationCreateForm, apply_errors
@@ -129,3 +133,23 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """400: a value no form would take, said in the product's page (Django's own has none
     of its navigation)."""
     return render(request, "400.html", status=400)
+
+
+# What a server that cannot reach the database or Redis raises: the page says "try again"
+# with a 503, which tells a proxy and a monitor the same.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    RedisError,
+    KombuOperationalError,
+)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500, or 503 when what failed is a server the app depends on (a database or Redis
+    that cannot be reached): both pages are plain, needing neither to render."""
+    error = sys.exc_info()[1]
+    if isinstance(error, UNAVAILABLE):
+        page = loader.get_template("503.html").render()
+        return HttpResponse(page, status=503, headers={"Retry-After": "30"})
+    return HttpResponse(loader.get_template("500.html").render(), status=500)
