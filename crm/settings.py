@@ -189,8 +189,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_REDIRECT_STDOUTS = False
 # The platform's jobs; each app adds its own from AppConfig.ready() (crm.contributions),
 # which crm.celery merges in when beat starts.
+# A job (an import, an export) whose task shows no sign of life for this long is stalled:
+# its page says so, and it is sent again (crm.jobs).
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=90)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "crm.heartbeat", "schedule": 60.0},
+    # Sends again the task of an import or export whose worker died (crm.jobs).
+    "jobs-resume": {"task": "crm.jobs_resume", "schedule": 60.0},
     # Tenant jobs go through crm.fan_out, which sends one task per organisation.
     "duplicates-find": {
         "task": "crm.fan_out",

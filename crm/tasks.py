@@ -11,6 +11,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from crm import jobs
 from crm.models import Organization
 from crm.tenancy import activate
 
@@ -41,7 +42,11 @@ class TenantTask(DjangoTask):
         if org is None:
             return None  # the organisation was deleted since the task was sent
         with activate(org):
-            return super().__call__(*args, **kwargs)
+            job = jobs.job_of_task(self.name)
+            if job is None:
+                return super().__call__(*args, **kwargs)
+            with jobs.Heartbeat(job[0], kwargs[job[1]]):
+                return super().__call__(*args, **kwargs)
 
 
 # Sending a task tries the broker three times within about half a second: a page waits no
@@ -61,7 +66,14 @@ def enqueue(name: str, **kwargs: Any) -> None:
     from crm.celery import app
 
     task: Any = app.tasks[name]
-    transaction.on_commit(lambda: send(task, kwargs))
+    job = jobs.job_of_task(name)
+    noted = jobs.on_sent(job[0], kwargs[job[1]]) if job else None
+
+    def sending() -> None:
+        if send(task, kwargs) and noted:
+            noted()
+
+    transaction.on_commit(sending)
 
 
 def send(task: Any, kwargs: dict[str, Any]) -> bool:
@@ -105,3 +117,9 @@ def invitation_send(*, org_id: int, invitation_id: int, accept_url: str) -> None
     from crm.services import invitation_send_mail
 
     invitation_send_mail(invitation_id=invitation_id, accept_url=accept_url)
+
+
+@shared_task(name="crm.jobs_resume", ignore_result=True)
+def jobs_resume() -> int:
+    """Sent by beat every minute: send again the task of every job that has stalled."""
+    return jobs.jobs_resume()

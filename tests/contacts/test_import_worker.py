@@ -1,20 +1,25 @@
 """An import through a real worker on Redis: the tasks' arguments, their transactions, and a
 second delivery of the same task."""
 
+import os
+import signal
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from contacts.models import Contact
+from crm import jobs
 from crm.models import Organization, User
 from crm.records import tasks
 from crm.records.imports import services
 from crm.records.models import ImportJob
 from crm.tasks import ping
-from crm.tenancy import activate
+from crm.tenancy import activate, cache_key
 from tests.contacts.imports import csv_bytes, upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -75,3 +80,50 @@ def test_a_worker_checks_imports_and_ignores_a_second_delivery(
     _wait(acme, job, ImportJob.Status.UNDONE)
     with activate(acme):
         assert not Contact.objects.alive().exists()
+
+
+def test_an_import_whose_worker_is_killed_resumes_on_the_next_worker(
+    spawn: Callable[..., Any], process_env: dict[str, str], not_eager: None,
+    monkeypatch: pytest.MonkeyPatch, settings: Any, acme: Organization, alice: User,
+) -> None:  # fmt: skip
+    settings.JOB_STALE_SECONDS = 2
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    for task in (tasks.import_read, tasks.import_check):
+        monkeypatch.setattr(task, "_exec_options", {"queue": queue})
+
+    def worker() -> Any:
+        child = spawn(
+            "-m", "celery", "-A", "crm", "worker", "-Q", queue, "--pool", "prefork",
+            "--concurrency", "1", "--without-heartbeat", "--without-gossip",
+            "--without-mingle", "-l", "info", env=process_env,
+        )  # fmt: skip
+        child.wait_for_output("ready.")
+        return child
+
+    first = worker()
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(60_000)]
+    job = _wait(acme, upload(acme, alice, csv_bytes(rows)), ImportJob.Status.UPLOADED)
+    with activate(acme):
+        services.import_check_start(
+            org=acme, job=job, by=alice, mapping=job.mapping, mode="upsert", match_by="email"
+        )
+    _wait_for_beat(acme, job)
+    os.killpg(first.proc.pid, signal.SIGKILL)  # the whole worker, mid-task
+    first.proc.wait()
+    with activate(acme):
+        assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.CHECKING
+    worker()
+    time.sleep(settings.JOB_STALE_SECONDS + 1)
+    assert jobs.jobs_resume() == 1  # what beat sends every minute
+    job = _wait(acme, job, ImportJob.Status.CHECKED)
+    assert job.totals["created"] == 60_000
+
+
+def _wait_for_beat(org: Organization, job: ImportJob) -> None:
+    """Until the worker has started the job's task (its heartbeat is in the cache)."""
+    deadline = time.monotonic() + 60
+    with activate(org):
+        key = cache_key("job-beat", "import", job.pk)
+    while cache.get(key) is None:
+        assert time.monotonic() < deadline, "the worker never started the task"
+        time.sleep(0.05)

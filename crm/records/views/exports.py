@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm import jobs
 from crm.paging import PAGE_SIZE
 from crm.params import text_param
 from crm.permissions import can, org_member
@@ -87,13 +88,15 @@ def export_job(request: OrgRequest, export_id: int) -> HttpResponse:
     job = _own_job(request, export_id)
     done, total = exports.export_progress(job)
     kind = registry.kind(job.record_kind)
+    waiting = job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING)
     context = {
         "job": job,
         "kind": kind,
         "done": done,
         "total": total,
         "percent": 100 if job.status == ExportJob.Status.DONE else done * 100 // max(total, 1),
-        "waiting": job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING),
+        "waiting": waiting,
+        "stalled": jobs.stalled_for("export", job.pk) if waiting else None,
     }
     template = "records/export_job.html" + ("#progress" if request.htmx else "")
     return render(request, template, context)

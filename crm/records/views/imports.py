@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from crm import jobs
 from crm.forms import apply_errors
 from crm.paging import bounded_page
 from crm.params import text_param
@@ -103,6 +104,7 @@ def _detail(job: ImportJob, form: ImportMappingForm | None) -> dict[str, Any]:
         "kind": kind,
         "running": running,
         "progress": progress_get(services.PROGRESS, job.pk) if running else None,
+        "stalled": jobs.stalled_for("import", job.pk) if running else None,
         "form": form,
         "match_label": match.label.lower() if match else job.match_by,
         "own_totals": importer_of(kind).totals_of_its_own(job.totals),
