@@ -239,4 +239,16 @@ class AuditEvent(TenantModel):
 
 # The rows every record kind shares (saved views, custom fields, exports, imports, merges,
 # duplicate pairs) are in crm.records.models: imported here so that Django finds them.
+class ScheduledRun(models.Model):
+    """When one of beat's jobs last went out to every organisation. Platform-wide, holding
+    no organisation's data: `crm.catch_up` compares it with the job's schedule, to run a
+    night's job that an outage let slip."""
+
+    task = models.CharField(max_length=100, primary_key=True)
+    last_run_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.task} at {self.last_run_at:%Y-%m-%d %H:%M}"
+
+
 from crm.records import models as _record_models  # noqa: E402, F401

@@ -25,6 +25,8 @@ NOT_TENANT_TABLES = {
     "crm_organization",
     # The list of tables search may read past the policy: written by migrations only.
     "crm_searchable",
+    # When each of beat's jobs last went out to every organisation: task names and times.
+    "crm_scheduledrun",
 }  # fmt: skip
 # Models of the domain apps that are not tenant rows, each for a reason. None yet.
 NOT_TENANT_MODELS: set[str] = set()
