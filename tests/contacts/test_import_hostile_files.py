@@ -194,3 +194,18 @@ def test_the_nightly_purge_deletes_files_no_import_points_at(
     with TestCase.captureOnCommitCallbacks(execute=True), activate(acme):
         imports.imports_purge(org=acme)
     assert _files(tmp_path) == sorted([fresh.name, imports.import_path(job).name])
+
+
+def test_an_import_found_unreadable_can_be_discarded_and_not_checked(
+    client: Client, rita: User, acme: Organization
+) -> None:
+    client.force_login(rita)
+    job = upload(acme, rita, b"Email," + b"x" * 200_000)
+    assert job.status == ImportJob.Status.FAILED
+    mapped = client.post(f"/o/acme/imports/{job.pk}/map/", {"column_0": "email"}, follow=True)
+    assert "The file of this import is gone" in mapped.content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(f"/o/acme/imports/{job.pk}/discard/")
+    assert response.status_code == 302
+    with activate(acme):
+        assert not ImportJob.objects.exists()

@@ -152,6 +152,8 @@ def import_check_start(
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (Status.UPLOADED, Status.CHECKED, Status.FAILED):
         raise ValidationError("This import has started: its mapping can no longer change.")
+    if not job.file or not job.headers:
+        raise ValidationError("The file of this import could not be read: upload it again.")
     planning.check_mapping(registry.kind(job.record_kind), job.headers, mapping, mode, match_by)
     job.mapping, job.mode, job.match_by = mapping, mode, match_by
     job.status, job.error, job.totals, job.problems = Status.CHECKING, "", {}, []
@@ -203,10 +205,10 @@ def import_discard(*, org: Organization, job: ImportJob, by: User | None) -> Non
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (Status.UPLOADED, Status.CHECKED, Status.FAILED):
         raise ValidationError("Only an import that has not run can be discarded.")
-    path = import_path(job)
+    paths = [import_path(job)] if job.file else []  # none once found unreadable
     audit_record(org=org, actor=by, action="import.discarded", target=job)
     job.delete()
-    transaction.on_commit(lambda: path.unlink(missing_ok=True))
+    transaction.on_commit(lambda: _unlink(paths))
 
 
 @transaction.atomic
@@ -219,8 +221,8 @@ def imports_purge(*, org: Organization, now: Any = None) -> int:
     stale = ImportJob.objects.filter(
         created_at__lt=cutoff, status__in=[Status.UPLOADED, Status.CHECKED, Status.FAILED]
     )
-    paths = [import_path(job) for job in stale]
-    count = len(paths)
+    count = len(stale)
+    paths = [import_path(job) for job in stale if job.file]
     if count:
         stale.delete()
         audit_record(org=org, actor=None, action="import.purged", changes={"count": [None, count]})
