@@ -43,7 +43,7 @@ def seed(*, org: Organization, users: dict[str, User], **kwargs: Any) -> None:
     """Ten companies and sixty contacts, owned by the demo's rep, manager and admin."""
     if Contact.objects.exists():
         return  # seeded before: seed_demo is run again on every `make run`
-    rng = random.Random(org.slug)  # noqa: S311 - repeatable demo data, not a secret
+    rng = random.Random(org.slug)  # noqa: S311  # nosec B311  # repeatable demo data, not a secret
     by = users["admin"]
     owners = [users["rep"], users["rep"], users["manager"], users["admin"]]
     tags = services.tags_by_name(org=org, names=[name for name, _ in TAGS], by=by)

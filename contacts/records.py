@@ -30,9 +30,11 @@ from crm.templatetags.crm_tags import phone
 def _contact_name(contact: Contact, row: c.Row) -> SafeString:
     url = row.link("contacts:detail", contact.pk)
     link = f'<a href="{url}">{escape(contact.name or contact.email)}</a>'
+    # Bandit B703 here and below: every value in the markup is escaped with html.escape
+    # (quotes too); the links are reversed URLs of the record's own page.
     if contact.job_title and "job_title" not in row.keys:
-        return SafeString(f'{link}<br><span class="muted">{escape(contact.job_title)}</span>')
-    return SafeString(link)
+        return SafeString(f'{link}<br><span class="muted">{escape(contact.job_title)}</span>')  # nosec B703
+    return SafeString(link)  # nosec B703  # the name escaped above; the URL a reversed path
 
 
 @c.reading("email")
@@ -40,7 +42,7 @@ def _email(contact: Contact, row: c.Row) -> SafeString | str:
     if not contact.email:
         return ""
     email = escape(contact.email)
-    return SafeString(f'<a href="mailto:{email}">{email}</a>')
+    return SafeString(f'<a href="mailto:{email}">{email}</a>')  # nosec B703  # escaped above
 
 
 _lifecycle = c.choice("lifecycle")
@@ -48,7 +50,7 @@ _lifecycle = c.choice("lifecycle")
 
 @c.reading("lifecycle")
 def _stage(contact: Contact, row: c.Row) -> SafeString:
-    return SafeString(
+    return SafeString(  # nosec B703  # the label escaped
         f'<span class="badge badge--neutral">{escape(_lifecycle(contact, row))}</span>'
     )
 
@@ -58,7 +60,8 @@ def _domain(company: Company, row: c.Row) -> SafeString | str:
     if not company.domain:
         return ""
     domain = escape(company.domain)
-    return SafeString(f'<a href="https://{domain}" rel="noopener noreferrer">{domain}</a>')
+    # Bandit B703: the domain is escaped, and the link's scheme is always https.
+    return SafeString(f'<a href="https://{domain}" rel="noopener noreferrer">{domain}</a>')  # nosec B703
 
 
 CONTACT_COLUMNS = [

@@ -83,7 +83,9 @@ def activate_for_request(org: Organization) -> Iterator[Organization]:
 
     Only when that transaction is itself inside another (a test's, which never commits) is
     the setting put back as it was, so that what runs after the request sees what it saw."""
-    assert connection.in_atomic_block, "activate_for_request runs inside the request's transaction"
+    # Not an assert: this holds under `python -O` too.
+    if not connection.in_atomic_block:
+        raise RuntimeError("activate_for_request runs inside the request's transaction")
     previous = _active_org.get()
     token = _active_org.set(org)
     try:
@@ -272,7 +274,7 @@ class TenantKey(_DeferredDDL):
         name = self.name.replace("'", "''")
         # DDL cannot take parameters: the names are quoted identifiers and literals.
         return (
-            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = "
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = "  # nosec B608
             f"'{name}' AND conrelid = '{table}'::regclass) THEN ALTER TABLE {table} ADD "
             f"CONSTRAINT {schema_editor.quote_name(self.name)} UNIQUE (org_id, id); END IF; END $$;"
         )

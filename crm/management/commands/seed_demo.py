@@ -10,7 +10,7 @@ from crm.models import Organization, Role
 from crm.signals import demo_seeded
 from crm.tenancy import activate
 
-DEFAULT_PASSWORD = "demo-pass-1234"  # noqa: S105 - printed on purpose: a demo login
+DEFAULT_PASSWORD = "demo-pass-1234"  # noqa: S105  # nosec B105  # printed on purpose: a demo login
 
 
 class Command(BaseCommand):

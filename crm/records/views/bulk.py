@@ -50,7 +50,8 @@ def _to_merge(request: OrgRequest, kind: Kind, ids: list[int] | None) -> HttpRes
     if not kind.merge or not can(request.membership, kind.action("merge")):
         raise PermissionDenied
     if ids is None or not 2 <= len(ids) <= merging.MAX_RECORDS:
-        messages.error(request, f"To merge, select from 2 to {merging.MAX_RECORDS} rows.")
+        # Bandit B608: a message to the user, not SQL ("select from" in English).
+        messages.error(request, f"To merge, select from 2 to {merging.MAX_RECORDS} rows.")  # nosec B608
         return redirect(_list_url(request, kind))
     query = urlencode([("ids", pk) for pk in ids])
     return redirect(kind.url("merge", request.org.slug) + f"?{query}")
