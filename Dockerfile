@@ -20,7 +20,11 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused/unused \
     REDIS_URL=redis://unused:6379/0 python manage.py collectstatic --noinput
 
-RUN useradd --system --uid 10001 --home-dir /app crm
+RUN useradd --system --uid 10001 --home-dir /app crm \
+    && mkdir -p /data/media && chown crm /data/media
+# Where import and export files live (a named volume in docker-compose.yml starts as a copy
+# of this empty folder, owned by crm); the code in /app stays read-only to the app.
+ENV MEDIA_ROOT=/data/media
 USER crm
 EXPOSE 8000
 CMD ["gunicorn", "crm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -4,6 +4,7 @@ Every variable read here is listed, with its default, in `.env.example`.
 """
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
@@ -280,7 +281,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -289,6 +290,27 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+# Where the files of imports and exports live, read and written by web and workers alike
+# (crm.files): a folder (MEDIA_ROOT), or S3-compatible object storage ("s3"), private,
+# read through the app.
+FILE_STORAGE = env.str("FILE_STORAGE", default="folder")
+if FILE_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "location": env.str("S3_PREFIX", default=""),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            # Unset: boto3 finds credentials itself (an instance role, its own variables).
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": None,
+            "file_overwrite": True,
+        },
+    }
+elif FILE_STORAGE != "folder":
+    raise ImproperlyConfigured(f"FILE_STORAGE is 'folder' or 's3', not {FILE_STORAGE!r}.")
 # Export files (and their jobs) are deleted this many days after they were asked for.
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 # Imports refuse a file larger than this, or with more rows than this.

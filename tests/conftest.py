@@ -160,11 +160,11 @@ def process_env(django_db_setup: None) -> dict[str, str]:
 class Child:
     """A child process with its output in a file, stopped (and its group killed) at the end."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> None:
         self.log = log
         self._out = log.open("wb")
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+            args, cwd=cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
 
@@ -193,8 +193,9 @@ class Child:
 def spawn(tmp_path: Path) -> Iterator[Callable[..., Child]]:
     children: list[Child] = []
 
-    def start(*args: str, env: dict[str, str]) -> Child:
-        child = Child([sys.executable, *args], env, tmp_path / f"child-{len(children)}.log")
+    def start(*args: str, env: dict[str, str], cwd: Path = ROOT) -> Child:
+        log = tmp_path / f"child-{len(children)}.log"
+        child = Child([sys.executable, *args], env, log, cwd)
         children.append(child)
         return child
 

@@ -2,7 +2,7 @@
 
 import csv
 import logging
-import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from crm import files
 from crm.audit import audit_record
 from crm.models import Membership, Organization, User
 from crm.progress import progress_clear, progress_get, progress_set
@@ -170,10 +171,6 @@ def export_job_create(
     return job
 
 
-def export_path(job: ExportJob) -> Path:
-    return Path(settings.MEDIA_ROOT) / job.file
-
-
 def export_progress(job: ExportJob) -> tuple[int, int]:
     """Rows written so far, and of how many: from crm.progress while the worker writes
     (its transaction hides the job's own row until it ends), then from the job."""
@@ -193,7 +190,7 @@ def _record_progress(job: ExportJob, done: int) -> None:
 def export_run(*, org: Organization, export_id: int) -> ExportJob | None:
     """Write the job's file from the list as it is now; safe to run again (same file)."""
     job = ExportJob.objects.select_for_update().filter(pk=export_id).first()
-    if job is None or (job.status == ExportJob.Status.DONE and export_path(job).exists()):
+    if job is None or (job.status == ExportJob.Status.DONE and files.exists(job.file)):
         return job
     membership = (
         Membership.objects.filter(user_id=job.requested_by_id).first()
@@ -211,21 +208,22 @@ def export_run(*, org: Organization, export_id: int) -> ExportJob | None:
     job.rows_total = found.order_by().count()
     job.save(update_fields=["file", "status", "rows_done", "rows_total", "error"])
     _record_progress(job, 0)
-    path = export_path(job)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.partial")
     kind = registry.kind(job.record_kind)
     rows = _Counter(export_rows(kind, shown, found), job)
-    try:
-        with transaction.atomic():
-            write(job.format, rows, partial)
-    except (OperationalError, InterfaceError):
-        raise  # the task retries these
-    except Exception:
-        logger.exception("Export %s failed", job.pk)
-        partial.unlink(missing_ok=True)
-        return _fail(job, "The export failed; try again, or narrow the filters.")
-    os.replace(partial, path)  # the finished file appears whole, or not at all
+    # Written here, then stored whole: the file appears finished, or not at all.
+    with tempfile.TemporaryDirectory(prefix="crm-export-") as folder:
+        partial = Path(folder) / f"export.{job.format}"
+        try:
+            with transaction.atomic():
+                write(job.format, rows, partial)
+        except (OperationalError, InterfaceError):
+            raise  # the task retries these
+        except Exception:
+            logger.exception("Export %s failed", job.pk)
+            return _fail(job, "The export failed; try again, or narrow the filters.")
+        files.delete([job.file])  # a run cut short before may have stored it
+        with partial.open("rb") as content:
+            files.save(job.file, content)
     job.status, job.rows_done, job.rows_total = ExportJob.Status.DONE, rows.done, rows.done
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "rows_done", "rows_total", "finished_at"])
@@ -270,9 +268,8 @@ def exports_purge(*, org: Organization, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.EXPORT_KEEP_DAYS)
     old = list(ExportJob.objects.filter(created_at__lt=cutoff))
     for job in old:
-        path = Path(settings.MEDIA_ROOT) / f"{org.pk}/exports/{job.token}.{job.format}"
-        for leftover in (path, path.with_name(f"{path.name}.partial")):
-            leftover.unlink(missing_ok=True)
+        name = f"{org.pk}/exports/{job.token}.{job.format}"
+        files.delete([name, f"{name}.partial"])  # .partial: what earlier versions left
     if not old:
         return 0
     ExportJob.objects.filter(pk__in=[job.pk for job in old]).delete()

@@ -88,3 +88,10 @@ def run(org: Organization, by: User | None, data: bytes, **options: Any) -> Impo
 
 def media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path
+
+
+def stored(job: ImportJob) -> Path:
+    """Where the default storage (a folder, in the tests) keeps the job's file."""
+    from django.conf import settings
+
+    return Path(settings.MEDIA_ROOT) / job.file

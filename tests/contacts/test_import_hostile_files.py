@@ -17,7 +17,7 @@ from crm.models import Organization, User
 from crm.records.imports import services as imports
 from crm.records.models import ImportJob
 from crm.tenancy import activate
-from tests.contacts.imports import check, csv_bytes, media, upload, xlsx_bytes
+from tests.contacts.imports import check, csv_bytes, media, stored, upload, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -190,10 +190,10 @@ def test_the_nightly_purge_deletes_files_no_import_points_at(
         path.write_bytes(b"Email\n")
     hours_ago = time.time() - 2 * 3600
     os.utime(old, (hours_ago, hours_ago))
-    os.utime(imports.import_path(job), (hours_ago, hours_ago))
+    os.utime(stored(job), (hours_ago, hours_ago))
     with TestCase.captureOnCommitCallbacks(execute=True), activate(acme):
         imports.imports_purge(org=acme)
-    assert _files(tmp_path) == sorted([fresh.name, imports.import_path(job).name])
+    assert _files(tmp_path) == sorted([fresh.name, stored(job).name])
 
 
 def test_an_import_found_unreadable_can_be_discarded_and_not_checked(

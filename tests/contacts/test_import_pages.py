@@ -13,11 +13,10 @@ from pytest_django import DjangoAssertNumQueries
 from contacts.models import Company, Contact
 from crm.models import Organization, Role, User
 from crm.progress import progress_set
-from crm.records.imports.services import import_path
 from crm.records.models import ImportJob
 from crm.tenancy import activate
 from tests.conftest import member
-from tests.contacts.imports import check, csv_bytes, media, run, upload
+from tests.contacts.imports import check, csv_bytes, media, run, stored, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +63,7 @@ def test_it_uploads_a_file_and_suggests_a_field_per_column(
     assert job.mapping == ["first_name", "email", ""]
     assert job.samples == [["Ada", "ada@example.com", "x"], ["Grace", "not an email", "y"]]
     assert job.created_by == rita
-    import_path(job).write_bytes(b"the page no longer reads the file")
+    stored(job).write_bytes(b"the page no longer reads the file")
     body = _page(client, job)
     assert '<option value="email" selected>Email</option>' in body
     assert "ada@example.com" in body  # the first rows, beside each column

@@ -12,7 +12,7 @@ from crm.models import AuditEvent, Organization, User
 from crm.records.imports import services as imports
 from crm.records.models import ImportChange, ImportJob
 from crm.tenancy import activate
-from tests.contacts.imports import check, commit, csv_bytes, media, run, upload
+from tests.contacts.imports import check, commit, csv_bytes, media, run, stored, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -159,4 +159,4 @@ def test_the_nightly_purge_forgets_imports_never_run(
     with activate(acme), django_capture_on_commit_callbacks(execute=True):
         assert imports.imports_purge(org=acme, now=later) == 1
         assert list(ImportJob.objects.values_list("pk", flat=True)) == [done.pk]
-    assert not imports.import_path(stale).exists()
+    assert not stored(stale).exists()

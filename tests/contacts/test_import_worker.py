@@ -20,6 +20,7 @@ from crm.records.imports import services
 from crm.records.models import ImportJob
 from crm.tasks import ping
 from crm.tenancy import activate, cache_key
+from tests.conftest import ROOT
 from tests.contacts.imports import csv_bytes, upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -85,17 +86,19 @@ def test_a_worker_checks_imports_and_ignores_a_second_delivery(
 def test_an_import_whose_worker_is_killed_resumes_on_the_next_worker(
     spawn: Callable[..., Any], process_env: dict[str, str], not_eager: None,
     monkeypatch: pytest.MonkeyPatch, settings: Any, acme: Organization, alice: User,
+    tmp_path: Path,
 ) -> None:  # fmt: skip
     settings.JOB_STALE_SECONDS = 2
     queue = f"test-{uuid.uuid4().hex[:8]}"
     for task in (tasks.import_read, tasks.import_check):
         monkeypatch.setattr(task, "_exec_options", {"queue": queue})
 
-    def worker() -> Any:
+    def worker(cwd: Path = ROOT) -> Any:
         child = spawn(
             "-m", "celery", "-A", "crm", "worker", "-Q", queue, "--pool", "prefork",
             "--concurrency", "1", "--without-heartbeat", "--without-gossip",
-            "--without-mingle", "-l", "info", env=process_env,
+            "--without-mingle", "-l", "info", env={**process_env, "PYTHONPATH": str(ROOT)},
+            cwd=cwd,
         )  # fmt: skip
         child.wait_for_output("ready.")
         return child
@@ -112,7 +115,11 @@ def test_an_import_whose_worker_is_killed_resumes_on_the_next_worker(
     first.proc.wait()
     with activate(acme):
         assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.CHECKING
-    worker()
+    # The next worker runs from another folder, as another container would: it finds the
+    # file by MEDIA_ROOT, which web and workers share, not by where it started.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    worker(cwd=elsewhere)
     time.sleep(settings.JOB_STALE_SECONDS + 1)
     assert jobs.jobs_resume() == 1  # what beat sends every minute
     job = _wait(acme, job, ImportJob.Status.CHECKED)

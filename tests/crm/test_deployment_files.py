@@ -101,3 +101,19 @@ def test_compose_runs_the_app_as_a_role_row_level_security_applies_to() -> None:
     assert app["DATABASE_OWNER_URL"].startswith("postgres://crm:")
     init = (ROOT / "docker/postgres-init/10-app-role.sh").read_text()
     assert "CREATE ROLE crm_app LOGIN NOSUPERUSER NOBYPASSRLS" in init
+
+
+def test_web_and_workers_share_a_home_for_files_that_the_app_user_owns() -> None:
+    services = _compose()["services"]
+    for name in ("web", "worker", "beat", "migrate"):
+        media = services[name]["environment"]["MEDIA_ROOT"]
+        assert f"media:{media}" in services[name]["volumes"], name
+    assert "media" in _compose()["volumes"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    # The volume starts as a copy of the image's folder: made and owned by the app user,
+    # outside the code, before the image switches to that user.
+    made = re.search(r"mkdir -p (\S+) && chown crm (\S+)", dockerfile)
+    assert made
+    assert made[1] == made[2] == media
+    assert f"ENV MEDIA_ROOT={media}" in dockerfile
+    assert dockerfile.index("chown crm") < dockerfile.index("USER crm")

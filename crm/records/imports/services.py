@@ -8,6 +8,7 @@ whole import can be undone.
 
 import logging
 import shutil
+import tempfile
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm import files
 from crm.audit import audit_many, audit_record
 from crm.models import Membership, Organization, Role, User
 from crm.progress import progress_clear, progress_set
@@ -38,10 +40,6 @@ PROGRESS = "import"
 EXTENSIONS = {"csv": ".csv", "xlsx": ".xlsx"}
 # A file in an imports folder that no import points at is deleted once this old.
 ORPHAN_AGE = timedelta(hours=1)
-
-
-def import_path(job: ImportJob) -> Path:
-    return Path(settings.MEDIA_ROOT) / job.file
 
 
 # --- Upload and mapping -------------------------------------------------------------------
@@ -70,22 +68,22 @@ def import_upload(
     job = ImportJob(
         org=org, record_kind=kind.key, file_name=name[:255], file_size=size, created_by=by
     )
-    staged = Path(settings.MEDIA_ROOT) / str(org.pk) / "imports" / f"{job.token}.upload"
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    # Looked at here, on this machine, before it is stored where the workers read it.
+    with tempfile.TemporaryDirectory(prefix="crm-upload-") as folder:
+        staged = Path(folder) / "upload"
         with staged.open("wb") as out:
             shutil.copyfileobj(file, out)
-        job.format = precheck(staged)
+        try:
+            job.format = precheck(staged)
+        except UnreadableFile as error:
+            raise ValidationError({"file": str(error)}) from None
         job.file = f"{org.pk}/imports/{job.token}{EXTENSIONS[job.format]}"
-        staged.rename(import_path(job))
+        with staged.open("rb") as content:
+            files.save(job.file, content)
+    try:
         job.save()
-    except UnreadableFile as error:
-        staged.unlink(missing_ok=True)
-        raise ValidationError({"file": str(error)}) from None
     except BaseException:
-        staged.unlink(missing_ok=True)
-        if job.file:
-            import_path(job).unlink(missing_ok=True)
+        files.delete([job.file])
         raise
     # Should this transaction roll back after all, the nightly purge deletes the orphan file.
     audit_record(org=org, actor=by, action="import.uploaded", target=job)
@@ -103,10 +101,10 @@ def import_read(*, org: Organization, import_id: int) -> ImportJob | None:
     job = ImportJob.objects.select_for_update().filter(pk=import_id).first()
     if job is None or job.status != Status.READING:
         return job
-    path = import_path(job)
+    name = job.file
     progress_set(PROGRESS, job.pk, 0, 0, "Reading the file")
     try:
-        with memory_cap(settings.IMPORT_READ_MEMORY_MB):
+        with memory_cap(settings.IMPORT_READ_MEMORY_MB), files.local_copy(name) as path:
             table = read_table(path)
             rows = sample(table)
     except (UnreadableFile, FileNotFoundError, MemoryError) as error:
@@ -126,7 +124,7 @@ def import_read(*, org: Organization, import_id: int) -> ImportJob | None:
         return job
     job.status, job.error, job.file = Status.FAILED, message, ""
     job.save(update_fields=["status", "error", "file"])
-    transaction.on_commit(lambda: path.unlink(missing_ok=True))
+    transaction.on_commit(lambda: files.delete([name]))
     progress_clear(PROGRESS, job.pk)
     return job
 
@@ -205,10 +203,10 @@ def import_discard(*, org: Organization, job: ImportJob, by: User | None) -> Non
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (Status.UPLOADED, Status.CHECKED, Status.FAILED):
         raise ValidationError("Only an import that has not run can be discarded.")
-    paths = [import_path(job)] if job.file else []  # none once found unreadable
+    name = job.file  # "" once found unreadable
     audit_record(org=org, actor=by, action="import.discarded", target=job)
     job.delete()
-    transaction.on_commit(lambda: _unlink(paths))
+    transaction.on_commit(lambda: files.delete([name]))
 
 
 @transaction.atomic
@@ -222,32 +220,20 @@ def imports_purge(*, org: Organization, now: Any = None) -> int:
         created_at__lt=cutoff, status__in=[Status.UPLOADED, Status.CHECKED, Status.FAILED]
     )
     count = len(stale)
-    paths = [import_path(job) for job in stale if job.file]
+    names = [job.file for job in stale]
     if count:
         stale.delete()
         audit_record(org=org, actor=None, action="import.purged", changes={"count": [None, count]})
-    paths += _orphans(org, before=now - ORPHAN_AGE)
-    transaction.on_commit(lambda: _unlink(paths))
+    names += _orphans(org, before=now - ORPHAN_AGE)
+    transaction.on_commit(lambda: files.delete(names))
     return count
 
 
-def _orphans(org: Organization, *, before: Any) -> list[Path]:
+def _orphans(org: Organization, *, before: Any) -> list[str]:
     """The files in the organisation's imports folder that no import points at, last
     written before `before` (an upload under way has its job a moment after its file)."""
-    folder = Path(settings.MEDIA_ROOT) / str(org.pk) / "imports"
-    if not folder.is_dir():
-        return []
-    kept = {name.rsplit("/", 1)[-1] for name in ImportJob.objects.values_list("file", flat=True)}
-    cutoff = before.timestamp()
-    return [
-        path for path in folder.iterdir()
-        if path.name not in kept and path.is_file() and path.stat().st_mtime < cutoff
-    ]  # fmt: skip
-
-
-def _unlink(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
+    kept = set(ImportJob.objects.values_list("file", flat=True))
+    return [name for name in files.older_than(f"{org.pk}/imports", before) if name not in kept]
 
 
 # --- The dry run and the commit (task bodies) ---------------------------------------------
@@ -291,8 +277,8 @@ def _run(org: Organization, job: ImportJob, *, commit: bool) -> ImportJob:
         return _fail(job, "The member who uploaded this file has left the organisation.")
     try:
         with transaction.atomic():  # a savepoint: a failure undoes every write but the job's
-            with memory_cap(settings.IMPORT_READ_MEMORY_MB):
-                table = read_table(import_path(job))
+            with memory_cap(settings.IMPORT_READ_MEMORY_MB), files.local_copy(job.file) as path:
+                table = read_table(path)
                 plan = planning.plan_import(
                     job=job, table=table, visible=visible, owner_id=job.created_by_id,
                     lock=commit, progress=progress,
@@ -309,8 +295,8 @@ def _run(org: Organization, job: ImportJob, *, commit: bool) -> ImportJob:
     job.totals, job.problems, job.row_count = plan.totals(), plan.problems(), len(plan.rows)
     if commit:
         job.status, job.imported_at = Status.DONE, timezone.now()
-        path = import_path(job)
-        transaction.on_commit(lambda: path.unlink(missing_ok=True))
+        name = job.file
+        transaction.on_commit(lambda: files.delete([name]))
         audit_record(
             org=org, actor=job.created_by, action="import.committed", target=job,
             changes={name: [None, count] for name, count in job.totals.items()},

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from crm import jobs
+from crm import files, jobs
 from crm.paging import PAGE_SIZE
 from crm.params import text_param
 from crm.permissions import can, org_member
@@ -106,8 +106,7 @@ def export_job(request: OrgRequest, export_id: int) -> HttpResponse:
 @org_member("export.run")
 def export_download(request: OrgRequest, export_id: int) -> FileResponse:
     job = _own_job(request, export_id)
-    path = exports.export_path(job)
-    if job.status != ExportJob.Status.DONE or not job.file or not path.is_file():
+    if job.status != ExportJob.Status.DONE or not files.exists(job.file):
         raise Http404("This export has no file yet.")
     name = f"{registry.kind(job.record_kind).nouns}-{job.created_at:%Y-%m-%d}.{job.format}"
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+    return FileResponse(files.open_file(job.file), as_attachment=True, filename=name)

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from crm import jobs
+from crm import files, jobs
 from crm.forms import apply_errors
 from crm.paging import bounded_page
 from crm.params import text_param
@@ -73,7 +73,7 @@ def records_import(request: OrgRequest, kind: Kind) -> HttpResponse:
 def _mapping_form(job: ImportJob, data: Any = None) -> ImportMappingForm | None:
     """The column mapping of a job, beside the first rows the worker read; None once the
     file is gone (or was never read)."""
-    if not job.file or not job.headers or not services.import_path(job).is_file():
+    if not job.headers or not files.exists(job.file):
         return None
     kind = registry.kind(job.record_kind)
     return ImportMappingForm(
