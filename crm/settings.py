@@ -279,7 +279,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Static files: WhiteNoise -------------------------------------------------------------
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# A relative path is taken from the project's folder, never from where a process started.
+STATIC_ROOT = BASE_DIR / env.str("STATIC_ROOT", default="staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -289,7 +290,7 @@ STORAGES: dict[str, dict[str, Any]] = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+MEDIA_ROOT = BASE_DIR / env.str("MEDIA_ROOT", default=".data/media")
 # Where the files of imports and exports live, read and written by web and workers alike
 # (crm.files): a folder (MEDIA_ROOT), or S3-compatible object storage ("s3"), private,
 # read through the app.
