@@ -52,6 +52,17 @@ def _set_status(org: Organization, job: ImportJob, status: str) -> None:
         ImportJob.objects.filter(pk=job.pk).update(status=status)
 
 
+@pytest.mark.parametrize("url", [URL, "/o/acme/companies/import/"])
+def test_the_upload_form_shows_no_error_before_anything_is_posted(
+    client: Client, rita: User, url: str
+) -> None:
+    client.force_login(rita)
+    body = client.get(url).content.decode()
+    assert "CSV or Excel file" in body
+    assert "This field is required." not in body
+    assert "field__error" not in body
+
+
 def test_it_uploads_a_file_and_suggests_a_field_per_column(
     client: Client, rita: User, acme: Organization
 ) -> None:
@@ -187,6 +198,16 @@ def test_the_problems_download_neutralises_formulas(
     assert rows[0] == ["Row", "Column", "Outcome", "Problem"]
     assert rows[1][:3] == ["2", "Email", "rejected"]
     assert rows[1][3].startswith("“=cmd")
+
+
+def test_the_list_of_imports_offers_to_discard_those_not_run(
+    client: Client, rita: User, acme: Organization
+) -> None:
+    waiting, done = upload(acme, rita, PEOPLE), run(acme, rita, PEOPLE)
+    client.force_login(rita)
+    body = client.get(URL).content.decode()
+    assert f"/o/acme/imports/{waiting.pk}/discard/" in body
+    assert f"/o/acme/imports/{done.pk}/discard/" not in body
 
 
 def test_it_discards_an_import_not_run(client: Client, rita: User, acme: Organization) -> None:

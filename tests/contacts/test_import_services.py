@@ -160,3 +160,16 @@ def test_the_nightly_purge_forgets_imports_never_run(
         assert imports.imports_purge(org=acme, now=later) == 1
         assert list(ImportJob.objects.values_list("pk", flat=True)) == [done.pk]
     assert not stored(stale).exists()
+
+
+def test_an_upload_never_mapped_is_forgotten_after_a_day_a_checked_one_after_a_week(
+    acme: Organization, alice: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    abandoned = upload(acme, alice, csv_bytes(PEOPLE))
+    checked = check(acme, alice, upload(acme, alice, csv_bytes(PEOPLE)))
+    with activate(acme), django_capture_on_commit_callbacks(execute=True):
+        assert imports.imports_purge(org=acme, now=timezone.now() + timedelta(hours=23)) == 0
+        assert imports.imports_purge(org=acme, now=timezone.now() + timedelta(hours=25)) == 1
+        assert list(ImportJob.objects.values_list("pk", flat=True)) == [checked.pk]
+    assert not stored(abandoned).exists()
+    assert stored(checked).exists()

@@ -17,7 +17,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from crm import files
@@ -40,6 +40,8 @@ PROGRESS = "import"
 EXTENSIONS = {"csv": ".csv", "xlsx": ".xlsx"}
 # A file in an imports folder that no import points at is deleted once this old.
 ORPHAN_AGE = timedelta(hours=1)
+# An upload never mapped (or never readable) is abandoned: forgotten after a day.
+ABANDONED_AFTER = timedelta(days=1)
 
 
 # --- Upload and mapping -------------------------------------------------------------------
@@ -211,13 +213,16 @@ def import_discard(*, org: Organization, job: ImportJob, by: User | None) -> Non
 
 @transaction.atomic
 def imports_purge(*, org: Organization, now: Any = None) -> int:
-    """Forget imports left unfinished for IMPORT_KEEP_DAYS, with their files, and delete the
-    files of the organisation that no import points at (an upload whose job never came to
-    be); safe to repeat. Finished imports stay listed, with what undo needs."""
+    """Forget imports left unfinished for IMPORT_KEEP_DAYS, and uploads never mapped for a
+    day, with their files, and delete the files of the organisation that no import points
+    at (an upload whose job never came to be); safe to repeat. Finished imports stay
+    listed, with what undo needs."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.IMPORT_KEEP_DAYS)
+    never_mapped = Q(status=Status.UPLOADED) | Q(status=Status.FAILED, headers=[])
     stale = ImportJob.objects.filter(
-        created_at__lt=cutoff, status__in=[Status.UPLOADED, Status.CHECKED, Status.FAILED]
+        Q(created_at__lt=cutoff, status__in=[Status.UPLOADED, Status.CHECKED, Status.FAILED])
+        | (never_mapped & Q(created_at__lt=now - ABANDONED_AFTER))
     )
     count = len(stale)
     names = [job.file for job in stale]

@@ -52,7 +52,9 @@ def records_import(request: OrgRequest, kind: Kind) -> HttpResponse:
     files = request.FILES  # read the body first: the upload handler marks a file too large
     too_large = getattr(request, "upload_too_large", False)
     posted = request.method == "POST"
-    form = ImportUploadForm(request.POST if posted else None, files, too_large=too_large)
+    form = ImportUploadForm(
+        request.POST if posted else None, files if posted else None, too_large=too_large
+    )
     if posted and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
