@@ -35,6 +35,8 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "export.run": CRM_WRITERS | {Role.REP, Role.AGENT, Role.VIEWER},
     "records.export_many": CRM_WRITERS,  # an export of more than one page of a list
     "records.bulk_delete": CRM_WRITERS,  # move many records to the Trash at once
+    # a saved view everyone in the organisation sees: viewers keep theirs to themselves
+    "saved_view.share": ALL_ROLES - {Role.VIEWER},
     # reading across the organisation
     "dashboard.view_all": CRM_WRITERS | {Role.VIEWER},
 }

@@ -16,6 +16,11 @@ class SavedViewForm(forms.Form):
     name = forms.CharField(max_length=100)
     shared = forms.BooleanField(label="Share with the organisation", required=False)
 
+    def __init__(self, *args: Any, may_share: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_share:  # a viewer's views are their own
+            del self.fields["shared"]
+
 
 class SavedViewSaveForm(SavedViewForm):
     """Saving the list as it is: its query string and its columns."""

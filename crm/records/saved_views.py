@@ -7,7 +7,7 @@ from django.http import QueryDict
 
 from crm.audit import audit_record, diff
 from crm.models import Membership, Organization, User
-from crm.permissions import ADMINS
+from crm.permissions import ADMINS, can
 from crm.records import registry
 from crm.records.columns import chosen_keys
 from crm.records.custom_fields import definitions
@@ -54,8 +54,14 @@ def saved_view_save(
     query: str = "",
     columns: list[str] | None = None,
 ) -> SavedView:
-    """Save a new view for `by`, or rename and (un)share `view`; names are unique per owner."""
+    """Save a new view for `by`, or rename and (un)share `view`; names are unique per owner.
+    Only a member who may (saved_view.share: not a viewer) shares a view."""
     name = name.strip()
+    membership = Membership.objects.filter(user=by).first()
+    if shared and not can(membership, "saved_view.share"):
+        raise ValidationError(
+            {"shared": "Viewers keep their views to themselves: a manager or admin can share one."}
+        )
     if view is None:
         registry.validate_kind(record_kind)
         view = SavedView(org=org, owner=by, record_kind=record_kind, query=_clean_query(query))

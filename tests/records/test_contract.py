@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
-from crm.records import registry
+from crm.records import registry, saved_views
 from crm.records.custom_fields import custom_field_save
 from crm.records.models import SavedView
 from crm.tenancy import activate
@@ -183,6 +184,21 @@ def test_a_saved_view_brings_back_its_filters_and_columns(client: Client, kind, 
     page = client.get(saved["Location"])
     assert _ids(page) == [mine.pk]
     assert "Rita&#x27;s" in client.get(_list(kind)).content.decode()  # in the Views menu
+
+
+def test_a_viewer_keeps_views_to_themselves(client: Client, kind, acme, bob) -> None:
+    client.force_login(bob)
+    assert "Share with the organisation" not in client.get(_list(kind)).content.decode()
+    shared = client.post(f"{_list(kind)}views/save/", {"name": "All", "shared": "on"})
+    assert shared.status_code == 302  # the field is not offered: the view is saved, unshared
+    with activate(acme):
+        view = SavedView.objects.get(name="All")
+        assert (view.owner_id, view.shared) == (bob.pk, False)
+        with pytest.raises(ValidationError, match="Viewers keep their views to themselves"):
+            saved_views.saved_view_save(org=acme, by=bob, view=view, name="All", shared=True)
+    client.post(f"{_list(kind)}views/{view.pk}/", {"name": "All", "shared": "on"})
+    with activate(acme):
+        assert not SavedView.objects.get(pk=view.pk).shared
 
 
 def test_the_column_chooser_shows_what_is_asked(client: Client, kind, acme, alice) -> None:

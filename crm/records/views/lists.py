@@ -59,7 +59,9 @@ def _list_context(
         # Read only when the whole page renders: htmx swaps of the results skip the menu.
         "saved_views": saved_view_list(request.user, kind.key),
         "view_state": {"query": query.urlencode(), "columns": keys},
-        "save_form": SavedViewSaveForm(auto_id=AUTO_ID),
+        "save_form": SavedViewSaveForm(
+            auto_id=AUTO_ID, may_share=can(request.membership, "saved_view.share")
+        ),
         "list_url": kind.url("list", slug),
         "export_url": kind.url("export", slug),
         "bulk_url": kind.url("bulk", slug),

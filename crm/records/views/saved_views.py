@@ -9,6 +9,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from crm.forms import apply_errors
 from crm.params import text_param
+from crm.permissions import can
 from crm.records import saved_views
 from crm.records.forms import SavedViewForm, SavedViewSaveForm
 from crm.records.models import SavedView
@@ -39,12 +40,14 @@ def _changeable_view(request: OrgRequest, kind: Kind, view_id: int) -> SavedView
 @require_POST
 @for_kind("view")
 def saved_view_save(request: OrgRequest, kind: Kind) -> HttpResponse:
-    form = SavedViewSaveForm(request.POST, auto_id=AUTO_ID)
+    may_share = can(request.membership, "saved_view.share")
+    form = SavedViewSaveForm(request.POST, auto_id=AUTO_ID, may_share=may_share)
     if form.is_valid():
         data = form.cleaned_data
         try:
             view = saved_views.saved_view_save(
-                org=request.org, by=request.user, name=data["name"], shared=data["shared"],
+                org=request.org, by=request.user, name=data["name"],
+                shared=data.get("shared", False),
                 record_kind=kind.key, query=data["query"], columns=[data["columns"]],
             )  # fmt: skip
         except ValidationError as error:
@@ -64,12 +67,14 @@ def saved_view_save(request: OrgRequest, kind: Kind) -> HttpResponse:
 def saved_view_edit(request: OrgRequest, kind: Kind, view_id: int) -> HttpResponse:
     view = _changeable_view(request, kind, view_id)
     initial = {"name": view.name, "shared": view.shared}
-    form = SavedViewForm(request.POST or None, initial=initial)
+    may_share = can(request.membership, "saved_view.share")
+    form = SavedViewForm(request.POST or None, initial=initial, may_share=may_share)
     if form.is_valid():
         try:
             view = saved_views.saved_view_save(
-                org=request.org, by=request.user, view=view, **form.cleaned_data
-            )
+                org=request.org, by=request.user, view=view, name=form.cleaned_data["name"],
+                shared=form.cleaned_data.get("shared", view.shared and may_share),
+            )  # fmt: skip
         except ValidationError as error:
             apply_errors(form, error)
         else:
