@@ -249,6 +249,9 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PRODUCT_NAME}] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# The link in the confirmation mail, opened in the browser that signed up, signs the new
+# owner in and takes them to their organisation.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # Sign-up also creates the person's organisation, or joins the one that invited them.
 ACCOUNT_FORMS = {"signup": "crm.forms.SignupForm"}
 ACCOUNT_ADAPTER = "crm.accounts.AccountAdapter"

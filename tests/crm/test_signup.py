@@ -32,7 +32,9 @@ def test_it_signs_up_confirms_logs_out_and_logs_in(client: Client) -> None:
     link = re.search(r"http://testserver(/accounts/confirm-email/[^/\s]+/)", str(message.body))
     assert link, message.body
 
-    assert client.post(link.group(1)).status_code == 302
+    confirmed = client.post(link.group(1))
+    assert confirmed["Location"] == "/"  # signed in by the link, not sent to the login page
+    assert client.get("/")["Location"] == "/o/dunder/"
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/").status_code == 302  # logged out: sent to the login page
 
