@@ -47,7 +47,7 @@ def test_it_starts_serves_and_stops_web_worker_and_beat(spawn, process_env, free
     assert set(pids) == {"web", "worker", "beat"}
 
     run.proc.send_signal(signal.SIGINT)
-    assert run.proc.wait(timeout=30) in (0, 130)
+    assert run.proc.wait(timeout=30) == 0  # Ctrl-C is how it stops: no error for make
     time.sleep(0.5)
     assert [name for name, pid in pids.items() if _alive(pid)] == []
     assert _healthz(free_port) is None
