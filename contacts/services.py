@@ -13,6 +13,8 @@ from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactT
 from crm.audit import audit_record, diff
 from crm.models import Organization, User
 from crm.records.custom_fields import clean_custom
+from crm.records.imports.fields import country as country_code
+from crm.records.imports.fields import domain as website_domain
 
 # --- Values ------------------------------------------------------------------------------
 
@@ -35,8 +37,9 @@ def normalise_phone(raw: str, *, country: str = "") -> str:
 
 
 def _clean_contact_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    country = fields.get("country", "") or ""
     errors: dict[str, list[str]] = {}
+    _clean_country(fields, errors)
+    country = "" if "country" in errors else str(fields.get("country", "") or "")
     if "email" in fields:
         fields["email"] = (fields["email"] or "").strip().lower()
     if "other_emails" in fields:
@@ -54,8 +57,31 @@ def _clean_contact_fields(fields: dict[str, Any]) -> dict[str, Any]:
             ]
         except ValidationError as error:
             errors["other_phones"] = error.messages
-    if "country" in fields:
-        fields["country"] = country.upper()
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+def _clean_country(fields: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """An ISO 3166 code, from a code (FR, FRA) or a name ("France"); "ZZ" is no country."""
+    if fields.get("country"):
+        try:
+            fields["country"] = country_code(str(fields["country"]))
+        except ValidationError as error:
+            errors["country"] = error.messages
+
+
+def _clean_company_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A website domain as people paste it, reduced to the domain ("https://www.Acme.com/"
+    → acme.com), and never anything a link could run (`javascript:…`); a real country."""
+    errors: dict[str, list[str]] = {}
+    if "domain" in fields:
+        raw = (fields["domain"] or "").strip()
+        try:
+            fields["domain"] = website_domain(raw) if raw else ""
+        except ValidationError as error:
+            errors["domain"] = error.messages
+    _clean_country(fields, errors)
     if errors:
         raise ValidationError(errors)
     return fields
@@ -105,7 +131,7 @@ def company_create(
     *, org: Organization, by: User | None, tags: list[Tag] | None = None, **fields: Any
 ) -> Company:
     """Add a company."""
-    fields["domain"] = (fields.get("domain") or "").strip().lower().removeprefix("www.")
+    fields = _clean_company_fields({"domain": "", **fields})
     if "custom" in fields:
         fields["custom"] = clean_custom("company", fields["custom"])
     company = Company(org=org, **fields)
@@ -123,8 +149,7 @@ def company_update(
     **fields: Any,
 ) -> Company:  # fmt: skip
     """Change a company; a new name is copied onto its contacts for search."""
-    if "domain" in fields:
-        fields["domain"] = (fields["domain"] or "").strip().lower().removeprefix("www.")
+    fields = _clean_company_fields(fields)
     if "custom" in fields:
         fields["custom"] = clean_custom("company", fields["custom"], keep=company.custom)
     before = {field: getattr(company, field) for field in fields}

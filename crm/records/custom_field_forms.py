@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 from django import forms
 
 from crm.records import registry
-from crm.records.custom_fields import KEY_PATTERN, definitions
+from crm.records.custom_fields import KEY_PATTERN, WHOLE_MAX, WHOLE_MIN, definitions
 from crm.records.models import CustomField
 
 Kind = CustomField.Kind
@@ -19,7 +19,7 @@ def value_field(field: CustomField) -> forms.Field:
         case Kind.LONG_TEXT:
             return forms.CharField(max_length=10_000, widget=forms.Textarea, **common)
         case Kind.NUMBER:
-            return forms.IntegerField(**common)
+            return forms.IntegerField(min_value=WHOLE_MIN, max_value=WHOLE_MAX, **common)
         case Kind.DECIMAL:
             return forms.DecimalField(**common)
         case Kind.DATE:

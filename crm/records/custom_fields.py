@@ -172,13 +172,23 @@ def _decimal(value: Any, message: str) -> Decimal:
     return number
 
 
+# A whole number is one PostgreSQL's bigint holds, as sorting and filtering read it.
+WHOLE_MIN, WHOLE_MAX = -(2**63), 2**63 - 1
+
+
 def _whole_number(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**MAX_DIGITS:
-        return value
-    number = _decimal(value, "Enter a whole number.")
-    if number != number.to_integral_value():
-        raise ValidationError("Enter a whole number.")
-    return int(number)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**MAX_DIGITS:
+            raise ValidationError(f"Enter a number with fewer than {MAX_DIGITS} digits.")
+        number = value
+    else:
+        found = _decimal(value, "Enter a whole number.")
+        if found != found.to_integral_value():
+            raise ValidationError("Enter a whole number.")
+        number = int(found)
+    if not WHOLE_MIN <= number <= WHOLE_MAX:
+        raise ValidationError(f"Enter a whole number between {WHOLE_MIN:,} and {WHOLE_MAX:,}.")
+    return number
 
 
 def decimal_text(value: Any) -> str:
