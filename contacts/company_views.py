@@ -4,7 +4,7 @@ is the platform's)."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -15,9 +15,9 @@ from contacts.records import COMPANY, COMPANY_TAGS, CONTACT
 from crm.forms import apply_errors
 from crm.params import text_param
 from crm.permissions import can, org_member
-from crm.records import columns
+from crm.records import columns, versions
 from crm.records import services as records
-from crm.records.views.merges import to_survivor
+from crm.records.views.merges import gone
 from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
 from crm.selectors import object_history
@@ -27,12 +27,12 @@ CONTACTS_SHOWN = 50
 SUGGESTIONS = 10
 
 
-def _visible_company(request: OrgRequest, company_id: int) -> Company:
+def _visible_company(request: OrgRequest, company_id: int) -> Company | None:
     # Through the member's visible list: a rep limited to their own records gets the
     # same 404 for a colleague's company as for another organisation's.
-    # Its page and form show its tags.
+    # Its page and form show its tags. None: not alive (see `gone`).
     found = selectors.company_list(request.membership).prefetch_related(COMPANY_TAGS.prefetch())
-    return get_object_or_404(found, pk=company_id)
+    return found.filter(pk=company_id).first()
 
 
 @require_GET
@@ -41,7 +41,7 @@ def company_detail(request: OrgRequest, company_id: int) -> HttpResponse:
     visible = selectors.company_list(request.membership)
     company = visible.prefetch_related(COMPANY_TAGS.prefetch()).filter(pk=company_id).first()
     if company is None:  # perhaps merged into another: its old address leads there
-        return to_survivor(request, COMPANY, company_id)
+        return gone(request, COMPANY, company_id)
     contacts = selectors.contact_list(request.membership).filter(company=company)
     context = {
         "company": company,
@@ -66,6 +66,8 @@ def _save(request: OrgRequest, form: CompanyForm, company: Company | None) -> Co
         )  # fmt: skip
     except ValidationError as error:
         apply_errors(form, error)
+        if company is not None:
+            versions.renew(form, company)
         return None
 
 
@@ -83,6 +85,8 @@ def company_new(request: OrgRequest) -> HttpResponse:
 @org_member("company.edit")
 def company_edit(request: OrgRequest, company_id: int) -> HttpResponse:
     company = _visible_company(request, company_id)
+    if company is None:  # deleted in another tab, perhaps: say where it went
+        return gone(request, COMPANY, company_id)
     form = CompanyForm(request.POST or None, initial=initial_for(company, CompanyForm))
     if form.is_valid() and (saved := _save(request, form, company)):
         if request.htmx:  # inline edit: the saved profile goes back into the page
@@ -99,6 +103,8 @@ def company_edit(request: OrgRequest, company_id: int) -> HttpResponse:
 @org_member("company.edit")
 def company_delete(request: OrgRequest, company_id: int) -> HttpResponse:
     company = _visible_company(request, company_id)
+    if company is None:
+        return gone(request, COMPANY, company_id)
     if request.method == "POST":
         records.records_trash(org=request.org, by=request.user, kind=COMPANY, ids=[company.pk])
         say_trashed(request, company)

@@ -8,6 +8,7 @@ from contacts import services
 from contacts.models import Company, Contact
 from crm.models import User
 from crm.records.custom_field_forms import CustomValuesMixin
+from crm.records.versions import version_of
 from crm.selectors import org_users
 
 
@@ -27,6 +28,8 @@ class _ListField(forms.CharField):
 
 class _OwnerMixin(forms.Form):
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    # The version of the record the form was opened on (crm.records.versions); "" on create.
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -108,6 +111,8 @@ def initial_for(record: Contact | Company, form_class: type[forms.Form]) -> dict
         value = getattr(record, name, None)
         if name == "owner":
             value = record.owner_id
+        elif name == "version":
+            value = version_of(record)
         elif name == "tags":
             value = ", ".join(link.tag.name for link in record.tag_links.all())
         elif name == "company":

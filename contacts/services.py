@@ -15,6 +15,7 @@ from crm.models import Organization, User
 from crm.records.custom_fields import clean_custom
 from crm.records.imports.fields import country as country_code
 from crm.records.imports.fields import domain as website_domain
+from crm.records.versions import check_version
 
 # --- Values ------------------------------------------------------------------------------
 
@@ -146,9 +147,11 @@ def company_create(
 @transaction.atomic
 def company_update(
     *, org: Organization, company: Company, by: User | None, tags: list[Tag] | None = None,
-    **fields: Any,
+    version: str | None = None, **fields: Any,
 ) -> Company:  # fmt: skip
-    """Change a company; a new name is copied onto its contacts for search."""
+    """Change a company; a new name is copied onto its contacts for search. With `version`
+    (what the form was opened on), refused if the company changed since."""
+    check_version(company, version, "company")
     fields = _clean_company_fields(fields)
     if "custom" in fields:
         fields["custom"] = clean_custom("company", fields["custom"], keep=company.custom)
@@ -193,9 +196,11 @@ def contact_create(
 @transaction.atomic
 def contact_update(
     *, org: Organization, contact: Contact, by: User | None, tags: list[Tag] | None = None,
-    **fields: Any,
+    version: str | None = None, **fields: Any,
 ) -> Contact:  # fmt: skip
-    """Change some of a contact's fields (and its tags), recording before and after."""
+    """Change some of a contact's fields (and its tags), recording before and after; with
+    `version` (what the form was opened on), refused if the contact changed since."""
+    check_version(contact, version, "contact")
     locked = Contact.objects.select_for_update().filter(pk=contact.pk)
     if contact.erased_at or locked.values_list("erased_at", flat=True).first():
         raise ValidationError("This contact's personal data was erased; it cannot be edited.")
@@ -343,6 +348,9 @@ def contact_save(
 ) -> Contact:  # fmt: skip
     """Create or update a contact as a form gives it: the company by name (created when new)
     and tags by name. One transaction: a refused contact leaves no company or tag behind."""
+    version = fields.pop("version", None)
+    if contact is not None:
+        check_version(contact, version, "contact")  # before a company is made for it
     fields["company"] = company_for_name(org=org, name=company_name, by=by)
     tags = tags_by_name(org=org, names=tag_names, by=by)
     if contact is None:
@@ -356,7 +364,8 @@ def company_save(
     tag_names: list[str], **fields: Any,
 ) -> Company:  # fmt: skip
     """Create or update a company as a form gives it, tags by name, in one transaction."""
+    version = fields.pop("version", None)
     tags = tags_by_name(org=org, names=tag_names, by=by)
     if company is None:
         return company_create(org=org, by=by, tags=tags, **fields)
-    return company_update(org=org, company=company, by=by, tags=tags, **fields)
+    return company_update(org=org, company=company, by=by, tags=tags, version=version, **fields)

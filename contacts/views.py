@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import selectors, services
@@ -13,18 +13,19 @@ from contacts.records import CONTACT, CONTACT_TAGS
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.records import services as records
-from crm.records.views.merges import to_survivor
+from crm.records import versions
+from crm.records.views.merges import gone
 from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
 from crm.selectors import object_history
 
 
-def _visible_contact(request: OrgRequest, contact_id: int) -> Contact:
+def _visible_contact(request: OrgRequest, contact_id: int) -> Contact | None:
     # Through the member's visible list: a rep limited to their own records gets the
     # same 404 for a colleague's contact as for another organisation's.
-    # Its page and form show its tags.
+    # Its page and form show its tags. None: not alive (see `gone`).
     found = selectors.contact_list(request.membership).prefetch_related(CONTACT_TAGS.prefetch())
-    return get_object_or_404(found, pk=contact_id)
+    return found.filter(pk=contact_id).first()
 
 
 @require_GET
@@ -33,7 +34,7 @@ def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
     visible = selectors.contact_list(request.membership)
     contact = visible.prefetch_related(CONTACT_TAGS.prefetch()).filter(pk=contact_id).first()
     if contact is None:  # perhaps merged into another: its old address leads there
-        return to_survivor(request, CONTACT, contact_id)
+        return gone(request, CONTACT, contact_id)
     context = {
         "contact": contact,
         "history": object_history(contact),
@@ -52,6 +53,8 @@ def _save(request: OrgRequest, form: ContactForm, contact: Contact | None) -> Co
         )  # fmt: skip
     except ValidationError as error:
         apply_errors(form, error)
+        if contact is not None:
+            versions.renew(form, contact)
         return None
 
 
@@ -69,6 +72,8 @@ def contact_new(request: OrgRequest) -> HttpResponse:
 @org_member("contact.edit")
 def contact_edit(request: OrgRequest, contact_id: int) -> HttpResponse:
     contact = _visible_contact(request, contact_id)
+    if contact is None:  # deleted in another tab, perhaps: say where it went
+        return gone(request, CONTACT, contact_id)
     form = ContactForm(request.POST or None, initial=initial_for(contact, ContactForm))
     if form.is_valid() and (saved := _save(request, form, contact)):
         if request.htmx:  # inline edit: the saved profile goes back into the page
@@ -85,6 +90,8 @@ def contact_edit(request: OrgRequest, contact_id: int) -> HttpResponse:
 @org_member("contact.edit")
 def contact_delete(request: OrgRequest, contact_id: int) -> HttpResponse:
     contact = _visible_contact(request, contact_id)
+    if contact is None:
+        return gone(request, CONTACT, contact_id)
     if request.method == "POST":
         records.records_trash(org=request.org, by=request.user, kind=CONTACT, ids=[contact.pk])
         say_trashed(request, contact)

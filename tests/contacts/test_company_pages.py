@@ -104,12 +104,15 @@ def test_it_answers_404_for_another_organisations_company(client: Client, acme, 
     assert client.get(f"/o/globex/companies/{company.pk}/").status_code == 404
 
 
-def test_it_answers_404_for_a_trashed_company(client: Client, acme, alice):
+def test_a_trashed_companys_page_says_it_is_in_the_trash(client: Client, acme, alice):
     company = CompanyFactory(org=acme, name="Initech")
     with activate(acme):
         trash(acme, company, by=None)
     client.force_login(alice)
-    assert client.get(f"/o/acme/companies/{company.pk}/").status_code == 404
+    page = client.get(f"/o/acme/companies/{company.pk}/")
+    assert page.status_code == 410
+    assert "Initech is in the Trash" in page.content.decode()
+    assert f"/o/acme/companies/{company.pk}/restore/" in page.content.decode()
 
 
 # --- Create ------------------------------------------------------------------------------
