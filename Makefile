@@ -51,7 +51,7 @@ bench: venv ## Time the budgeted pages over HTTP (ARGS="--contacts 100000" for a
 	@$(DEVELOPMENT) $(DEV) exec -- $(PY) bench/run.py $(ARGS)
 
 manage: venv ## Run a manage.py command: make manage ARGS="createsuperuser"
-	@$(DEVELOPMENT) $(DEV) exec -- $(PY) manage.py $(ARGS)
+	@$(DEVELOPMENT) $(DEV) manage $(ARGS)
 
 services: venv ## Start the embedded PostgreSQL and Redis and leave them running
 	@$(DEVELOPMENT) $(DEV) services

