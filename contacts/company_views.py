@@ -75,10 +75,17 @@ def _save(request: OrgRequest, form: CompanyForm, company: Company | None) -> Co
 @org_member("company.edit")
 def company_new(request: OrgRequest) -> HttpResponse:
     form = CompanyForm(request.POST or None, initial={"owner": request.user.pk})
-    if form.is_valid() and (company := _save(request, form, None)):
-        messages.success(request, f"Added {company}.")
-        return redirect("contacts:company_detail", request.org.slug, company.pk)
-    return render(request, "contacts/company_form.html", {"form": form, "company": None})
+    same = None
+    if form.is_valid():
+        # A form sent twice (Back, then Save again) would make a second company: ask first.
+        if not request.POST.get("create_anyway"):
+            same = selectors.company_with_domain(request.membership, form.cleaned_data["domain"])
+        if same is None and (company := _save(request, form, None)):
+            messages.success(request, f"Added {company}.")
+            return redirect("contacts:company_detail", request.org.slug, company.pk)
+    context = {"form": form, "company": None, "same": same, "same_by": "website",
+               "same_url": COMPANY.detail(request.org.slug, same.pk) if same else ""}  # fmt: skip
+    return render(request, "contacts/company_form.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -2,10 +2,12 @@
 
 from typing import cast
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from contacts.models import Company, Contact
 from crm.models import Membership
+from crm.records.imports.fields import domain as website_domain
 from crm.selectors import person_fields_unshown
 
 # Kept by PostgreSQL for search, read by no page: never loaded with the rows.
@@ -26,3 +28,19 @@ def company_list(membership: Membership) -> QuerySet[Company]:
     found = Company.objects.alive().visible_to(membership)
     found = found.select_related("owner").defer("search_text", *person_fields_unshown("owner"))
     return cast(QuerySet[Company], found)
+
+
+def contact_with_email(membership: Membership, email: str) -> Contact | None:
+    """The member's live contact with this address, if there is one: what a new contact
+    with it would most likely duplicate (a form sent twice, by the Back button)."""
+    email = email.strip().lower()
+    return contact_list(membership).filter(email=email).order_by("pk").first() if email else None
+
+
+def company_with_domain(membership: Membership, domain: str) -> Company | None:
+    """The member's live company at this website domain, as people paste it, if any."""
+    try:
+        domain = website_domain(domain) if domain.strip() else ""
+    except ValidationError:
+        return None
+    return company_list(membership).filter(domain=domain).order_by("pk").first() if domain else None

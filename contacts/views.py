@@ -62,10 +62,17 @@ def _save(request: OrgRequest, form: ContactForm, contact: Contact | None) -> Co
 @org_member("contact.edit")
 def contact_new(request: OrgRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, initial={"owner": request.user.pk})
-    if form.is_valid() and (contact := _save(request, form, None)):
-        messages.success(request, f"Added {contact}.")
-        return redirect("contacts:detail", request.org.slug, contact.pk)
-    return render(request, "contacts/contact_form.html", {"form": form, "contact": None})
+    same = None
+    if form.is_valid():
+        # A form sent twice (Back, then Save again) would make a second contact: ask first.
+        if not request.POST.get("create_anyway"):
+            same = selectors.contact_with_email(request.membership, form.cleaned_data["email"])
+        if same is None and (contact := _save(request, form, None)):
+            messages.success(request, f"Added {contact}.")
+            return redirect("contacts:detail", request.org.slug, contact.pk)
+    context = {"form": form, "contact": None, "same": same, "same_by": "email address",
+               "same_url": CONTACT.detail(request.org.slug, same.pk) if same else ""}  # fmt: skip
+    return render(request, "contacts/contact_form.html", context)
 
 
 @require_http_methods(["GET", "POST"])

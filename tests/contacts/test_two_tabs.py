@@ -131,3 +131,38 @@ def _contact_kind() -> Any:
     from crm.records import registry
 
     return registry.kind("contact")
+
+
+def test_a_create_sent_twice_asks_before_making_a_second_contact(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    client.force_login(alice)
+    data = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+            "phone": "", "company": "", "lifecycle": "lead", "tags": "", "owner": "",
+            "country": ""}  # fmt: skip
+    first = client.post("/o/acme/contacts/new/", data)
+    assert first.status_code == 302
+    again = client.post("/o/acme/contacts/new/", {**data, "email": "ADA@example.com"})
+    body = again.content.decode()
+    assert again.status_code == 200
+    assert "<strong>Ada Lovelace</strong> already has this email address" in body
+    assert f'href="{first["Location"]}"' in body
+    assert 'name="create_anyway" value="1"' in body
+    with activate(acme):
+        assert Contact.objects.count() == 1
+    anyway = client.post("/o/acme/contacts/new/", {**data, "create_anyway": "1"})
+    assert anyway.status_code == 302
+    with activate(acme):
+        assert Contact.objects.count() == 2
+
+
+def test_a_company_at_a_known_website_asks_first(
+    client: Client, alice: User, acme: Organization
+) -> None:
+    client.force_login(alice)
+    client.post("/o/acme/companies/new/", {"name": "Initech", "domain": "initech.com"})
+    same_site = {"name": "Initech Ltd", "domain": "https://www.initech.com/"}
+    again = client.post("/o/acme/companies/new/", same_site)
+    assert "<strong>Initech</strong> already has this website" in again.content.decode()
+    with activate(acme):
+        assert Company.objects.count() == 1
