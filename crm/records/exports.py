@@ -2,9 +2,11 @@
 
 import csv
 import logging
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -107,17 +109,48 @@ def write_csv(rows: Iterable[Row], file: IO[str] | Any) -> None:
 
 
 def write_xlsx(rows: Iterable[Row], file: IO[bytes] | str | Path) -> None:
-    """Rows as one XLSX sheet, streamed (openpyxl's write-only mode); every cell is text."""
+    """Rows as one XLSX sheet, streamed (openpyxl's write-only mode), each cell typed as what
+    it holds: a number, a date, a date and time (in the organisation's time zone, as the
+    CSV says it), or text. A text cell is never read as a formula, so it needs no guard."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Export")
+    header = True
     for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=neutralise(value))
-            cell.data_type = "s"  # text, never a formula, whatever the value looks like
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append([_typed_cell(sheet, value, header) for value in row])
+        header = False
     book.save(file)
+
+
+# What a cell holds, from its text. A number keeps its text when a spreadsheet would change
+# it: a leading zero or plus (a postal code, a phone number) or more than 15 digits.
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,15})?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def _typed_cell(sheet: Any, text: str, header: bool) -> WriteOnlyCell:
+    value: Any = text
+    number_format = ""
+    if not header:
+        try:
+            if _NUMBER.fullmatch(text):
+                value = int(text) if "." not in text else Decimal(text)
+            elif _DATE.fullmatch(text):
+                value, number_format = date.fromisoformat(text), "yyyy-mm-dd"
+            elif _MOMENT.fullmatch(text):
+                # Excel keeps no time zone: the wall-clock time of the organisation's zone.
+                value = datetime.fromisoformat(text).replace(tzinfo=None)
+                number_format = "yyyy-mm-dd hh:mm:ss"
+        except ValueError:  # 2026-02-31: not a date after all
+            value, number_format = text, ""
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # text, never a formula, whatever the value looks like
+    if number_format:
+        cell.number_format = number_format
+    return cell
 
 
 def write(fmt: str, rows: Iterable[Row], path: Path) -> None:

@@ -3,6 +3,7 @@ or, when large, through an export job with its progress page and download."""
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
 from crm.progress import progress_set
 from crm.records import custom_fields, exports, tasks
+from crm.records.custom_fields import custom_field_save
 from crm.records.models import ExportJob
 from crm.tenancy import activate
 from tests.factories import CompanyFactory, ContactFactory
@@ -175,29 +177,37 @@ def test_it_never_exports_another_organisations_rows(
     assert b"Globex" not in _get(client, COMPANIES_URL).content
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_it_neutralises_formulas(client: Client, alice: User, acme: Organization, fmt: str) -> None:
+def test_it_neutralises_formulas_in_csv(client: Client, alice: User, acme: Organization) -> None:
     ContactFactory(org=acme, first_name='=HYPERLINK("http://evil.example","Click")', last_name="")
     for title in ("+1+1", "-2+3", "@SUM(A1)"):
         ContactFactory(org=acme, first_name="Job", last_name=title[:2], job_title=title)
     client.force_login(alice)
-    content = _get(client, f"{URL}?format={fmt}&sort=name&columns=job_title").content
-    rows = (_csv if fmt == "csv" else _xlsx)(content)[1:]
+    content = _get(client, f"{URL}?format=csv&sort=name&columns=job_title").content
+    rows = _csv(content)[1:]
     assert rows[0][0] == """'=HYPERLINK("http://evil.example","Click")"""
     assert sorted(row[2] for row in rows[1:]) == ["'+1+1", "'-2+3", "'@SUM(A1)"]
 
 
-def test_its_xlsx_cells_are_text_never_formulas(
+def test_its_xlsx_cells_are_typed_and_text_is_never_a_formula(
     client: Client, alice: User, acme: Organization
 ) -> None:
-    ContactFactory(org=acme, first_name="=1+1", last_name="")
+    with activate(acme):
+        custom_field_save(org=acme, by=alice, record_kind="contact", key="seats",
+                          label="Seats", kind="number", choices=[])  # fmt: skip
+    ContactFactory(org=acme, first_name="=1+1", last_name="", phone="+4722123054",
+                   custom={"seats": 12})  # fmt: skip
     client.force_login(alice)
-    sheet = openpyxl.load_workbook(io.BytesIO(_get(client, URL + "?format=xlsx").content)).active
+    query = "?format=xlsx&columns=name,phone,custom_seats,created"
+    sheet = openpyxl.load_workbook(io.BytesIO(_get(client, URL + query).content)).active
     assert sheet is not None
-    types = {cell.data_type for row in sheet.iter_rows() for cell in row}
-    assert "f" not in types
-    assert sheet["A2"].value == "'=1+1"
-    assert sheet["A2"].data_type in ("s", "inlineStr")
+    assert "f" not in {cell.data_type for row in sheet.iter_rows() for cell in row}
+    cells = dict(zip([cell.value for cell in sheet[1]], sheet[2], strict=True))
+    name, phone, seats, created = (cells[h] for h in ("First name", "Phone", "Seats", "Created"))
+    assert (name.value, name.data_type) == ("=1+1", "s")  # text: no guard needed
+    assert (phone.value, phone.data_type) == ("+4722123054", "s")  # a number, but text
+    assert (seats.value, seats.data_type) == (12, "n")
+    assert isinstance(created.value, datetime)
+    assert created.number_format == "yyyy-mm-dd hh:mm:ss"
 
 
 @pytest.mark.parametrize("text", ["=1", "+1", "-1", "@x", "\tx", "\rx"])
@@ -476,3 +486,20 @@ def test_it_hides_a_job_from_colleagues(
     client.force_login(bob)
     assert client.get(f"/o/acme/exports/{export_id}/").status_code == 404
     assert client.get(f"/o/acme/exports/{export_id}/download/").status_code == 404
+
+
+def test_only_what_a_spreadsheet_keeps_whole_becomes_a_number_or_a_date() -> None:
+    values = ["7", "-4.5", "01234", "+4722", "12345678901234567890", "2026-12-06",
+              "2026-02-31", "2026-12-06T09:30:00+01:00", "1e5", "=1"]  # fmt: skip
+    out = io.BytesIO()
+    exports.write_xlsx([["h"] * len(values), values], out)
+    sheet = openpyxl.load_workbook(io.BytesIO(out.getvalue())).active
+    assert sheet is not None
+    got = [cell.value for cell in sheet[2]]
+    assert got[:2] == [7, -4.5]
+    assert got[2:5] == ["01234", "+4722", "12345678901234567890"]
+    assert got[5] == datetime(2026, 12, 6)
+    assert got[6] == "2026-02-31"
+    assert got[7] == datetime(2026, 12, 6, 9, 30)
+    assert got[8:] == ["1e5", "=1"]
+    assert [cell.value for cell in sheet[1]] == ["h"] * len(values)
