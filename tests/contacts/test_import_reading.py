@@ -73,6 +73,70 @@ def test_it_suggests_fields_from_the_headers_people_use() -> None:
     ]  # fmt: skip
 
 
+# The contact exports of the tools people leave (their headers as those tools write them),
+# with what each column should fill; columns that fill nothing are left out.
+OTHER_TOOLS = {
+    "Google Contacts": [
+        ("Name", ""), ("Given Name", "first_name"), ("Family Name", "last_name"),
+        ("Group Membership", "tags"), ("E-mail 1 - Type", ""), ("E-mail 1 - Value", "email"),
+        ("E-mail 2 - Type", ""), ("E-mail 2 - Value", "other_emails"),
+        ("Phone 1 - Type", ""), ("Phone 1 - Value", "phone"),
+        ("Organization 1 - Name", "company"), ("Organization 1 - Title", "job_title"),
+        ("Address 1 - Street", "street"), ("Address 1 - City", "city"),
+        ("Address 1 - Postal Code", "postal_code"), ("Address 1 - Country", "country"),
+    ],
+    "Google Contacts (2023)": [
+        ("First Name", "first_name"), ("Last Name", "last_name"),
+        ("Organization Name", "company"), ("Organization Title", "job_title"),
+        ("Labels", "tags"), ("E-mail 1 - Label", ""), ("E-mail 1 - Value", "email"),
+        ("Phone 1 - Label", ""), ("Phone 1 - Value", "phone"),
+    ],
+    "Outlook": [
+        ("First Name", "first_name"), ("Last Name", "last_name"), ("Company", "company"),
+        ("Job Title", "job_title"), ("Business Street", "street"), ("Business City", "city"),
+        ("Business State", "region"), ("Business Postal Code", "postal_code"),
+        ("Business Country/Region", "country"), ("Business Phone", "phone"),
+        ("Mobile Phone", "other_phones"), ("E-mail Address", "email"),
+        ("E-mail 2 Address", "other_emails"),
+    ],
+    "HubSpot": [
+        ("Record ID", "external_id"), ("First Name", "first_name"), ("Last Name", "last_name"),
+        ("Email", "email"), ("Phone Number", "phone"), ("Mobile Phone Number", "other_phones"),
+        ("Contact owner", "owner"), ("Lifecycle Stage", "lifecycle"),
+        ("Street Address", "street"), ("State/Region", "region"),
+        ("Country/Region", "country"), ("Original Source", "source"),
+    ],
+    "Salesforce": [
+        ("Contact ID", "external_id"), ("First Name", "first_name"), ("Last Name", "last_name"),
+        ("Account Name", "company"), ("Title", "job_title"), ("Email", "email"),
+        ("Mailing Street", "street"), ("Mailing State/Province", "region"),
+        ("Mailing Zip/Postal Code", "postal_code"), ("Mailing Country", "country"),
+        ("Lead Source", "source"), ("Contact Owner", "owner"),
+    ],
+    "Pipedrive": [
+        ("Person - ID", "external_id"), ("Person - Name", "full_name"),
+        ("Person - Organization", "company"), ("Person - Email - Work", "email"),
+        ("Person - Email - Home", "other_emails"), ("Person - Phone - Work", "phone"),
+        ("Person - Phone - Mobile", "other_phones"), ("Person - Owner", "owner"),
+        ("Person - Labels", "tags"),
+    ],
+    "Zoho CRM": [
+        ("Record Id", "external_id"), ("First Name", "first_name"), ("Last Name", "last_name"),
+        ("Account Name", "company"), ("Email", "email"), ("Mobile", "phone"),
+        ("Mailing Street", "street"), ("Mailing City", "city"), ("Mailing State", "region"),
+        ("Mailing Zip", "postal_code"), ("Mailing Country", "country"),
+        ("Contact Owner", "owner"), ("Lead Source", "source"),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tool", OTHER_TOOLS)
+def test_it_recognises_the_columns_of_other_tools_exports(tool: str) -> None:
+    headers, expected = zip(*OTHER_TOOLS[tool], strict=True)
+    known = {target.key: target for target in CONTACT_TARGETS}
+    assert suggest(registry.kind("contact"), list(headers), known) == list(expected)
+
+
 def test_it_reads_countries_and_sizes_as_people_write_them() -> None:
     assert [country(v) for v in ("FR", "fra", "United Kingdom", "uk", "Deutschland")] == [
         "FR", "FR", "GB", "GB", "DE"

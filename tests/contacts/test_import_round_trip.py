@@ -11,7 +11,7 @@ from contacts.models import Contact
 from crm.models import Organization, User
 from crm.records.models import ImportJob
 from crm.tenancy import activate
-from tests.contacts.imports import check, media, upload
+from tests.contacts.imports import check, media, run, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +42,27 @@ def test_an_exported_list_imports_back_unchanged(
     assert job.totals["unchanged"] == 1, job.problems
     with activate(acme):
         assert Contact.objects.get().job_title == "=Countess"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_imports_into_another_organisation_owned_by_the_importer(
+    client: Client, alice: User, acme: Organization, globex: Organization, charlie: User,
+    fmt: str,
+) -> None:  # fmt: skip
+    with activate(acme):
+        services.contact_save(
+            org=acme, by=alice, company_name="Northwind", tag_names=["VIP"], first_name="Ada",
+            last_name="Lovelace", email="ada@example.com", owner=alice,
+        )  # fmt: skip
+    client.force_login(alice)
+    exported = client.get(f"/o/acme/contacts/export/?format={fmt}&columns={COLUMNS}").content
+    job = run(globex, charlie, exported)
+    assert job.totals["created"] == 1, job.problems
+    assert job.totals["rejected"] == 0
+    ((row, column, message, outcome),) = job.problems
+    assert (row, column, outcome) == (2, "Owner email", "created")
+    assert "No member of this organisation has the email “alice@acme.test”" in message
+    with activate(globex):
+        ada = Contact.objects.get()
+    assert (ada.email, ada.owner_id, ada.company_name) == ("ada@example.com", charlie.pk,
+                                                          "Northwind")  # fmt: skip

@@ -176,22 +176,37 @@ def custom(field: CustomField) -> Converter:
 # --- Targets every kind of record can use -------------------------------------------------
 
 ADDRESS = [
+    # Google ("Address 1 - Street"), Outlook ("Business Street"), HubSpot ("State/Region"),
+    # Salesforce ("Mailing Zip/Postal Code"), Zoho ("Mailing Zip").
     Target("street", "Street", text(200), ("street", "address", "streetaddress", "address1",
-                                           "addressline1", "addressstreet", "mailingstreet")),
-    Target("city", "City", text(100), ("city", "town", "mailingcity", "addresscity")),
+                                           "addressline1", "addressstreet", "mailingstreet",
+                                           "address1street", "businessstreet", "homestreet",
+                                           "billingstreet")),
+    Target("city", "City", text(100), ("city", "town", "mailingcity", "addresscity",
+                                       "address1city", "businesscity", "homecity",
+                                       "billingcity")),
     Target("region", "Region or state", text(100), ("region", "state", "province", "county",
-                                                     "stateregion", "mailingstate")),
+                                                     "stateregion", "mailingstate",
+                                                     "mailingstateprovince", "address1region",
+                                                     "businessstate", "homestate",
+                                                     "billingstateprovince", "stateprovince")),
     Target("postal_code", "Postal code", text(20), ("postalcode", "postcode", "zip", "zipcode",
-                                                    "mailingzip", "mailingpostalcode")),
+                                                    "mailingzip", "mailingpostalcode",
+                                                    "mailingzippostalcode", "address1postalcode",
+                                                    "businesspostalcode", "homepostalcode",
+                                                    "billingzippostalcode", "zippostalcode")),
     Target("country", "Country", country, ("country", "countrycode", "countryregion",
-                                           "mailingcountry")),
+                                           "mailingcountry", "address1country",
+                                           "businesscountryregion", "homecountryregion",
+                                           "billingcountry")),
 ]  # fmt: skip
 OWNER = Target(
     "owner", "Owner (a member's email)", email,  # checked against the members when planned
     ("owner", "owneremail", "contactowner", "companyowner", "accountowner", "assignedto",
      "salesrep", "recordowner"),
 )  # fmt: skip
-TAGS = Target("tags", "Tags", names, ("tags", "tag", "labels", "label", "lists"), many=True)
+TAGS = Target("tags", "Tags", names,
+              ("tags", "tag", "labels", "label", "lists", "groupmembership"), many=True)
 EXTERNAL_ID = Target(
     "external_id", "External ID", text(100),
     ("externalid", "id", "recordid", "contactid", "companyid", "accountid", "crmid", "uid"),
@@ -221,10 +236,29 @@ def suggest(kind: Kind, headers: list[str], known: dict[str, Target] | None = No
     taken: set[str] = set()
     mapping = []
     for header in headers:
-        key = by_alias.get(normalise_header(header), "")
+        key = next((by_alias[n] for n in _spellings(header) if n in by_alias), "")
         if key in taken and not known[key].many:
             key = known[key].overflow
         if key:
             taken.add(key)
         mapping.append(key)
+    # A file with a given and a family name and a whole name ("Name", as Google's has)
+    # imports the parts: the whole name is left out, not split over them.
+    parts = {part for target in known.values() for part in target.splits_into}
+    if parts & set(mapping):
+        mapping = ["" if known.get(key) and known[key].splits_into else key for key in mapping]
     return mapping
+
+
+def _spellings(header: str) -> list[str]:
+    """A header as other tools' exports spell it, normalised: Google's "E-mail 1 - Value",
+    Pipedrive's "Person - Email - Work" are "email1" and "email"; the header as it is first."""
+    spellings = [normalise_header(header)]
+    for strip in (
+        lambda n: n.removesuffix("value"),  # Google: the value beside its "- Label" column
+        lambda n: n.removeprefix("person"),  # Pipedrive: "Person - Email"
+        lambda n: n.removeprefix("contact"),  # "Contact Owner", "Contact ID"
+        lambda n: n.removesuffix("work"),  # Pipedrive: "Phone - Work" is the phone
+    ):
+        spellings += [found for n in list(spellings) if (found := strip(n)) not in spellings]
+    return [n for n in spellings if n]

@@ -58,6 +58,8 @@ class RowPlan:
     extra: dict[str, Any] = field(default_factory=dict)
     changes: dict[str, list[Any]] = field(default_factory=dict)  # an update's before and after
     problems: list[tuple[str, str]] = field(default_factory=list)  # (column, message)
+    # What was done instead of what a cell asked, without refusing the row: (column, message).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def refuse(self, action: str, column: str, message: str) -> None:
         self.action = action
@@ -80,7 +82,7 @@ class Plan:
     def problems(self, limit: int = PROBLEMS_KEPT) -> list[list[Any]]:
         found: list[list[Any]] = []
         for row in self.rows:
-            for column, message in row.problems:
+            for column, message in (*row.problems, *row.notes):
                 if len(found) == limit:
                     return found
                 found.append([row.number, column, message, row.action])
@@ -184,6 +186,8 @@ def _read(
                 continue
             try:
                 _put(importer, values, target, target.convert(cell), members)
+            except _Instead as note:
+                row.notes.append((header, note.message))
             except ValidationError as error:
                 row.problems.append((header, " ".join(error.messages)))
         for target in splits:  # a full name fills the first and last names not given apart
@@ -197,12 +201,23 @@ def _read(
         yield row, values
 
 
+class _Instead(Exception):
+    """A cell that cannot be followed, and what the row does instead (the row goes on)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def _put(importer: Importer, values: dict[str, Any], target: Target, value: Any,
          members: dict[str, int]) -> None:  # fmt: skip
     key = target.key
     if key == "owner":
-        if value not in members:
-            raise ValidationError(f"No member of this organisation has the email “{value}”.")
+        if value not in members:  # our own export, imported into another organisation
+            raise _Instead(
+                f"No member of this organisation has the email “{value}”: a new record is "
+                "yours, and an existing one keeps its owner."
+            )
         values["owner_id"] = members[value]
     elif key.startswith("custom_"):
         if value is not None:
