@@ -205,8 +205,13 @@ OWNER = Target(
     ("owner", "owneremail", "contactowner", "companyowner", "accountowner", "assignedto",
      "salesrep", "recordowner"),
 )  # fmt: skip
-TAGS = Target("tags", "Tags", names,
-              ("tags", "tag", "labels", "label", "lists", "groupmembership"), many=True)
+TAGS = Target(
+    "tags",
+    "Tags",
+    names,
+    ("tags", "tag", "labels", "label", "lists", "groupmembership"),
+    many=True,
+)
 EXTERNAL_ID = Target(
     "external_id", "External ID", text(100),
     ("externalid", "id", "recordid", "contactid", "companyid", "accountid", "crmid", "uid"),
