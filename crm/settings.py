@@ -276,6 +276,8 @@ MFA_TOTP_ISSUER = PRODUCT_NAME
 
 # consolemail:// prints messages to the terminal; smtp+tls://user:pass@host:587 sends them.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if vars().get("EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend":
+    vars()["EMAIL_BACKEND"] = "crm.mail.FramedConsoleBackend"  # easy to find among the logs
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -377,11 +379,23 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Logging: one JSON object per line on stdout ------------------------------------------
 
+# "json" (one object a line, for a log shipper) or "text" (for a person at a terminal).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "crm.logging.JsonFormatter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "formatters": {
+        "json": {"()": "crm.logging.JsonFormatter"},
+        "text": {"()": "crm.logging.TextFormatter"},
+    },
+    "filters": {"quiet_requests": {"()": "crm.logging.QuietRequests"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["quiet_requests"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Replace Django's own DEBUG console handlers, which would print every line twice.

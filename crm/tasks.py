@@ -116,8 +116,11 @@ def catch_up() -> list[str]:
             continue
         task_name = str(args[0]) if isinstance(args, list | tuple) else ""
         ran = last.get(task_name)
-        if ran is None or schedule.is_due(ran).is_due:
+        if ran is None:
+            logger.info("Running %s for the first time", task_name)
+        elif schedule.is_due(ran).is_due:
             logger.warning("Running %s now: its last scheduled run was missed", task_name)
+        if ran is None or schedule.is_due(ran).is_due:
             fan_out(task_name)
             caught.append(task_name)
     return caught
