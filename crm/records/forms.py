@@ -31,10 +31,11 @@ class SavedViewSaveForm(SavedViewForm):
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV or Excel file",
+        label="CSV, Excel or vCard file",
         help_text="A first row naming the columns, then one row per record. CSV separated by "
-        "commas, semicolons, tabs or pipes, in any common encoding; or XLSX (the first sheet).",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
+        "commas, semicolons, tabs or pipes, in any common encoding; XLSX (the first sheet); "
+        "or vCard (.vcf), as phones and address books export contacts.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.vcf"}),
     )
 
     def __init__(self, *args: Any, too_large: bool = False, **kwargs: Any) -> None:

@@ -58,7 +58,7 @@ def test_the_upload_form_shows_no_error_before_anything_is_posted(
 ) -> None:
     client.force_login(rita)
     body = client.get(url).content.decode()
-    assert "CSV or Excel file" in body
+    assert "CSV, Excel or vCard file" in body
     assert "This field is required." not in body
     assert "field__error" not in body
 

@@ -135,6 +135,30 @@ FILES = st.one_of(
         lambda rows: "\n".join(",".join(r) for r in rows).encode("utf-8", "surrogatepass")
     ),
     st.lists(st.lists(CELLS, min_size=1, max_size=5), max_size=6).map(_workbook),
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "N",
+                    "FN",
+                    "EMAIL;TYPE=WORK",
+                    "TEL",
+                    "ORG",
+                    "ADR",
+                    "X;Y=",
+                    "CATEGORIES",
+                    "item1.EMAIL",
+                    "N;ENCODING=QUOTED-PRINTABLE",
+                ]
+            ),
+            VALUES,
+        ),
+        max_size=8,
+    ).map(
+        lambda props: (
+            "BEGIN:VCARD\r\n" + "".join(f"{k}:{v}\r\n" for k, v in props) + "END:VCARD\r\n"
+        ).encode("utf-8", "surrogatepass")
+    ),
 )
 
 

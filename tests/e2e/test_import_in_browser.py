@@ -43,7 +43,7 @@ def test_a_rep_imports_a_file_and_undoes_it(
 
     path = tmp_path / "people.csv"
     path.write_bytes(FILE)
-    page.get_by_label("CSV or Excel file").set_input_files(path)
+    page.get_by_label("CSV, Excel or vCard file").set_input_files(path)
     page.get_by_role("button", name="Upload and map columns").click()
     expect(page.locator("h1")).to_have_text("Import of people.csv")
     expect(page.get_by_label("E-mail Address")).to_have_value("email")

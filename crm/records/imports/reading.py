@@ -13,6 +13,8 @@ cheap part of this on the upload itself; the rest runs in a worker.
 
 import csv
 import io
+import quopri
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -76,8 +78,11 @@ class Table:
 
 def read_table(path: Path) -> Table:
     """The table in the file at `path`, told apart by its content rather than its name."""
-    if precheck(path) == "xlsx":
+    found = precheck(path)
+    if found == "xlsx":
         return _read_xlsx(path)
+    if found == "vcf":
+        return _read_vcf(path.read_bytes())
     return _read_csv(path.read_bytes())
 
 
@@ -94,7 +99,7 @@ def precheck(path: Path) -> str:
     text, _ = decode(start)
     if "\x00" in text:
         raise UnreadableFile("This is not a CSV or Excel file: it holds binary data.")
-    return "csv"
+    return "vcf" if text.lstrip().upper().startswith("BEGIN:VCARD") else "csv"
 
 
 def check_workbook(path: Path) -> None:
@@ -304,6 +309,144 @@ def _xlsx_text(value: Any) -> str:
     if isinstance(value, date | time):
         return value.isoformat()
     return _cell_text(str(value))[:MAX_CELL]
+
+
+# --- vCard -----------------------------------------------------------------------------------
+
+# The columns a vCard file reads as, named as an import suggests fields for them.
+VCARD_HEADERS = ["First name", "Last name", "Email", "Other emails", "Phone", "Other phones",
+                 "Company", "Job title", "Street", "City", "Region", "Postal code", "Country",
+                 "Tags"]  # fmt: skip
+_VCARD_ESCAPES = re.compile(r"\\(.)")
+
+
+def _read_vcf(data: bytes) -> Table:
+    """A vCard file (2.1, 3.0 or 4.0: what phones, Apple Contacts, Google and Outlook export)
+    as a table: one row per card, in the columns of VCARD_HEADERS."""
+    text, encoding = decode(data)
+    cards = list(_cards(text))
+    if not cards:
+        raise UnreadableFile("The file has no contact card (BEGIN:VCARD … END:VCARD).")
+    if len(cards) > 2 * settings.IMPORT_MAX_ROWS:
+        raise _too_many_rows()
+    rows = [_card_row(card) for card in cards]
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        yield from enumerate(rows, start=1)
+
+    return Table("vcf", list(VCARD_HEADERS), records, 0, encoding)
+
+
+def _cards(text: str) -> Iterator[list[tuple[str, dict[str, str], str]]]:
+    """Each card's properties as (name, parameters, value), lines unfolded and decoded."""
+    card: list[tuple[str, dict[str, str], str]] | None = None
+    for line in _unfolded(text):
+        name, params, value = _property(line)
+        if name == "BEGIN" and value.upper() == "VCARD":
+            card = []
+        elif name == "END" and card is not None:
+            yield card
+            card = None
+        elif card is not None and name:
+            card.append((name, params, value))
+
+
+def _unfolded(text: str) -> Iterator[str]:
+    """Lines joined back: a line that starts with a space or tab continues the one before
+    (RFC 6350), as does one after a quoted-printable line ending in "=" (vCard 2.1)."""
+    current = ""
+    for raw in text.splitlines():
+        if raw[:1] in (" ", "\t") and current:
+            current += raw[1:]
+        elif current.endswith("=") and "QUOTED-PRINTABLE" in current.split(":", 1)[0].upper():
+            current = current[:-1] + raw
+        else:
+            if current:
+                yield current[:MAX_CELL]
+            current = raw
+    if current:
+        yield current[:MAX_CELL]
+
+
+def _property(line: str) -> tuple[str, dict[str, str], str]:
+    head, _, value = line.partition(":")
+    name, *parts = head.split(";")
+    name = name.rsplit(".", 1)[-1].strip().upper()  # "item1.EMAIL" is EMAIL
+    params: dict[str, str] = {}
+    for part in parts:
+        key, _, found = part.partition("=")
+        if found:
+            params[key.strip().upper()] = found.strip().strip('"').upper()
+        else:  # vCard 2.1: "EMAIL;WORK;PREF:" and "ENCODING" values alone
+            params.setdefault("TYPE", "")
+            params["TYPE"] += "," + key.strip().upper()
+            if key.strip().upper() == "QUOTED-PRINTABLE":
+                params["ENCODING"] = "QUOTED-PRINTABLE"
+    if params.get("ENCODING") == "QUOTED-PRINTABLE":
+        charset = params.get("CHARSET", "UTF-8").lower()
+        try:
+            value = quopri.decodestring(value.encode("latin-1", "replace")).decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            value = quopri.decodestring(value.encode("latin-1", "replace")).decode("latin-1")
+    return name, params, value
+
+
+def _parts(value: str) -> list[str]:
+    """A structured value's components (N, ADR, ORG), split at unescaped ";"."""
+    parts, current, escaped = [], "", False
+    for char in value:
+        if escaped:
+            current += "\n" if char in "nN" else char
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ";":
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return parts
+
+
+def _unescape(value: str) -> str:
+    return _VCARD_ESCAPES.sub(lambda m: "\n" if m[1] in "nN" else m[1], value).strip()
+
+
+def _preferred(values: list[tuple[dict[str, str], str]]) -> list[str]:
+    """The values of a repeated property, the preferred (or work) one first."""
+
+    def rank(item: tuple[dict[str, str], str]) -> int:
+        kinds = item[0].get("TYPE", "") + "," + item[0].get("PREF", "")
+        return 0 if "PREF" in kinds or item[0].get("PREF") else 1 if "WORK" in kinds else 2
+
+    return [value for _, value in sorted(values, key=rank) if value]
+
+
+def _card_row(card: list[tuple[str, dict[str, str], str]]) -> list[str]:
+    found: dict[str, list[tuple[dict[str, str], str]]] = {}
+    for name, params, value in card:
+        found.setdefault(name, []).append((params, value))
+
+    def first(name: str) -> str:
+        return found[name][0][1] if name in found else ""
+
+    family, given = ([*_parts(first("N")), "", ""])[:2] if "N" in found else ("", "")
+    if not (family or given):  # no structured name: the formatted one, split
+        given, _, family = _unescape(first("FN")).partition(" ")
+    emails = _preferred([(p, _unescape(v)) for p, v in found.get("EMAIL", [])])
+    # vCard 4 may write a number as a URI: "tel:+1-202-555-0100".
+    phones = _preferred([(p, _unescape(v).removeprefix("tel:")) for p, v in found.get("TEL", [])])
+    company = _parts(first("ORG"))[0] if "ORG" in found else ""
+    addresses = _preferred([(p, v) for p, v in found.get("ADR", [])])
+    address = ([*_parts(addresses[0]), *[""] * 7])[:7] if addresses else [""] * 7
+    _, _, street, city, region, postal, country = address
+    categories = [_unescape(c) for c in first("CATEGORIES").split(",") if c.strip()]
+    row = [given, family, emails[0] if emails else "", "; ".join(emails[1:]),
+           phones[0] if phones else "", "; ".join(phones[1:]), company,
+           _unescape(first("TITLE")), street, city, region, postal, country,
+           "; ".join(categories)]  # fmt: skip
+    return [_cell_text(value)[:MAX_CELL] for value in row]
 
 
 # --- Both ---------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 Status = ImportJob.Status
 PROGRESS = "import"
-EXTENSIONS = {"csv": ".csv", "xlsx": ".xlsx"}
+EXTENSIONS = {"csv": ".csv", "xlsx": ".xlsx", "vcf": ".vcf"}
 # A file in an imports folder that no import points at is deleted once this old.
 ORPHAN_AGE = timedelta(hours=1)
 # An upload never mapped (or never readable) is abandoned: forgotten after a day.
