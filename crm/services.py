@@ -6,6 +6,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -38,12 +39,13 @@ RESERVED_SLUGS = {"admin", "accounts", "api", "new", "settings", "static", "www"
 
 
 @transaction.atomic
-def user_set_up(*, email: str, password: str) -> User:
-    """A user with this address (created if new), this password and the address confirmed:
-    for system use (demo logins, operators), where nobody clicks a confirmation link."""
+def user_set_up(*, email: str, password: str = "", password_hash: str = "") -> User:
+    """A user with this address (created if new), this password (or this hash of one, made
+    once for several users) and the address confirmed: for system use (demo logins,
+    operators), where nobody clicks a confirmation link."""
     email = email.strip().lower()
     user = User.objects.filter(email=email).first() or User.objects.create_user(email)
-    user.set_password(password)
+    user.password = password_hash or make_password(password)
     user.save(update_fields=["password"])
     EmailAddress.objects.update_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
