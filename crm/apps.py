@@ -15,6 +15,9 @@ class CrmConfig(AppConfig):
         _register_jobs()
         contributions.register_navigation("Home", "crm:home", order=0)
         contributions.register_navigation("Trash", "records:trash", order=1000)
+        contributions.register_navigation(
+            "Settings", "crm:profile", order=1100, action="org.manage"
+        )
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
 
 

@@ -28,6 +28,16 @@ def test_it_shows_the_navigation_and_skip_link_to_a_member(client: Client, alice
     assert "alice@acme.test" in html  # the user menu
 
 
+def test_settings_are_in_the_navigation_of_those_who_manage_the_organisation(
+    client: Client, alice, rita
+) -> None:
+    client.force_login(alice)
+    html = client.get("/o/acme/settings/members/").content.decode()
+    assert '<a class="sidenav__link" href="/o/acme/settings/" aria-current="page">' in html
+    client.force_login(rita)
+    assert 'href="/o/acme/settings/"' not in client.get("/o/acme/").content.decode()
+
+
 @pytest.mark.parametrize(
     "url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
 )
