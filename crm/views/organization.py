@@ -1,10 +1,13 @@
 """An organisation's home and its settings: profile, security, record visibility, audit log."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm import services
@@ -17,7 +20,8 @@ from crm.forms import (
     apply_errors,
 )
 from crm.params import text_param
-from crm.permissions import org_member
+from crm.permissions import can, org_member
+from crm.records import registry
 from crm.requests import OrgRequest
 from crm.selectors import object_history
 
@@ -27,8 +31,32 @@ AUDIT_PAGE_SIZE = 50
 @require_GET
 @org_member()
 def org_home(request: OrgRequest) -> HttpResponse:
-    request.session["last_org"] = request.org.slug
-    return render(request, "crm/org_home.html")
+    if request.session.get("last_org") != request.org.slug:  # a write only when it changes
+        request.session["last_org"] = request.org.slug
+    sections = [_home_section(request, kind) for kind in registry.kinds()
+                if can(request.membership, kind.action("view"))]  # fmt: skip
+    context = {"sections": sections, "empty": not any(s["count"] for s in sections)}
+    return render(request, "crm/org_home.html", context)
+
+
+# Home counts a kind's records up to this many: past it, "over 10,000" says enough.
+HOME_COUNT_CAP = 10_000
+
+
+def _home_section(request: OrgRequest, kind: registry.Kind) -> dict[str, Any]:
+    """A kind's card on the home page: how many records the member sees, and the ways in."""
+    slug, membership = request.org.slug, request.membership
+    count = kind.visible(membership).order_by()[: HOME_COUNT_CAP + 1].count()
+    may_add = bool(kind.new_url) and can(membership, kind.action("edit"))
+    may_import = kind.imports is not None and can(membership, "import.run")
+    return {
+        "kind": kind,
+        "count": min(count, HOME_COUNT_CAP),
+        "capped": count > HOME_COUNT_CAP,
+        "list_url": kind.url("list", slug),
+        "new_url": reverse(kind.new_url, args=[slug]) if may_add else "",
+        "import_url": kind.url("import", slug) if may_import else "",
+    }
 
 
 @require_http_methods(["GET", "POST"])
