@@ -103,3 +103,31 @@ def audit_erase(events: models.QuerySet[AuditEvent], *, shown_as: str) -> int:
         event.object_repr = shown_as
     AuditEvent.objects.bulk_update(found, ["changes", "object_repr"])
     return len(found)
+
+
+# What the last part of an action code says, in words (History, the audit log's filter).
+VERBS = {
+    "created": "Added",
+    "updated": "Changed",
+    "trashed": "Moved to the Trash",
+    "deleted": "Deleted",
+    "restored": "Restored from the Trash",
+    "merge_undone": "Merge undone",
+    "unmerged": "Brought back from a merge",
+    "erased": "Personal data erased",
+    "personal_data_exported": "Personal data exported",
+    "consent_changed": "Consent changed",
+    "duplicate_dismissed": "Marked as not a duplicate",
+    "role_changed": "Role changed",
+    "uploaded": "File uploaded",
+    "committed": "Imported",
+    "discarded": "Discarded",
+    "undone": "Undone",
+    "purged": "Cleared out",
+    "accepted": "Accepted",
+    "revoked": "Revoked",
+    "removed": "Removed",
+    "permissions_updated": "Permissions changed",
+    "security_updated": "Security settings changed",
+    "visibility_updated": "Who sees what changed",
+}

@@ -6,6 +6,7 @@ import django_filters
 from django.apps import apps
 from django.db.models import QuerySet
 
+from crm.audit import VERBS
 from crm.models import AuditEvent, Membership
 
 
@@ -24,7 +25,9 @@ class AuditEventFilter(django_filters.FilterSet):
         label="Who",
         empty_label="Anyone",
     )
-    action = django_filters.CharFilter(lookup_expr="startswith", label="Action starts with")
+    action = django_filters.ChoiceFilter(
+        choices=[], method="filter_action", label="What", empty_label="Anything"
+    )
     object_type = django_filters.ChoiceFilter(choices=[], label="Record type")
     at = django_filters.DateFromToRangeFilter(
         label="Between", widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
@@ -41,12 +44,17 @@ class AuditEventFilter(django_filters.FilterSet):
             "user__email"
         )
         types = AuditEvent.objects.values_list("object_type", flat=True).distinct()
+        what = {**VERBS, "merged": "Merged", "exported": "Exported"}
+        self.filters["action"].extra["choices"] = sorted(what.items(), key=lambda c: c[1])
         self.filters["object_type"].extra["choices"] = sorted(
             ((t, _type_label(t)) for t in types if t), key=lambda choice: choice[1]
         )
 
     def filter_actor(self, queryset: QuerySet[AuditEvent], name: str, value: Membership):
         return queryset.filter(actor_id=value.user_id)
+
+    def filter_action(self, queryset: QuerySet[AuditEvent], name: str, value: str):
+        return queryset.filter(action__endswith=f".{value}")
 
     @property
     def qs(self) -> QuerySet[AuditEvent]:

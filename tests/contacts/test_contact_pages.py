@@ -70,9 +70,9 @@ def test_it_shows_the_history_and_no_interactions(
     client.force_login(alice)
     page = client.get(f"/o/acme/contacts/{ada.pk}/").content.decode()
     history = page.split('id="history-title"', 1)[1]
-    assert "<code>contact.updated</code>" in history
-    assert "<code>contact.created</code>" in history
-    assert "job_title</span>: Analyst → CTO" in history
+    assert "· Changed ·" in history
+    assert "· Added ·" in history
+    assert "Job title</span>: Analyst → CTO" in history
     assert "No interactions yet" in page
 
 
