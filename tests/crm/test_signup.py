@@ -31,6 +31,7 @@ def test_it_signs_up_confirms_logs_out_and_logs_in(client: Client) -> None:
     (message,) = mail.outbox
     link = re.search(r"http://testserver(/accounts/confirm-email/[^/\s]+/)", str(message.body))
     assert link, message.body
+    assert str(message.body).startswith("Hello from Kestrel CRM!")  # the product, not the host
 
     confirmed = client.post(link.group(1))
     assert confirmed["Location"] == "/"  # signed in by the link, not sent to the login page
