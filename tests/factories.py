@@ -10,7 +10,7 @@ does everything it makes along the way (a tag, a company named by a contact).
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import factory
 
@@ -36,7 +36,10 @@ class Maker(Protocol[R_co]):
 
 
 class _ServiceFactory(factory.Factory):
-    """Creates through `_make(org, by, **values)` with the organisation active."""
+    """Creates through `_make(org, by, **values)` with the organisation active: each factory
+    below defines it, calling its kind's services."""
+
+    _make: ClassVar[Callable[..., Any]]
 
     class Meta:
         abstract = True
@@ -47,10 +50,6 @@ class _ServiceFactory(factory.Factory):
         by: User | None = kwargs.pop("by", None)
         with activate(org):
             return cls._make(org, by, **kwargs)
-
-    @classmethod
-    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
-        raise NotImplementedError
 
 
 class _ContactFactory(_ServiceFactory):

@@ -15,8 +15,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH")
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
