@@ -1,6 +1,8 @@
 """Companies: page, create, edit, delete to the Trash and back, name suggestions (their list
 is the platform's)."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -17,7 +19,7 @@ from crm.params import text_param
 from crm.permissions import can, org_member
 from crm.records import columns, versions
 from crm.records import services as records
-from crm.records.views.merges import gone
+from crm.records.views import gone, look_alike
 from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
 from crm.selectors import object_history
@@ -75,16 +77,17 @@ def _save(request: OrgRequest, form: CompanyForm, company: Company | None) -> Co
 @org_member("company.edit")
 def company_new(request: OrgRequest) -> HttpResponse:
     form = CompanyForm(request.POST or None, initial={"owner": request.user.pk})
-    same = None
+    alike: dict[str, Any] = {}
     if form.is_valid():
-        # A form sent twice (Back, then Save again) would make a second company: ask first.
-        if not request.POST.get("create_anyway"):
-            same = selectors.company_with_domain(request.membership, form.cleaned_data["domain"])
-        if same is None and (company := _save(request, form, None)):
+        domain = form.cleaned_data["domain"]
+        alike = look_alike(
+            request, COMPANY, lambda: selectors.company_with_domain(request.membership, domain),
+            "website",
+        )  # fmt: skip
+        if alike["same"] is None and (company := _save(request, form, None)):
             messages.success(request, f"Added {company}.")
             return redirect("contacts:company_detail", request.org.slug, company.pk)
-    context = {"form": form, "company": None, "same": same, "same_by": "website",
-               "same_url": COMPANY.detail(request.org.slug, same.pk) if same else ""}  # fmt: skip
+    context = {"form": form, "company": None, **alike}
     return render(request, "contacts/company_form.html", context)
 
 

@@ -1,5 +1,7 @@
 """Contacts: page, create, edit, delete to the Trash and back (their list is the platform's)."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -14,7 +16,7 @@ from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.records import services as records
 from crm.records import versions
-from crm.records.views.merges import gone
+from crm.records.views import gone, look_alike
 from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
 from crm.selectors import object_history
@@ -62,16 +64,17 @@ def _save(request: OrgRequest, form: ContactForm, contact: Contact | None) -> Co
 @org_member("contact.edit")
 def contact_new(request: OrgRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, initial={"owner": request.user.pk})
-    same = None
+    alike: dict[str, Any] = {}
     if form.is_valid():
-        # A form sent twice (Back, then Save again) would make a second contact: ask first.
-        if not request.POST.get("create_anyway"):
-            same = selectors.contact_with_email(request.membership, form.cleaned_data["email"])
-        if same is None and (contact := _save(request, form, None)):
+        email = form.cleaned_data["email"]
+        alike = look_alike(
+            request, CONTACT, lambda: selectors.contact_with_email(request.membership, email),
+            "email address",
+        )  # fmt: skip
+        if alike["same"] is None and (contact := _save(request, form, None)):
             messages.success(request, f"Added {contact}.")
             return redirect("contacts:detail", request.org.slug, contact.pk)
-    context = {"form": form, "contact": None, "same": same, "same_by": "email address",
-               "same_url": CONTACT.detail(request.org.slug, same.pk) if same else ""}  # fmt: skip
+    context = {"form": form, "contact": None, **alike}
     return render(request, "contacts/contact_form.html", context)
 
 

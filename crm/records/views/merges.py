@@ -11,13 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from crm.forms import apply_errors
 from crm.paging import bounded_page
 from crm.params import text_param
 from crm.permissions import can, org_member
-from crm.records import duplicates, merging, registry, trash
+from crm.records import duplicates, merging, registry
 from crm.records.merge_forms import MergeForm
 from crm.records.models import DuplicatePair, Merge
 from crm.records.registry import Kind
@@ -31,30 +30,6 @@ PICKER_RESULTS = 20
 def _allowed(request: OrgRequest, kind: Kind) -> None:
     if kind.merge is None or not can(request.membership, kind.action("merge")):
         raise PermissionDenied
-
-
-def gone(request: OrgRequest, kind: Kind, record_id: int) -> HttpResponse:
-    """The answer for a record that is not alive, at its page or its forms: on to the record
-    it was merged into; a page saying it is in the Trash, with the way back (410); or the
-    same 404 as a missing record's, unless the member may see it. htmx asked for a piece of
-    a page (an inline save): it loads the whole answer instead."""
-    survivor = merging.survivor_of(kind.every_visible(request.membership), record_id)
-    record = trash.trashed(kind, request.membership).filter(pk=record_id).first()
-    if survivor is None and record is None:
-        raise Http404
-    if request.htmx:
-        return HttpResponseClientRedirect(kind.detail(request.org.slug, record_id))
-    if survivor is not None or record is None:
-        messages.info(request, f"That {kind.noun} was merged into {survivor}.")
-        return redirect(kind.detail(request.org.slug, survivor.pk))
-    context = {
-        "kind": kind,
-        "record": record,
-        "can_restore": can(request.membership, kind.action("edit")),
-        "restore_url": kind.url("restore", request.org.slug, record.pk),
-        "purge_on": trash.purge_on(record.deleted_at),
-    }
-    return render(request, "records/in_trash.html", context, status=410)
 
 
 # --- The lists of likely duplicates ------------------------------------------------------
