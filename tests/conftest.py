@@ -132,11 +132,17 @@ def charlie(globex: Organization) -> User:
     return member(globex, "charlie@globex.test", Role.ADMIN)
 
 
-@pytest.fixture
-def free_port() -> int:
+def unused_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on: for a server to start on, or to stand
+    for one that is down."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def free_port() -> int:
+    return unused_port()
 
 
 @pytest.fixture

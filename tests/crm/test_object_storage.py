@@ -2,7 +2,6 @@
 the S3 API is moto's server, spoken to over HTTP as a bucket would be. Nothing is written
 to the machine's MEDIA_ROOT, and what the import is done with leaves the bucket."""
 
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from crm.models import Organization, User
 from crm.records import exports
 from crm.records.models import ExportJob, ImportJob
 from crm.tenancy import activate
+from tests.conftest import unused_port
 from tests.contacts.imports import csv_bytes
 from tests.factories import ContactFactory
 
@@ -26,15 +26,9 @@ BUCKET = "crm-files"
 KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def bucket(spawn: Callable[..., Any], settings: Any, tmp_path: Path) -> Any:
-    port = _free_port()
+    port = unused_port()
     server = spawn("-m", "moto.server", "-H", "127.0.0.1", "-p", str(port), env={})
     server.wait_for_output("Running on")
     url = f"http://127.0.0.1:{port}"

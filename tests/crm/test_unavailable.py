@@ -3,7 +3,6 @@ tasks that cannot be sent are logged rather than answering 500, and what cannot 
 answers a plain 503 that says to try again."""
 
 import logging
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,22 +17,20 @@ from crm.models import Organization, User
 from crm.tasks import enqueue
 from crm.tenancy import activate
 from crm.views.platform import server_error
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, unused_port
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _stop_redis(settings: Any) -> str:
+    """Point the cache at a port nothing listens on: Redis stopped, as far as it knows."""
+    dead = f"redis://127.0.0.1:{unused_port()}/1"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": dead}}
+    crm_cache.BREAKER.until = 0
+    return dead
 
 
 @pytest.fixture
 def redis_down(settings: Any) -> Iterator[str]:
-    """The cache pointed at a port nothing listens on: Redis stopped, as far as it knows."""
-    dead = f"redis://127.0.0.1:{_closed_port()}/1"
-    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": dead}}
-    crm_cache.BREAKER.until = 0
-    yield dead
+    yield _stop_redis(settings)
     crm_cache.BREAKER.until = 0
 
 
@@ -42,9 +39,7 @@ def test_signed_in_pages_and_writes_go_on_from_the_database(
     client: Client, rita: User, acme: Organization, settings: Any, caplog: Any
 ) -> None:
     client.force_login(rita)  # the session is in the database, and was in the cache
-    dead = f"redis://127.0.0.1:{_closed_port()}/1"
-    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": dead}}
-    crm_cache.BREAKER.until = 0
+    _stop_redis(settings)
     with caplog.at_level(logging.WARNING, logger="crm.cache"):
         page = client.get("/o/acme/contacts/")
         assert page.status_code == 200
@@ -82,7 +77,7 @@ def test_a_task_that_cannot_be_sent_is_logged_and_the_write_stands(
     not_eager: None, caplog: Any, acme: Organization
 ) -> None:
     broker = app.conf.broker_url
-    _use_broker(f"redis://127.0.0.1:{_closed_port()}/0")
+    _use_broker(f"redis://127.0.0.1:{unused_port()}/0")
     try:
         with (
             caplog.at_level(logging.WARNING, logger="crm.tasks"),
@@ -124,7 +119,7 @@ def test_a_page_answers_503_while_the_database_is_down(
     client.raise_request_exception = False
     port = connection.settings_dict["PORT"]
     connection.close()
-    connection.settings_dict["PORT"] = str(_closed_port())
+    connection.settings_dict["PORT"] = str(unused_port())
     try:
         response = client.get("/o/acme/contacts/")
     finally:
