@@ -129,48 +129,51 @@ def test_the_audit_log_keeps_the_address_the_proxy_saw(
     assert event.ip == "203.0.113.9"
 
 
+def _sign_in_at(client: Client, user: User, moment: Any) -> None:
+    with time_machine.travel(moment, tick=False):
+        client.force_login(user)
+
+
+def _get_at(client: Client, moment: Any, path: str = "/o/acme/", **headers: Any) -> Any:
+    with time_machine.travel(moment, tick=False):
+        return client.get(path, **headers)
+
+
 def test_a_session_idle_for_twelve_hours_ends_and_comes_back_to_the_page(
     client: Client, rita: User, acme: Organization
 ) -> None:
     start = timezone.now()
-    with time_machine.travel(start, tick=False):
-        client.force_login(rita)
-        assert client.get("/o/acme/contacts/").status_code == 200
-    with time_machine.travel(start + timedelta(hours=11), tick=False):
-        assert client.get("/o/acme/contacts/").status_code == 200  # still there, and touched
-    with time_machine.travel(start + timedelta(hours=22), tick=False):
-        assert client.get("/o/acme/contacts/").status_code == 200  # 11 hours idle: still in
-    with time_machine.travel(start + timedelta(hours=34, minutes=1), tick=False):
-        response = client.get("/o/acme/contacts/?q=ada")
-        assert response["Location"] == "/accounts/login/?next=/o/acme/contacts/%3Fq%3Dada"
-        page = client.get(response["Location"]).content.decode()
-        assert "You were signed out after 12 hours without activity." in page
-        assert client.get("/o/acme/contacts/").status_code == 302
+    _sign_in_at(client, rita, start)
+    assert _get_at(client, start).status_code == 200
+    assert _get_at(client, start + timedelta(hours=11)).status_code == 200  # touched
+    assert _get_at(client, start + timedelta(hours=22)).status_code == 200  # 11 hours idle
+    later = start + timedelta(hours=34, minutes=1)
+    response = _get_at(client, later, "/o/acme/contacts/?q=ada")
+    assert response["Location"] == "/accounts/login/?next=/o/acme/contacts/%3Fq%3Dada"
+    page = _get_at(client, later, response["Location"]).content.decode()
+    assert "You were signed out after 12 hours without activity." in page
+    assert _get_at(client, later, "/o/acme/contacts/").status_code == 302
 
 
 def test_htmx_is_sent_to_sign_in_as_a_whole_page(
     client: Client, rita: User, acme: Organization
 ) -> None:
     start = timezone.now()
-    with time_machine.travel(start, tick=False):
-        client.force_login(rita)
-        client.get("/o/acme/")
-    with time_machine.travel(start + timedelta(hours=13), tick=False):
-        response = client.get("/o/acme/contacts/", HTTP_HX_REQUEST="true")
+    _sign_in_at(client, rita, start)
+    _get_at(client, start)
+    response = _get_at(client, start + timedelta(hours=13), HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"].startswith("/accounts/login/?next=")
 
 
 def test_a_session_ends_seven_days_after_sign_in_however_active(
-    client: Client, rita: User, acme: Organization, settings: Any
+    client: Client, rita: User, acme: Organization
 ) -> None:
     start = timezone.now()
-    with time_machine.travel(start, tick=False):
-        client.force_login(rita)
+    _sign_in_at(client, rita, start)
     for hours in range(6, 7 * 24, 6):
-        with time_machine.travel(start + timedelta(hours=hours), tick=False):
-            assert client.get("/o/acme/").status_code == 200
-    with time_machine.travel(start + timedelta(days=7, minutes=1), tick=False):
-        response = client.get("/o/acme/")
-        assert response.status_code == 302
-        page = client.get(response["Location"]).content.decode()
-        assert "You were signed out after 168 hours since you signed in." in page
+        assert _get_at(client, start + timedelta(hours=hours)).status_code == 200
+    later = start + timedelta(days=7, minutes=1)
+    response = _get_at(client, later)
+    assert response.status_code == 302
+    page = _get_at(client, later, response["Location"]).content.decode()
+    assert "You were signed out after 168 hours since you signed in." in page
