@@ -5,16 +5,14 @@ from typing import Any
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
-from celery.schedules import crontab
-from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from crm import jobs
-from crm.models import Organization, ScheduledRun
+from crm import jobs, schedule
+from crm.models import Organization
 from crm.tenancy import activate
 
 logger = logging.getLogger(__name__)
@@ -91,39 +89,14 @@ def send(task: Any, kwargs: dict[str, Any]) -> bool:
 @shared_task(name="crm.fan_out", ignore_result=True)
 def fan_out(task_name: str, **kwargs: Any) -> int:
     """Send `task_name` once per organisation: how beat runs a tenant job everywhere."""
-    from crm.celery import app
-
-    org_ids = list(Organization.objects.values_list("pk", flat=True))
-    for org_id in org_ids:
-        app.signature(task_name, kwargs={**kwargs, "org_id": org_id}).delay()
-    ScheduledRun.objects.update_or_create(task=task_name, defaults={"last_run_at": timezone.now()})
-    return len(org_ids)
+    return schedule.fan_out(task_name, **kwargs)
 
 
 @shared_task(name="crm.catch_up", ignore_result=True)
 def catch_up() -> list[str]:
-    """Sent by beat every five minutes: run now each of beat's jobs for every organisation
-    whose last run is older than its last scheduled time (it was missed while Redis or the
-    workers were down), and say which. The jobs are safe to run again."""
-    from crm.contributions import beat_schedule
-
-    entries = {**settings.CELERY_BEAT_SCHEDULE, **beat_schedule()}.values()
-    last = dict(ScheduledRun.objects.values_list("task", "last_run_at"))
-    caught = []
-    for entry in entries:
-        schedule, args = entry["schedule"], entry.get("args")
-        if entry["task"] != "crm.fan_out" or not isinstance(schedule, crontab):
-            continue
-        task_name = str(args[0]) if isinstance(args, list | tuple) else ""
-        ran = last.get(task_name)
-        if ran is None:
-            logger.info("Running %s for the first time", task_name)
-        elif schedule.is_due(ran).is_due:
-            logger.warning("Running %s now: its last scheduled run was missed", task_name)
-        if ran is None or schedule.is_due(ran).is_due:
-            fan_out(task_name)
-            caught.append(task_name)
-    return caught
+    """Sent by beat every five minutes: run each job for every organisation that an outage
+    let slip (crm.schedule)."""
+    return schedule.catch_up()
 
 
 @shared_task(name="crm.ping")
