@@ -198,7 +198,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "crm.heartbeat", "schedule": 60.0},
     # Sends again the task of an import or export whose worker died (crm.jobs).
     "jobs-resume": {"task": "crm.jobs_resume", "schedule": 60.0},
-    # Runs a nightly job that an outage let slip, once it is over (crm.tasks.catch_up).
+    # Runs a nightly job that an outage let slip, once it is over (crm.schedule.catch_up).
     "catch-up": {"task": "crm.catch_up", "schedule": 300.0},
     # Tenant jobs go through crm.fan_out, which sends one task per organisation.
     "duplicates-find": {
