@@ -21,7 +21,9 @@ register = template.Library()
 
 # Kept for the record, but nothing a person reads in a History.
 _UNSHOWN = {"search_text", "search_vector", "updated_at", "merged", "merged_into", "import",
-            "format", "query", "rows", "count", "ids"}  # fmt: skip
+            "format", "rows", "ids"}  # fmt: skip
+# What a change that is no model field is called.
+_LABELS = {"query": "Search and filters", "count": "How many", "value": "Value"}
 
 
 @register.simple_tag
@@ -40,6 +42,10 @@ def event_summary(event: AuditEvent) -> str:
         rows = _after(changes.get("rows")) or 0
         how = str(_after(changes.get("format")) or "").upper()
         return f"Exported {rows:,} {kind.noun_for(int(rows))}" + (f" as {how}" if how else "")
+    if verb.startswith("bulk_") and kind is not None:
+        count = int(_after(changes.get("count")) or 0)
+        label = next((a.label for a in kind.bulk_actions if a.key == verb[5:]), verb[5:])
+        return f"{label}: {count:,} {kind.noun_for(count)} at once"
     if verb in ("created", "updated") and "import" in changes:
         return f"{VERBS[verb]} by importing {_after(changes['import'])}"
     return VERBS.get(verb) or capfirst(event.action.replace(".", " ").replace("_", " "))
@@ -84,6 +90,8 @@ def _model(label: str) -> Any:
 
 
 def _label(model: Any, name: str) -> str:
+    if name in _LABELS:
+        return _LABELS[name]
     attribute = name.removesuffix("_id")
     if model is not None:
         try:

@@ -176,3 +176,18 @@ def test_history_speaks_to_people(client: Client, acme, alice) -> None:
     assert "Search text" not in history
     assert "[]" not in history
     assert "Merged 2 contacts into this one" in history
+
+
+def test_the_log_says_what_an_export_and_a_bulk_action_did(client: Client, acme, alice) -> None:
+    _event(acme, "contact.exported", alice, changes={
+        "format": [None, "csv"], "query": [None, "q=ada&lifecycle=lead"], "rows": [None, 120],
+    })  # fmt: skip
+    _event(acme, "contact.bulk_delete", alice, changes={
+        "count": [None, 72], "value": [None, ""], "ids": [None, list(range(72))],
+    })  # fmt: skip
+    client.force_login(alice)
+    log = client.get("/o/acme/settings/audit/").content.decode()
+    assert "Exported 120 contacts as CSV" in log
+    assert "Search and filters</span>: — → q=ada&amp;lifecycle=lead" in log
+    assert "72 contacts at once" in log
+    assert "71, " not in log  # the ids stay in the record, not on the page
