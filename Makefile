@@ -14,7 +14,7 @@ DEVELOPMENT := DEBUG=$${DEBUG:-true}
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help run test lint format bench manage services stop venv clean
+.PHONY: help run test lint format bench manage services stop venv clean vendor
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ format: venv ## Apply ruff's fixes and formatting
 
 bench: venv ## Time the budgeted pages over HTTP (ARGS="--contacts 100000" for a quicker run)
 	@$(DEVELOPMENT) $(DEV) exec -- $(PY) bench/run.py $(ARGS)
+
+# Standard library only, so it needs no virtual environment; its output is committed.
+vendor: ## Refresh static/vendor/ (font, icons) and the tests' axe-core from npm
+	$(PYTHON) scripts/vendor.py $(ARGS)
 
 manage: venv ## Run a manage.py command: make manage ARGS="createsuperuser"
 	@$(DEVELOPMENT) $(DEV) manage $(ARGS)
