@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import re
-import sys
 import tarfile
 import urllib.request
 from collections.abc import Callable
@@ -173,4 +172,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,0 +1,1 @@
+"""Developer scripts the Makefile runs (standard library only)."""
