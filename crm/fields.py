@@ -13,6 +13,7 @@ from typing import Any
 from django.forms import BoundField
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
+from django_filters.widgets import RangeWidget
 
 _INPUT = {
     "django/forms/widgets/" + name
@@ -90,14 +91,23 @@ def widget_html(field: BoundField) -> SafeString:
 
 
 def field_html(field: BoundField) -> SafeString:
-    """A field laid out: label and input (a checkbox before its label; a group of boxes or
-    buttons as a fieldset under its legend), then its errors and help, tied to the input
-    by aria-describedby."""
+    """A field laid out: label and input (a checkbox before its label; a group of boxes,
+    buttons or a range's two inputs as a fieldset under its legend), then its errors and
+    help, tied to the input by aria-describedby."""
     kind = field.widget_type
     check = kind == "checkbox"  # one box, beside its label
-    # Several boxes or buttons: a group, named by its legend above them.
-    group = kind in ("checkboxselectmultiple", "radioselect")
-    classes = "field field--check" if check else "field field--choices" if group else "field"
+    # Several boxes, buttons or inputs (a range's two ends): a group, named by its legend
+    # above them, since one <label> can name only one of them.
+    group = field.use_fieldset
+    range_ = isinstance(field.field.widget, RangeWidget)
+    if range_:
+        _name_range_ends(field.field.widget)
+    classes = (
+        "field field--check" if check
+        else "field field--range" if range_
+        else "field field--choices" if group
+        else "field"
+    )  # fmt: skip
     if field.errors:
         classes += " field--invalid"
     label = (
@@ -121,3 +131,9 @@ def field_html(field: BoundField) -> SafeString:
         )
     parts.append(f"</{tag}>")
     return mark_safe("".join(parts))  # noqa: S308  # nosec B308, B703  # every value above escaped
+
+
+def _name_range_ends(widget: RangeWidget) -> None:
+    """Name a range's two inputs "From" and "To": the legend names only the pair."""
+    for end, name in zip(widget.widgets, ("From", "To"), strict=True):
+        end.attrs.setdefault("aria-label", name)

@@ -8,7 +8,7 @@ import django_filters
 import pytest
 from django import forms
 
-from crm.fields import widget_html
+from crm.fields import field_html, widget_html
 from crm.models import Organization, User
 from crm.tenancy import activate
 
@@ -79,3 +79,12 @@ def test_model_choices_and_filter_widgets_read_as_djangos_own(acme: Organization
         form = Filters(data, queryset=User.objects.none()).form
         for bound in form:
             assert _same(widget_html(bound)) == _same(str(bound)), bound.name
+
+
+def test_it_names_a_ranges_two_inputs_under_one_legend() -> None:
+    html = field_html(Filters(None, queryset=User.objects.none()).form["created"])
+    # A <label> could name only one of the two inputs: the pair gets a legend, each a name.
+    assert html.startswith('<fieldset class="field field--range"><legend class="field__label">')
+    assert re.search(r'<input type="date" name="created_after" aria-label="From"', html)
+    assert re.search(r'<input type="date" name="created_before" aria-label="To"', html)
+    assert "<label" not in html
