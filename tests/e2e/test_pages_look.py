@@ -1,0 +1,134 @@
+"""Every main page, at a desktop's 1280x800 and a phone's 390x844: axe finds nothing serious
+or critical, the page never scrolls sideways, and a full-page screenshot is left in
+artifacts/screenshots/<page>-<width>.png for a person to look at (CI says where when the
+tests fail).
+
+One test per width, each walking through every page in one browser tab: seeding the
+organisation and signing in once keeps the whole module within a few tens of seconds.
+"""
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from contacts.models import Company, Contact
+from crm import services
+from crm.models import Membership, Organization, User
+from crm.records.duplicates import duplicates_find
+from crm.tenancy import activate
+from tests.conftest import PASSWORD, ROOT, member
+from tests.e2e import axe
+from tests.e2e.conftest import CHROMIUM, IN_CI
+from tests.factories import CompanyFactory, ContactFactory, trash
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH"),
+    pytest.mark.django_db(transaction=True),
+]
+
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+SIZES = {1280: 800, 390: 844}
+
+# Pages seen signed out, then signed in as an admin: name → path ({contact} and {company}
+# stand for a seeded record's id).
+SIGNED_OUT = {"login": "/accounts/login/", "signup": "/accounts/signup/"}
+SIGNED_IN = {
+    "home": "/o/acme/",
+    "contacts": "/o/acme/contacts/",
+    "contact": "/o/acme/contacts/{contact}/",
+    "contact-new": "/o/acme/contacts/new/",
+    "companies": "/o/acme/companies/",
+    "company": "/o/acme/companies/{company}/",
+    "import": "/o/acme/contacts/import/",
+    "duplicates": "/o/acme/contacts/duplicates/",
+    "trash": "/o/acme/trash/",
+    "settings-profile": "/o/acme/settings/",
+    "settings-members": "/o/acme/settings/members/",
+    "settings-teams": "/o/acme/settings/teams/",
+    "settings-permissions": "/o/acme/settings/permissions/",
+    "settings-security": "/o/acme/settings/security/",
+    "settings-audit": "/o/acme/settings/audit/",
+    "account-email": "/accounts/email/",
+    "account-password": "/accounts/password/change/",
+    "account-two-factor": "/accounts/2fa/",
+}
+# list pages: checked once the list redesign lands
+AXE_LATER = {"contacts", "companies"}
+# The account menu's trigger in base.html, being reworked with the top bar: its aria-label
+# leaves out the avatar's initials, which axe reads as visible text. Remove once it names
+# the menu some other way.
+KNOWN = {"label-content-name-mismatch": ".topbar > .menu:not(.menu--org) > .menu__trigger"}
+
+
+def _seed(acme: Organization, alice: User) -> tuple[Contact, Company]:
+    """An organisation in use: companies, tagged contacts, a likely duplicate, something in
+    the Trash, a team, and the audit events all of that wrote."""
+    northwind = CompanyFactory(org=acme, by=alice, name="Northwind Traders",
+                               domain="northwind.example", industry="Wholesale")  # fmt: skip
+    CompanyFactory(org=acme, by=alice, name="Initech", domain="initech.example")
+    ada = ContactFactory(
+        org=acme, by=alice, first_name="Ada", last_name="Lovelace", email="ada@northwind.example",
+        phone="+442079460958", job_title="Head of Engineering", company=northwind,
+        city="London", country="GB", tags=("VIP", "Renewal"),
+    )  # fmt: skip
+    for first, last in [("Grace", "Hopper"), ("Alan", "Turing"), ("Katherine", "Johnson"),
+                        ("Edsger", "Dijkstra"), ("Barbara", "Liskov")]:  # fmt: skip
+        ContactFactory(org=acme, by=alice, first_name=first, last_name=last,
+                       email=f"{first.lower()}@example.com", company=northwind)  # fmt: skip
+    ContactFactory(org=acme, by=alice, first_name="Ada", last_name="King",
+                   email="ADA@northwind.example")  # fmt: skip
+    trash(acme, ContactFactory(org=acme, by=alice, first_name="Old", last_name="Lead"), by=alice)
+    rita = member(acme, "rita@acme.test", "rep")
+    with activate(acme):
+        duplicates_find(org=acme)
+        lead = Membership.objects.get(user=alice)
+        services.team_save(org=acme, by=alice, name="Sales", lead=lead,
+                           members=[Membership.objects.get(user=rita)])  # fmt: skip
+    return ada, northwind
+
+
+def _log_in(page: Page, url: str, email: str) -> None:
+    page.goto(f"{url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_url(f"{url}/o/acme/")
+
+
+def _look_at(page: Page, name: str, width: int) -> list[str]:
+    """Screenshot the page as loaded, then what is wrong with it."""
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    problems = []
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if scroll > inner:
+        problems.append(f"{name} at {width}px scrolls sideways: {scroll}px wide")
+    # Menus, filter panels and the like are <details>: open, axe checks what is inside.
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true })")
+    found = axe.blocking(axe.violations(page, KNOWN))
+    if found and name not in AXE_LATER:
+        problems.append(f"{name} at {width}px, axe finds:\n{axe.describe(found)}")
+    elif found:
+        print(f"{name} at {width}px (not yet asserted), axe finds:\n{axe.describe(found)}")
+    return problems
+
+
+@pytest.mark.parametrize("width", SIZES)
+def test_it_shows_every_main_page_whole_and_accessible(
+    page: Page, live_server: Any, acme: Organization, alice: User, width: int
+) -> None:
+    contact, company = _seed(acme, alice)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": width, "height": SIZES[width]})
+    problems = []
+    for name, path in SIGNED_OUT.items():
+        page.goto(f"{live_server.url}{path}")
+        problems += _look_at(page, name, width)
+    _log_in(page, live_server.url, alice.email)
+    for name, path in SIGNED_IN.items():
+        response = page.goto(live_server.url + path.format(contact=contact.pk, company=company.pk))
+        assert response is not None, name
+        assert response.ok, f"{name} answers {response.status}"
+        problems += _look_at(page, name, width)
+    assert not problems, "\n".join(problems)
