@@ -54,13 +54,15 @@ def gone(request: OrgRequest, kind: registry.Kind, record_id: int) -> HttpRespon
     it was merged into; a page saying it is in the Trash, with the way back (410); or the
     same 404 as a missing record's, unless the member may see it. htmx asked for a piece of
     a page (an inline save): it loads the whole answer instead."""
-    survivor = survivor_of(kind.every_visible(request.membership), record_id)
+    visible = kind.every_visible(request.membership)
+    # Only a kind that merges has records merged into others.
+    survivor = survivor_of(visible, record_id) if kind.merge else None
     record = trashed(kind, request.membership).filter(pk=record_id).first()
     if survivor is None and record is None:
         raise Http404
     if request.htmx:
         return HttpResponseClientRedirect(kind.detail(request.org.slug, record_id))
-    if survivor is not None or record is None:
+    if survivor is not None:
         messages.info(request, f"That {kind.noun} was merged into {survivor}.")
         return redirect(kind.detail(request.org.slug, survivor.pk))
     context = {
