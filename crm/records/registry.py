@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from crm.records.bulk import BulkAction
     from crm.records.columns import Column
     from crm.records.duplicates import DuplicateSpec
+    from crm.records.facts import Facts
     from crm.records.filters import RecordFilter
     from crm.records.imports.spec import ImportSpec
     from crm.records.merging import MergeSpec
@@ -80,6 +81,9 @@ class Kind:
     default_order: tuple[str, ...]
     detail_url: str  # the URL name of a record's page, taking (org_slug, pk)
     new_url: str = ""  # the URL name of the page that adds one, taking (org_slug,)
+    # What an export of the list with its default columns writes, when that is more than
+    # fits the screen (the list's defaults otherwise): an export is also an import's file.
+    export_columns: tuple[str, ...] = ()
     empty_text: str = ""  # what the empty list says, under "No <nouns> yet"
     # The fields every row of its list reads besides its columns' (its str(), for one): with
     # them, a page loads only what it shows (crm.records.columns.fields_read).
@@ -97,6 +101,8 @@ class Kind:
     imports: ImportSpec | None = None
     merge: MergeSpec | None = None
     duplicates: DuplicateSpec | None = None
+    # Its page's facts, each edited in place at <prefix>/<id>/field/<name>/ (crm.records.facts).
+    facts: Facts | None = None
     # Values a kind's own pages need besides these facts, by name.
     extra: dict[str, Any] = field(default_factory=dict)
 

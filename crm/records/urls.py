@@ -2,10 +2,10 @@
 
 `kind_patterns(kind)` builds one kind's routes under its URL prefix, in the kind's own
 namespace ("contact:list" is /o/<org>/contacts/): its list, export, bulk actions, saved
-views, restoring from the Trash and, where the kind declares them, import, duplicates and
-merge. `urlpatterns` are the routes of the shared objects themselves (namespace "records"):
-an export's file, an import's pages, a duplicate pair, a merge's undo, the Trash, and
-Settings → Custom fields.
+views, restoring from the Trash and, where the kind declares them, editing one fact of a
+record in place, import, duplicates and merge. `urlpatterns` are the routes of the shared
+objects themselves (namespace "records"): an export's file, an import's pages, a duplicate
+pair, a merge's undo, the Trash, and Settings → Custom fields.
 """
 
 from django.urls import URLPattern, URLResolver, include, path
@@ -16,6 +16,7 @@ from crm.records.views import (
     bulk,
     custom_fields,
     exports,
+    facts,
     imports,
     lists,
     merges,
@@ -75,6 +76,12 @@ def kind_patterns(kind: Kind) -> list[URLPattern]:
             path(restore, trash.record_restore, of, name="restore"),
             path(f"{at}/restore/", trash.records_restore_many, of, name="restore_many"),
             path(f"{at}/bulk/undo/<int:event_id>/", trash.bulk_delete_undo, of, name="bulk_undo"),
+        ]
+    if kind.facts:
+        field = f"{at}/<int:{kind.key}_id>/field/<slug:field_name>/"
+        found += [
+            path(field, facts.record_field, of, name="field"),
+            path(f"{field}value/", facts.record_field_value, of, name="field_value"),
         ]
     if kind.imports:
         found.append(path(f"{at}/import/", imports.records_import, of, name="import"))

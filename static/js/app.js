@@ -14,3 +14,14 @@ document.addEventListener("keydown", (event) => {
     if (hadFocus) menu.querySelector("summary").focus();
   }
 });
+
+// ---- Record pages: one fact edited in place ----------------------------------------------
+// A fact's form (records/field_edit.html) saves on Enter, as any form does. Esc cancels it,
+// as its Cancel link does: htmx brings the fact back as it was.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.defaultPrevented) return;
+  const cancel = event.target.closest?.(".fact-form")?.querySelector("[data-fact-cancel]");
+  if (!cancel) return;
+  event.preventDefault();
+  cancel.click();
+});
