@@ -4,21 +4,20 @@ is the platform's)."""
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods
 
-from contacts import selectors, services
-from contacts.forms import CompanyForm, initial_for
+from contacts import selectors
+from contacts.forms import CompanyForm, company_form_save, initial_for
 from contacts.models import Company
 from contacts.records import COMPANY, COMPANY_TAGS, CONTACT
-from crm.forms import apply_errors
 from crm.params import text_param
 from crm.permissions import can, org_member
-from crm.records import columns, versions
+from crm.records import columns
 from crm.records import services as records
+from crm.records.facts import record_facts
 from crm.records.views import gone, look_alike
 from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
@@ -52,6 +51,7 @@ def company_detail(request: OrgRequest, company_id: int) -> HttpResponse:
         ),
         "contact_count": contacts.count(),
         "contact_columns": columns.default(CONTACT),
+        "facts": record_facts(COMPANY, company, request.membership),
         "history": object_history(company),
         "can_edit": can(request.membership, "company.edit"),
     }
@@ -59,18 +59,7 @@ def company_detail(request: OrgRequest, company_id: int) -> HttpResponse:
 
 
 def _save(request: OrgRequest, form: CompanyForm, company: Company | None) -> Company | None:
-    data = dict(form.cleaned_data)
-    custom = form.pop_custom(data, company)
-    try:
-        return services.company_save(
-            org=request.org, by=request.user, company=company, tag_names=data.pop("tags"),
-            custom=custom, **data,
-        )  # fmt: skip
-    except ValidationError as error:
-        apply_errors(form, error)
-        if company is not None:
-            versions.renew(form, company)
-        return None
+    return company_form_save(form, org=request.org, by=request.user, record=company)
 
 
 @require_http_methods(["GET", "POST"])
@@ -99,14 +88,9 @@ def company_edit(request: OrgRequest, company_id: int) -> HttpResponse:
         return gone(request, COMPANY, company_id)
     form = CompanyForm(request.POST or None, initial=initial_for(company, CompanyForm))
     if form.is_valid() and (saved := _save(request, form, company)):
-        if request.htmx:  # inline edit: the saved profile goes back into the page
-            # Fetched again: the tags prefetched with `company` are the ones before the save.
-            context = {"company": _visible_company(request, saved.pk), "can_edit": True}
-            return render(request, "contacts/company_detail.html#profile", context)
         messages.success(request, f"Saved {saved}.")
         return redirect("contacts:company_detail", request.org.slug, saved.pk)
-    template = "contacts/company_form.html" + ("#form" if request.htmx else "")
-    return render(request, template, {"form": form, "company": company})
+    return render(request, "contacts/company_form.html", {"form": form, "company": company})
 
 
 @require_http_methods(["GET", "POST"])

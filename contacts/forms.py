@@ -3,10 +3,13 @@
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from contacts import services
 from contacts.models import Company, Contact
-from crm.models import User
+from crm.forms import apply_errors
+from crm.models import Organization, User
+from crm.records import versions
 from crm.records.custom_field_forms import CustomValuesMixin
 from crm.records.versions import version_of
 from crm.selectors import org_users
@@ -72,6 +75,8 @@ class ContactForm(CustomValuesMixin, _OwnerMixin):
         return str(self.cleaned_data["email"]).lower()
 
     def _country(self) -> str:
+        if "country" not in self.fields:  # a form for the phone numbers alone: the contact's
+            return str(self.initial.get("country") or "")
         return str(self.data.get(self.add_prefix("country"), "") or "")
 
     def clean_phone(self) -> str:
@@ -115,15 +120,58 @@ def initial_for(record: Contact | Company, form_class: type[forms.Form]) -> dict
             value = version_of(record)
         elif name == "tags":
             value = ", ".join(link.tag.name for link in record.tag_links.all())
-        elif name == "company":
-            company = getattr(record, "company", None)
-            value = company.name if company else ""
+        elif name == "company":  # the contact's copy of its company's name, kept in step
+            value = record.company_name if isinstance(record, Contact) and record.company_id else ""
         elif isinstance(value, list):
             value = ", ".join(value)
         initial[name] = value
     # The custom fields are added per organisation in __init__, so not in base_fields.
     initial.update({f"custom_{key}": value for key, value in record.custom.items()})
     return initial
+
+
+def contact_form_save(
+    form: ContactForm, *, org: Organization, by: User, record: Contact | None
+) -> Contact | None:
+    """Save what the contact form gives, whole or cut to one fact, through the service; None
+    when refused, the reasons on the form with the contact's current version."""
+    data = dict(form.cleaned_data)
+    custom = form.pop_custom(data, record)
+    if custom is not None:
+        data["custom"] = custom
+    if "company" in data:
+        data["company_name"] = data.pop("company")
+    if "tags" in data:
+        data["tag_names"] = data.pop("tags")
+    try:
+        return services.contact_save(org=org, by=by, contact=record, **data)
+    except ValidationError as error:
+        _refused(form, error, record)
+        return None
+
+
+def company_form_save(
+    form: CompanyForm, *, org: Organization, by: User, record: Company | None
+) -> Company | None:
+    """Save what the company form gives, whole or cut to one fact, through the service; None
+    when refused, the reasons on the form with the company's current version."""
+    data = dict(form.cleaned_data)
+    custom = form.pop_custom(data, record)
+    if custom is not None:
+        data["custom"] = custom
+    if "tags" in data:
+        data["tag_names"] = data.pop("tags")
+    try:
+        return services.company_save(org=org, by=by, company=record, **data)
+    except ValidationError as error:
+        _refused(form, error, record)
+        return None
+
+
+def _refused(form: forms.Form, error: ValidationError, record: Contact | Company | None) -> None:
+    apply_errors(form, error)
+    if record is not None:
+        versions.renew(form, record)
 
 
 class ContactEraseForm(forms.Form):

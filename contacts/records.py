@@ -7,13 +7,22 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from contacts import duplicates, imports, selectors, services
 from contacts.filters import CompanyFilter, ContactFilter
+from contacts.forms import (
+    CompanyForm,
+    ContactForm,
+    company_form_save,
+    contact_form_save,
+    initial_for,
+)
 from contacts.models import Company, CompanyTag, Contact, ContactTag
 from crm.records import bulk
 from crm.records import columns as c
+from crm.records import facts as f
 from crm.records.duplicates import DuplicateSpec
 from crm.records.merging import MergeSpec
 from crm.records.registry import Kind, Tags
@@ -170,6 +179,109 @@ COMPANY_MERGE = MergeSpec(
 )
 
 
+# --- Facts on their pages ------------------------------------------------------------------
+
+
+def _show_email(contact: Contact) -> str:
+    return escape(contact.email)
+
+
+def _mail_to(contact: Contact, org_slug: str) -> str:
+    return f"mailto:{contact.email}" if contact.email else ""
+
+
+def _show_phone(contact: Contact) -> str:
+    return escape(phone(contact.phone))
+
+
+def _call(contact: Contact, org_slug: str) -> str:
+    return f"tel:{contact.phone}" if contact.phone else ""
+
+
+def _show_other_phones(contact: Contact) -> str:
+    return "<br>".join(escape(phone(number)) for number in contact.other_phones)
+
+
+def _show_company(contact: Contact) -> str:
+    return escape(contact.company_name) if contact.company_id else ""
+
+
+def _company_page(contact: Contact, org_slug: str) -> str:
+    if not contact.company_id:
+        return ""
+    return reverse("contacts:company_detail", args=[org_slug, contact.company_id])
+
+
+def _show_stage(contact: Contact) -> str:
+    return f'<span class="badge badge--neutral">{escape(contact.get_lifecycle_display())}</span>'
+
+
+def _show_consent(contact: Contact) -> str:
+    return " ".join(
+        f'<span class="badge badge--{"success" if state.get("granted") else "neutral"}">'
+        f"{escape(purpose.replace('_', ' ').capitalize())}: "
+        f"{'yes' if state.get('granted') else 'no'}</span>"
+        for purpose, state in contact.consent.items()
+    )
+
+
+def _show_address(record: Contact | Company) -> str:
+    town = " ".join(part for part in (record.postal_code, record.city) if part)
+    town = ", ".join(part for part in (town, record.region) if part)
+    return "<br>".join(escape(line) for line in (record.street, town, record.country) if line)
+
+
+def _website(company: Company, org_slug: str) -> str:
+    return f"https://{company.domain}" if company.domain else ""
+
+
+_ADDRESS_FACT = f.Fact("address", "Address", _show_address, fields=(
+    "street", "postal_code", "city", "region", "country",
+))  # fmt: skip
+
+CONTACT_FACTS = f.Facts(
+    facts=(
+        f.text("first_name", "First name"),
+        f.text("last_name", "Last name"),
+        f.Fact("email", "Email", _show_email, link=_mail_to, link_label="Write"),
+        f.lines("other_emails", "Other emails"),
+        f.Fact("phone", "Phone", _show_phone, link=_call, link_label="Call"),
+        f.Fact("other_phones", "Other phones", _show_other_phones),
+        f.text("job_title", "Job title"),
+        f.Fact("company", "Company", _show_company, link=_company_page, link_label="Open"),
+        f.Fact("lifecycle", "Stage", _show_stage),
+        f.OWNER,
+        f.text("source", "Source"),
+        f.choice("preferred_channel", "Preferred channel"),
+        f.text("language", "Language"),
+        _ADDRESS_FACT,
+        f.TAGS,
+        f.Fact("consent", "Consent", _show_consent, fields=()),
+        f.ADDED,
+    ),
+    form=ContactForm,
+    initial=initial_for,
+    save=contact_form_save,
+)
+
+COMPANY_FACTS = f.Facts(
+    facts=(
+        f.text("name", "Name"),
+        f.Fact("domain", "Website", lambda company: escape(company.domain), link=_website,
+               link_label="Visit"),
+        f.text("industry", "Industry"),
+        f.choice("size", "Size"),
+        f.OWNER,
+        _ADDRESS_FACT,
+        f.TAGS,
+        f.ADDED,
+    ),
+    form=CompanyForm,
+    initial=initial_for,
+    save=company_form_save,
+)  # fmt: skip
+
+
 # --- The kinds ----------------------------------------------------------------------------
 
 CONTACT_TAGS = Tags(link=ContactTag, field="contact", by_name=services.tags_by_name)
@@ -211,6 +323,7 @@ CONTACT = Kind(
     purge=services.contacts_purge,
     imports=imports.CONTACTS,
     merge=CONTACT_MERGE,
+    facts=CONTACT_FACTS,
     duplicates=DuplicateSpec(
         reasons=duplicates.CONTACT_REASONS,
         find=duplicates.contact_duplicates_find,
@@ -242,6 +355,7 @@ COMPANY = Kind(
     purge=services.companies_purge,
     imports=imports.COMPANIES,
     merge=COMPANY_MERGE,
+    facts=COMPANY_FACTS,
     duplicates=DuplicateSpec(
         reasons=duplicates.COMPANY_REASONS,
         find=duplicates.company_duplicates_find,

@@ -343,16 +343,18 @@ def company_for_name(*, org: Organization, name: str, by: User | None) -> Compan
 
 @transaction.atomic
 def contact_save(
-    *, org: Organization, by: User | None, contact: Contact | None = None, company_name: str,
-    tag_names: list[str], **fields: Any,
+    *, org: Organization, by: User | None, contact: Contact | None = None,
+    company_name: str | None = None, tag_names: list[str] | None = None, **fields: Any,
 ) -> Contact:  # fmt: skip
     """Create or update a contact as a form gives it: the company by name (created when new)
-    and tags by name. One transaction: a refused contact leaves no company or tag behind."""
+    and tags by name; None leaves them as they are (a form for another field). One
+    transaction: a refused contact leaves no company or tag behind."""
     version = fields.pop("version", None)
     if contact is not None:
         check_version(contact, version, "contact")  # before a company is made for it
-    fields["company"] = company_for_name(org=org, name=company_name, by=by)
-    tags = tags_by_name(org=org, names=tag_names, by=by)
+    if company_name is not None:
+        fields["company"] = company_for_name(org=org, name=company_name, by=by)
+    tags = None if tag_names is None else tags_by_name(org=org, names=tag_names, by=by)
     if contact is None:
         return contact_create(org=org, by=by, tags=tags, **fields)
     return contact_update(org=org, contact=contact, by=by, tags=tags, **fields)
@@ -361,11 +363,12 @@ def contact_save(
 @transaction.atomic
 def company_save(
     *, org: Organization, by: User | None, company: Company | None = None,
-    tag_names: list[str], **fields: Any,
+    tag_names: list[str] | None = None, **fields: Any,
 ) -> Company:  # fmt: skip
-    """Create or update a company as a form gives it, tags by name, in one transaction."""
+    """Create or update a company as a form gives it, tags by name (None: as they are), in
+    one transaction."""
     version = fields.pop("version", None)
-    tags = tags_by_name(org=org, names=tag_names, by=by)
+    tags = None if tag_names is None else tags_by_name(org=org, names=tag_names, by=by)
     if company is None:
         return company_create(org=org, by=by, tags=tags, **fields)
     return company_update(org=org, company=company, by=by, tags=tags, version=version, **fields)

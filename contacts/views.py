@@ -3,19 +3,17 @@
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from contacts import selectors, services
-from contacts.forms import ContactForm, initial_for
+from contacts import selectors
+from contacts.forms import ContactForm, contact_form_save, initial_for
 from contacts.models import Contact
 from contacts.records import CONTACT, CONTACT_TAGS
-from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.records import services as records
-from crm.records import versions
+from crm.records.facts import record_facts
 from crm.records.views import gone, look_alike
 from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
@@ -39,6 +37,7 @@ def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
         return gone(request, CONTACT, contact_id)
     context = {
         "contact": contact,
+        "facts": record_facts(CONTACT, contact, request.membership),
         "history": object_history(contact),
         "can_edit": can(request.membership, "contact.edit"),
     }
@@ -46,18 +45,7 @@ def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
 
 
 def _save(request: OrgRequest, form: ContactForm, contact: Contact | None) -> Contact | None:
-    data = dict(form.cleaned_data)
-    custom = form.pop_custom(data, contact)
-    try:
-        return services.contact_save(
-            org=request.org, by=request.user, contact=contact,
-            company_name=data.pop("company"), tag_names=data.pop("tags"), custom=custom, **data,
-        )  # fmt: skip
-    except ValidationError as error:
-        apply_errors(form, error)
-        if contact is not None:
-            versions.renew(form, contact)
-        return None
+    return contact_form_save(form, org=request.org, by=request.user, record=contact)
 
 
 @require_http_methods(["GET", "POST"])
@@ -86,14 +74,9 @@ def contact_edit(request: OrgRequest, contact_id: int) -> HttpResponse:
         return gone(request, CONTACT, contact_id)
     form = ContactForm(request.POST or None, initial=initial_for(contact, ContactForm))
     if form.is_valid() and (saved := _save(request, form, contact)):
-        if request.htmx:  # inline edit: the saved profile goes back into the page
-            # Read again: the tags prefetched with `contact` are the ones before the save.
-            context = {"contact": _visible_contact(request, saved.pk), "can_edit": True}
-            return render(request, "contacts/contact_detail.html#profile", context)
         messages.success(request, f"Saved {saved}.")
         return redirect("contacts:detail", request.org.slug, saved.pk)
-    template = "contacts/contact_form.html" + ("#form" if request.htmx else "")
-    return render(request, template, {"form": form, "contact": contact})
+    return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
 
 
 @require_http_methods(["GET", "POST"])

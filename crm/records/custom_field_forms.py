@@ -50,11 +50,15 @@ class CustomValuesMixin(forms.Form):
         for field in self.custom_fields:
             self.fields[f"custom_{field.key}"] = value_field(field)
 
-    def pop_custom(self, data: dict[str, Any], record: Any) -> dict[str, Any]:
+    def pop_custom(self, data: dict[str, Any], record: Any) -> dict[str, Any] | None:
         """Take the custom values out of `data` (cleaned data), over the record's stored
-        ones: the value of a definition deleted meanwhile is kept."""
+        ones: the value of a definition deleted meanwhile is kept, and so is each one this
+        form was cut without (a form for one fact). None: it has no custom field at all."""
+        present = [field for field in self.custom_fields if f"custom_{field.key}" in self.fields]
+        if not present:
+            return None
         custom = dict(record.custom) if record is not None else {}
-        for field in self.custom_fields:
+        for field in present:
             custom[field.key] = data.pop(f"custom_{field.key}", None)
         return custom
 

@@ -1,4 +1,5 @@
-"""The company pages: list, page, create, inline edit, Trash and back, name suggestions."""
+"""The company pages: list, page, create, edit, Trash and back, name suggestions (editing one
+field in place: test_company_field_edit.py)."""
 
 import html
 import re
@@ -141,21 +142,6 @@ def test_it_shows_errors_next_to_fields_and_saves_nothing(client: Client, acme, 
 # --- Edit --------------------------------------------------------------------------------
 
 
-def test_it_edits_inline_and_returns_the_profile(client: Client, acme, alice):
-    company = CompanyFactory(org=acme, name="Initech", tags=("VIP",))
-    client.force_login(alice)
-    url = f"/o/acme/companies/{company.pk}/edit/"
-    form = client.get(url, headers=HTMX).content.decode()
-    assert form.lstrip().startswith('<form id="profile"')
-    body = client.post(
-        url, _form(industry="Software", tags="Partner"), headers=HTMX
-    ).content.decode()
-    assert body.lstrip().startswith('<section id="profile"')
-    assert "Software" in body
-    assert "Partner" in body
-    assert "VIP" not in body
-
-
 def test_it_records_the_change_in_the_audit_log(client: Client, acme, alice):
     company = CompanyFactory(org=acme, name="Initech")
     client.force_login(alice)
@@ -175,16 +161,6 @@ def test_it_copies_a_new_name_onto_the_contacts(client: Client, acme, alice):
     with activate(acme):
         contact.refresh_from_db()
     assert contact.company_name == "Initrode"
-
-
-def test_it_shows_edit_errors_in_the_inline_form(client: Client, acme, alice):
-    company = CompanyFactory(org=acme, name="Initech")
-    client.force_login(alice)
-    response = client.post(f"/o/acme/companies/{company.pk}/edit/", _form(name=""), headers=HTMX)
-    assert response.content.decode().lstrip().startswith('<form id="profile"')
-    assert _error_for(response, "name") == "This field is required."
-    with activate(acme):
-        assert Company.objects.get().name == "Initech"
 
 
 # --- Trash -------------------------------------------------------------------------------

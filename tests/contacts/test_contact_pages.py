@@ -14,7 +14,8 @@ from contacts.models import Company, Contact, Tag
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
 from crm.tenancy import activate
-from tests.factories import CompanyFactory, ContactFactory
+from tests.factories import CompanyFactory, ContactFactory, CustomFieldFactory
+from tests.records.facts import fact_text
 
 pytestmark = pytest.mark.django_db
 
@@ -56,10 +57,35 @@ def ada(acme: Organization, alice: User) -> Contact:
 def test_it_shows_the_profile(client: Client, alice: User, ada: Contact) -> None:
     client.force_login(alice)
     page = client.get(f"/o/acme/contacts/{ada.pk}/").content.decode()
-    assert "<h1>Ada Lovelace</h1>" in page
-    assert '<a href="mailto:ada@engines.example">' in page
-    assert "020 7946 0958 (GB)" in page
-    assert "<dd>Analyst</dd>" in page
+    assert '<h1><span id="record-title">Ada Lovelace</span></h1>' in page
+    assert fact_text(page, "Email") == "ada@engines.example"
+    assert '<a class="fact__link" href="mailto:ada@engines.example"' in page
+    assert fact_text(page, "Phone") == "020 7946 0958 (GB)"
+    assert fact_text(page, "Job title") == "Analyst"
+
+
+def test_it_offers_to_edit_each_field_in_place(client: Client, alice: User, ada: Contact) -> None:
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/{ada.pk}/").content.decode()
+    url = f"/o/acme/contacts/{ada.pk}/field/job_title/"
+    assert f'<a class="fact__edit" href="{url}" hx-get="{url}" hx-target="closest .fact"' in page
+    assert "Edit inline" not in page  # the whole form in place: one field at a time now
+
+
+def test_it_folds_the_empty_fields_and_puts_custom_ones_last(
+    client: Client, acme: Organization, alice: User
+) -> None:
+    CustomFieldFactory(org=acme, key="nickname", label="Nickname")
+    CustomFieldFactory(org=acme, key="shoe_size", label="Shoe size", kind="number")
+    ada = ContactFactory(org=acme, first_name="Ada", job_title="Analyst", custom={"nickname": "A"})
+    client.force_login(alice)
+    page = client.get(f"/o/acme/contacts/{ada.pk}/").content.decode()
+    shown, folded = page.split('<details class="facts-empty">', 1)
+    order = [shown.index(f">{label}</dt>") for label in ("Job title", "Added", "Nickname")]
+    assert order == sorted(order)
+    assert "<summary>Show empty fields" in folded
+    assert [label in folded for label in (">Source</dt>", ">Shoe size</dt>")] == [True, True]
+    assert ">Source</dt>" not in shown
 
 
 def test_it_shows_the_history_and_no_interactions(
@@ -178,30 +204,7 @@ def test_it_creates_no_company_or_tags_for_a_refused_contact(
         assert not Tag.objects.exists()
 
 
-# --- Edit --------------------------------------------------------------------------------
-
-
-def test_it_saves_an_inline_edit_and_answers_with_the_profile(
-    client: Client, acme: Organization, alice: User, ada: Contact
-) -> None:
-    client.force_login(alice)
-    data = _form(job_title="CTO", phone="020 7946 0958", country="GB", owner=alice.pk)
-    response = client.post(f"/o/acme/contacts/{ada.pk}/edit/", data, HTTP_HX_REQUEST="true")
-    page = response.content.decode()
-    assert page.lstrip().startswith('<section id="profile"')
-    assert "<html" not in page
-    assert "<dd>CTO</dd>" in page
-    assert _get(acme, ada.pk).job_title == "CTO"
-
-
-def test_it_answers_an_inline_edit_request_with_the_form(
-    client: Client, alice: User, ada: Contact
-) -> None:
-    client.force_login(alice)
-    page = client.get(f"/o/acme/contacts/{ada.pk}/edit/", HTTP_HX_REQUEST="true").content.decode()
-    assert page.lstrip().startswith('<form id="profile"')
-    assert "<html" not in page
-    assert 'value="Analyst"' in page
+# --- Edit (one field at a time: test_contact_field_edit.py) --------------------------------
 
 
 def test_it_saves_an_edit_and_records_it(
@@ -243,6 +246,8 @@ def test_it_lets_a_viewer_read(client: Client, bob: User, ada: Contact) -> None:
     assert "New contact" not in listing
     assert "ada@engines.example" in detail
     assert f"/o/acme/contacts/{ada.pk}/edit/" not in detail
+    assert f"/o/acme/contacts/{ada.pk}/field/" not in detail
+    assert fact_text(detail, "Job title") == "Analyst"
 
 
 # --- Delete, Trash, restore --------------------------------------------------------------
@@ -281,10 +286,10 @@ def test_it_records_a_deletion(client: Client, acme: Organization, alice: User, 
     assert (event.actor, event.object_id) == (alice, str(ada.pk))
 
 
-def test_its_full_edit_page_posts_plainly_and_its_inline_form_through_htmx(client, acme, alice):
+def test_its_full_edit_page_posts_plainly(client, acme, alice):
     contact = ContactFactory(org=acme, by=alice, first_name="Ada")
     client.force_login(alice)
-    page = client.get(f"/o/acme/contacts/{contact.pk}/edit/").content.decode()
-    inline = client.get(f"/o/acme/contacts/{contact.pk}/edit/", HTTP_HX_REQUEST="true")
-    assert "hx-post" not in page  # saving returns to the contact's page
-    assert "hx-post" in inline.content.decode()  # saving swaps the profile back in place
+    for htmx in ({}, {"HX-Request": "true"}):
+        page = client.get(f"/o/acme/contacts/{contact.pk}/edit/", headers=htmx).content.decode()
+        assert "<html" in page
+        assert "hx-post" not in page  # saving returns to the contact's page

@@ -17,6 +17,7 @@ from crm.records import custom_fields
 from crm.records.models import CustomField, SavedView
 from crm.tenancy import activate
 from tests.factories import CompanyFactory, ContactFactory
+from tests.records.facts import fact_text
 
 pytestmark = pytest.mark.django_db
 
@@ -187,11 +188,12 @@ def test_it_stores_normalised_values_and_shows_them(client: Client, acme, alice:
                               "vip": True, "site": "https://ada.example",
                               "topics": ["Maths", "Poetry"]}  # fmt: skip
     page = client.get(response["Location"]).content.decode()
-    assert "<dt>Shoe size</dt><dd>38</dd>" in page
-    assert "<dt>Met on</dt><dd>5 Jun 1833</dd>" in page
-    assert "<dt>VIP</dt><dd>Yes</dd>" in page
-    assert '<a href="https://ada.example" rel="noopener noreferrer">' in page
-    assert "<dd>Maths, Poetry</dd>" in page
+    assert fact_text(page, "Shoe size") == "38"
+    assert fact_text(page, "Met on") == "5 Jun 1833"
+    assert fact_text(page, "VIP") == "Yes"
+    assert fact_text(page, "Site") == "https://ada.example"
+    assert '<a class="fact__link" href="https://ada.example" rel="noopener noreferrer">' in page
+    assert fact_text(page, "Topics") == "Maths, Poetry"
 
 
 def test_the_edit_form_shows_the_stored_values(client: Client, acme, alice: User) -> None:
@@ -209,7 +211,7 @@ def test_a_company_form_stores_its_own_fields(client: Client, acme, alice: User)
     response = client.post("/o/acme/companies/new/", form)
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
-    assert "<dt>Employees here</dt><dd>12</dd>" in page
+    assert fact_text(page, "Employees here") == "12"
 
 
 def test_another_organisations_fields_never_appear(client: Client, acme, globex, alice) -> None:

@@ -66,7 +66,7 @@ def test_a_save_over_a_change_made_meanwhile_is_refused_and_keeps_the_input(
 def test_an_inline_save_over_a_change_says_so_in_place(
     client: Client, alice: User, acme: Organization, ada: Contact
 ) -> None:
-    url = f"/o/acme/contacts/{ada.pk}/edit/"
+    url = f"/o/acme/contacts/{ada.pk}/field/first_name/"
     client.force_login(alice)
     opened = _form(client, url)
     with activate(acme):
@@ -91,7 +91,7 @@ def test_a_company_saved_meanwhile_is_not_overwritten(
         assert Company.objects.get().name == "Initech"
 
 
-@pytest.mark.parametrize("action", ["edit", "delete"])
+@pytest.mark.parametrize("action", ["edit", "delete", "field/first_name"])
 def test_a_record_deleted_meanwhile_says_it_is_in_the_trash(
     client: Client, alice: User, acme: Organization, ada: Contact, action: str
 ) -> None:
@@ -122,7 +122,11 @@ def test_another_organisations_trashed_record_is_still_not_found(
     with activate(acme):
         records.records_trash(org=acme, by=alice, kind=_contact_kind(), ids=[ada.pk])
     client.force_login(charlie)
-    for path in (f"/o/globex/contacts/{ada.pk}/", f"/o/globex/contacts/{ada.pk}/edit/"):
+    for path in (
+        f"/o/globex/contacts/{ada.pk}/",
+        f"/o/globex/contacts/{ada.pk}/edit/",
+        f"/o/globex/contacts/{ada.pk}/field/first_name/",
+    ):
         assert client.get(path).status_code == 404
         assert client.get(path, HTTP_HX_REQUEST="true").status_code == 404
 
