@@ -23,8 +23,8 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from crm.models import Organization, User
 from crm.records.models import ImportJob
 from crm.tenancy import activate
-from tests.isolation.registry import seed_rows, snapshot, url_kwargs
-from tests.isolation.test_url_matrix import KEYWORD, ROUTES
+from tests.isolation.registry import fill, seed_rows, snapshot, url_kwargs
+from tests.isolation.test_url_matrix import ROUTES
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def seeded(client: Client, acme: Organization, alice: User) -> tuple[Client, dic
 
 
 def _path(route: str, ids: dict[str, int]) -> str:
-    return "/o/acme/" + KEYWORD.sub(lambda m: str(ids[m[1]]), route)
+    return "/o/acme/" + fill(route, ids)
 
 
 def _form_names(client: Client, path: str) -> list[str]:

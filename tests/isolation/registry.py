@@ -2,6 +2,8 @@
 seeders the apps register (crm.contributions): a new app's tables and URLs are probed the
 day it registers its seeder, and the tests fail until every tenant model has a row."""
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.apps import apps
@@ -9,7 +11,12 @@ from django.db import models
 
 from crm.contributions import isolation_seeders
 from crm.models import Organization, User
+from crm.records import registry
 from crm.tenancy import TenantModel, activate
+
+KEYWORD = re.compile(r"<(?:\w+:)?(\w+)>")
+# The keyword of the URLs that edit one fact of a record (crm.records.urls): a name, not an id.
+FIELD = "field_name"
 
 
 def url_kwargs() -> dict[str, type[models.Model]]:
@@ -18,6 +25,28 @@ def url_kwargs() -> dict[str, type[models.Model]]:
     for _, kwargs in isolation_seeders():
         found.update(kwargs)
     return found
+
+
+def fill(route: str, ids: Mapping[str, int]) -> str:
+    """The route with its keywords filled: each id from `ids`, and a field's name with one
+    that the route's kind edits in place: a real one, so that what answers is the record's
+    lookup, not an unknown name."""
+
+    def value(match: re.Match[str]) -> str:
+        keyword = match[1]
+        if keyword == FIELD:
+            return _field_of(route)
+        assert keyword in ids, f"no app's isolation seeder names {keyword!r} (crm.contributions)"
+        return str(ids[keyword])
+
+    return KEYWORD.sub(value, route)
+
+
+def _field_of(route: str) -> str:
+    prefix = route.split("/", 1)[0]
+    kind = next(k for k in registry.kinds() if k.url_prefix == prefix)
+    assert kind.facts is not None, f"{route}: {kind.nouns} declare no facts"
+    return next(fact.name for fact in kind.facts.facts if fact.form_fields)
 
 
 def tenant_models() -> list[type[models.Model]]:

@@ -4,19 +4,17 @@ The patterns come from the URL resolver, not from a list: a new URL is probed th
 is added, and one whose keywords the registry cannot fill fails here until it can.
 """
 
-import re
 from collections.abc import Iterator
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.isolation.registry import seed_rows, snapshot, url_kwargs
+from tests.isolation.registry import KEYWORD, fill, seed_rows, snapshot, url_kwargs
 
 pytestmark = pytest.mark.django_db
 
 ORG_PREFIX = "o/<slug:org_slug>/"
-KEYWORD = re.compile(r"<(?:\w+:)?(\w+)>")
 # What would show that Acme's data reached Globex's admin.
 ACME_MARKERS = ("acme.test", "Acme Secret Team", "Acme")
 
@@ -37,15 +35,6 @@ def org_routes() -> Iterator[str]:
 ROUTES = sorted(set(org_routes()))
 
 
-def _fill(route: str, ids: dict[str, int]) -> str:
-    def value(match: re.Match[str]) -> str:
-        keyword = match[1]
-        assert keyword in ids, f"no app's isolation seeder names {keyword!r} (crm.contributions)"
-        return str(ids[keyword])
-
-    return KEYWORD.sub(value, route)
-
-
 @pytest.fixture
 def probe(client: Client, acme, alice, globex, charlie):
     rows = seed_rows(acme, alice)
@@ -64,7 +53,7 @@ def test_it_finds_the_organisation_urls() -> None:
 def test_another_organisations_ids_answer_404_and_change_nothing(probe, acme, route: str) -> None:
     client, ids = probe
     before = snapshot(acme)
-    path = _fill(route, ids)
+    path = fill(route, ids)
     for prefix in ("/o/globex/", "/o/acme/"):
         if prefix == "/o/globex/" and not KEYWORD.search(route):
             continue  # Globex's own page, with no Acme id in it: checked below
@@ -75,7 +64,7 @@ def test_another_organisations_ids_answer_404_and_change_nothing(probe, acme, ro
                 if response.status_code == 405:
                     # A method the view never takes is refused before any lookup: the
                     # answer is the same for an id that exists nowhere, so it tells nothing.
-                    missing = _fill(route, dict.fromkeys(ids, 2_000_000_000))
+                    missing = fill(route, dict.fromkeys(ids, 2_000_000_000))
                     assert client.generic(method, prefix + missing).status_code == 405, where
                     continue
                 assert response.status_code == 404, where

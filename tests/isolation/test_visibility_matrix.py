@@ -16,7 +16,7 @@ from crm.records import registry
 from crm.tenancy import activate
 from tests.conftest import allow
 from tests.factories import make_record
-from tests.isolation.registry import url_kwargs
+from tests.isolation.registry import FIELD, fill, url_kwargs
 from tests.isolation.test_url_matrix import KEYWORD, ROUTES
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def _routes_of(kind: registry.Kind) -> list[str]:
 
 
 def _fill(route: str, pk: int) -> str:
-    return KEYWORD.sub(str(pk), route)
+    return fill(route, dict.fromkeys(KEYWORD.findall(route), pk))
 
 
 @pytest.mark.parametrize("record_kind", [kind.key for kind in registry.kinds()])
@@ -49,6 +49,9 @@ def test_a_colleagues_record_is_not_found_on_any_url(
     assert routes, f"no URL takes an id of {kind.nouns}: name it in its app's seeder"
     client.force_login(rita)
     assert client.get(kind.detail("acme", mine.pk)).status_code == 200
+    for route in (r for r in routes if FIELD in KEYWORD.findall(r)):
+        # The field's name filled in is a real one: her own record's answers.
+        assert client.get(f"/o/acme/{_fill(route, mine.pk)}").status_code in (200, 302), route
     for route in routes:
         for method in ("GET", "POST"):
             for htmx in ({}, {"HX-Request": "true"}):
@@ -73,3 +76,6 @@ def test_a_colleagues_record_is_not_found_on_any_url(
 def test_every_kind_has_urls_to_probe() -> None:
     assert all(_routes_of(kind) for kind in registry.kinds())
     assert re.search(r"<int:contact_id>", " ".join(_routes_of(registry.kind("contact"))))
+    for key in ("contact", "company"):  # each fact edited in place, and shown again
+        field = f"{registry.kind(key).url_prefix}/<int:{key}_id>/field/<slug:field_name>/"
+        assert {field, f"{field}value/"} <= set(_routes_of(registry.kind(key)))
