@@ -9,10 +9,12 @@ from contacts.services import tags_by_name
 from crm.models import Membership
 from crm.records import bulk
 from crm.records import columns as c
+from crm.records import facts as f
 from crm.records.filters import RecordFilter
 from crm.records.imports.fields import OWNER, TAGS, Target, choice, text
 from crm.records.imports.importer import Importer, Match
 from crm.records.registry import Kind, Tags
+from tests.projects.forms import ProjectForm, project_form_save, project_initial
 from tests.projects.models import Project, ProjectTag
 
 
@@ -69,6 +71,12 @@ PROJECT = Kind(
             "change_status", "Change status", "status", "Status", Project.Status.choices, "status"
         ),
         bulk.TRASH,
+    ),
+    facts=f.Facts(
+        facts=(f.text("name", "Name"), f.choice("status", "Status"), f.OWNER, f.ADDED),
+        form=ProjectForm,
+        initial=project_initial,
+        save=project_form_save,
     ),
     imports=Importer(
         targets=[

@@ -6,7 +6,9 @@ from django.views.decorators.http import require_GET
 
 from crm.permissions import org_member
 from crm.records import registry
+from crm.records.facts import record_facts
 from crm.requests import OrgRequest
+from crm.selectors import object_history
 
 
 @require_GET
@@ -14,4 +16,9 @@ from crm.requests import OrgRequest
 def project_detail(request: OrgRequest, project_id: int) -> HttpResponse:
     kind = registry.kind("project")
     project = get_object_or_404(kind.visible(request.membership), pk=project_id)
-    return render(request, "projects/project_detail.html", {"project": project})
+    context = {
+        "project": project,
+        "facts": record_facts(kind, project, request.membership),
+        "history": object_history(project),
+    }
+    return render(request, "projects/project_detail.html", context)
