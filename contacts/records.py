@@ -267,7 +267,7 @@ CONTACT_FACTS = f.Facts(
 COMPANY_FACTS = f.Facts(
     facts=(
         f.text("name", "Name"),
-        f.Fact("domain", "Website", lambda company: escape(company.domain), link=_website,
+        f.Fact("domain", "Domain", lambda company: escape(company.domain), link=_website,
                link_label="Visit"),
         f.text("industry", "Industry"),
         f.choice("size", "Size"),
