@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from crm.audit import VERBS
 from crm.models import AuditEvent, Membership
+from crm.selectors import BY_NAME
 
 
 def _type_label(label_lower: str) -> str:
@@ -41,7 +42,7 @@ class AuditEventFilter(django_filters.FilterSet):
         super().__init__(data, queryset=queryset or AuditEvent.objects.all(), **kw)
         # Choices from the scoped managers: only this organisation's people and record types.
         self.filters["actor"].queryset = Membership.objects.select_related("user").order_by(
-            "user__email"
+            *BY_NAME
         )
         types = AuditEvent.objects.values_list("object_type", flat=True).distinct()
         what = {**VERBS, "merged": "Merged", "exported": "Exported"}

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from crm import services
 from crm.models import Membership, Organization, Role, User
 from crm.permissions import ACTIONS, CONFIGURABLE
+from crm.selectors import BY_NAME
 from crm.tenancy import activate
 
 CURRENCIES = [
@@ -113,11 +114,11 @@ class TeamForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Built from the scoped manager: another organisation's members are not choices.
-        people = Membership.objects.select_related("user").order_by("user__email")
+        members = Membership.objects.select_related("user").order_by(*BY_NAME)
         for name in ("lead", "members"):
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)
-            field.queryset = people
+            field.queryset = members
 
 
 class VisibilityForm(forms.Form):

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from crm import people
 from crm.tenancy import TenantModel
 
 
@@ -56,7 +57,17 @@ class User(AbstractUser):
         ordering = ("email",)
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.email
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """What the product calls this person: the full name, else the address's local part
+        (never the whole address)."""
+        return people.display_name(self.first_name, self.last_name, self.email)
+
+    @property
+    def initials(self) -> str:
+        return people.initials(self.display_name)
 
 
 def _validate_time_zone(value: str) -> None:

@@ -4,6 +4,9 @@ from django.db import models
 
 from crm.models import AuditEvent, Invitation, Membership, Team, TeamMember, User
 
+# Members in the order their names show (a nameless one's address stands in for the name).
+BY_NAME = ("user__first_name", "user__last_name", "user__email")
+
 
 def my_memberships(user: User) -> list[Membership]:
     """The user's memberships in every organisation, for the organisation switcher."""
@@ -18,7 +21,7 @@ def member_list() -> list[Membership]:
         "teams_link", queryset=TeamMember.objects.select_related("team").order_by("team__name")
     )
     return list(
-        Membership.objects.select_related("user").prefetch_related(teams).order_by("user__email")
+        Membership.objects.select_related("user").prefetch_related(teams).order_by(*BY_NAME)
     )
 
 
@@ -47,5 +50,6 @@ def person_fields_unshown(relation: str) -> list[str]:
 
 
 def org_users() -> models.QuerySet[User]:
-    """The people of the active organisation, for owner choices."""
-    return User.objects.filter(pk__in=Membership.objects.values("user_id")).order_by("email")
+    """The people of the active organisation, for owner choices, by name."""
+    people = User.objects.filter(pk__in=Membership.objects.values("user_id"))
+    return people.order_by(*(name.removeprefix("user__") for name in BY_NAME))

@@ -305,7 +305,7 @@ def invitation_send_mail(*, invitation_id: int, accept_url: str) -> None:
     if invitation is None or invitation.status != "open":
         return
     org = Organization.objects.get(pk=invitation.org_id)
-    inviter = invitation.invited_by.email if invitation.invited_by else "A colleague"
+    inviter = invitation.invited_by.display_name if invitation.invited_by else "A colleague"
     send_mail(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}You are invited to {org.name}",
         message=(

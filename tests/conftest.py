@@ -64,11 +64,13 @@ def make_user(db: None) -> Callable[..., User]:
     return make
 
 
-def member(org: Organization, email: str, role: str) -> User:
-    """A verified user with a membership in `org` (written inside the organisation)."""
+def member(org: Organization, email: str, role: str, name: str = "") -> User:
+    """A verified user, called `name` when given, with a membership in `org` (written inside
+    the organisation)."""
     from allauth.account.models import EmailAddress
 
-    user = User.objects.create_user(email, PASSWORD)
+    first_name, _, last_name = name.partition(" ")
+    user = User.objects.create_user(email, PASSWORD, first_name=first_name, last_name=last_name)
     EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
     with activate(org):
         Membership.objects.create(org=org, user=user, role=role)
@@ -99,37 +101,37 @@ def globex(db: None) -> Organization:
 @pytest.fixture
 def oscar(acme: Organization) -> User:
     """Owner of Acme."""
-    return member(acme, "oscar@acme.test", Role.OWNER)
+    return member(acme, "oscar@acme.test", Role.OWNER, "Oscar Owens")
 
 
 @pytest.fixture
 def alice(acme: Organization) -> User:
     """Admin in Acme."""
-    return member(acme, "alice@acme.test", Role.ADMIN)
+    return member(acme, "alice@acme.test", Role.ADMIN, "Alice Archer")
 
 
 @pytest.fixture
 def bob(acme: Organization) -> User:
     """Viewer in Acme."""
-    return member(acme, "bob@acme.test", Role.VIEWER)
+    return member(acme, "bob@acme.test", Role.VIEWER, "Bob Brown")
 
 
 @pytest.fixture
 def rita(acme: Organization) -> User:
     """Sales rep in Acme."""
-    return member(acme, "rita@acme.test", Role.REP)
+    return member(acme, "rita@acme.test", Role.REP, "Rita Reyes")
 
 
 @pytest.fixture
 def sam(acme: Organization) -> User:
     """Support agent in Acme."""
-    return member(acme, "sam@acme.test", Role.AGENT)
+    return member(acme, "sam@acme.test", Role.AGENT, "Sam Singh")
 
 
 @pytest.fixture
 def charlie(globex: Organization) -> User:
     """Admin in Globex."""
-    return member(globex, "charlie@globex.test", Role.ADMIN)
+    return member(globex, "charlie@globex.test", Role.ADMIN, "Charlie Chen")
 
 
 def unused_port() -> int:

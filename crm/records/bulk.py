@@ -77,10 +77,10 @@ class BulkAction:
         )
 
     def describe(self, value: str) -> str:
-        """The value as people read it: a member's email, a choice's label, a tag."""
+        """The value as people read it: a member's name, a choice's label, a tag."""
         if self.value == "member" and _is_id(value):
             member = org_users().filter(pk=int(value)).first()
-            return member.email if member else value
+            return member.display_name if member else value
         if self.value == "choice":
             return dict(self.choices).get(value, value)
         return value.strip()
@@ -169,7 +169,7 @@ def bulk_choices(kind: Kind, membership: Membership, members: QuerySet[User]) ->
     for action in allowed:
         if action.field and action.field not in fields:
             choices: list[tuple[Any, str]] = (
-                [(member.pk, member.email) for member in members]
+                [(member.pk, member.display_name) for member in members]
                 if action.value == "member" else list(action.choices)
             )  # fmt: skip
             fields[action.field] = {

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from crm.people import person_html
 from crm.records.custom_fields import display, export_cells
 from crm.records.models import CustomField
 
@@ -150,9 +151,10 @@ def link(name: str, url_name: str) -> Render:
     )
 
 
-@reading("owner__email")
-def owner(record: Any, row: Row) -> str:
-    return record.owner.email if record.owner_id else "—"
+# The name, not the address (export keeps that); the email read for a nameless owner's name.
+@reading("owner__first_name", "owner__last_name", "owner__email")
+def owner(record: Any, row: Row) -> SafeString | str:
+    return person_html(record.owner.display_name) if record.owner_id else "—"
 
 
 @reading()  # the tags prepare() read

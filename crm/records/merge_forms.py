@@ -40,7 +40,7 @@ def shown_value(record: Record, name: str, definitions: dict[str, CustomField]) 
         found = definitions.get(name.removeprefix("custom_"))
         return custom_fields.display(found, value) if found else str(value)
     if name == "owner":
-        return str(record.owner.email)
+        return record.owner.display_name
     if record._meta.get_field(name).is_relation:
         return str(getattr(record, name))
     display = getattr(record, f"get_{name}_display", None)

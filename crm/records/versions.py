@@ -55,7 +55,7 @@ def _who_and_when(record: models.Model) -> str:
     if not found:
         return "Someone else changed it"
     last = found[0]
-    who = last.actor.email if last.actor else "An import or a background job"
+    who = last.actor.display_name if last.actor else "An import or a background job"
     when = date_format(timezone.localtime(last.at), "H:i")
     return f"{who} changed it at {when}"
 

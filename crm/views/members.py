@@ -69,7 +69,7 @@ def member_role(request: OrgRequest, membership_id: int) -> HttpResponse:
             messages.error(request, error.messages[0])
         else:
             messages.success(
-                request, f"{membership.user.email} is now {membership.get_role_display()}."
+                request, f"{membership.user.display_name} is now {membership.get_role_display()}."
             )
     return redirect("crm:members", request.org.slug)
 
@@ -86,7 +86,7 @@ def member_remove(request: OrgRequest, membership_id: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, error.messages[0])
         else:
-            messages.success(request, f"{membership.user.email} no longer has access.")
+            messages.success(request, f"{membership.user.display_name} no longer has access.")
             if membership.pk == request.membership.pk:
                 return redirect("home")
         return redirect("crm:members", request.org.slug)

@@ -45,7 +45,7 @@ def test_it_shows_an_anonymous_visitor_whom_they_would_join(client: Client, acme
     response = client.get(f"/invitations/{token}/")
     page = response.content.decode()
     assert "Join Acme" in page
-    assert "alice@acme.test invited <strong>dana@example.com</strong> to Acme" in page
+    assert "Alice Archer invited <strong>dana@example.com</strong> to Acme" in page
     assert f'href="/accounts/signup/?invitation={quote(token)}"' in page
     assert f'href="/accounts/login/?next={quote(f"/invitations/{token}/")}"' in page
 

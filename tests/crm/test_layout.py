@@ -25,7 +25,11 @@ def test_it_shows_the_navigation_and_skip_link_to_a_member(client: Client, alice
         assert f">{section}<" in html
     assert ">Deals<" not in html  # only the sections that exist
     assert 'aria-current="page">Home<' in html
-    assert "alice@acme.test" in html  # the user menu
+    # The user menu: the name beside its initials, never the address.
+    assert '<span class="visually-hidden">Account menu for Alice Archer</span>' in html
+    assert '<span class="menu__label" aria-hidden="true">Alice Archer</span>' in html
+    assert 'aria-hidden="true">AA</span>' in html
+    assert "alice@acme.test" not in html
 
 
 def test_settings_are_in_the_navigation_of_those_who_manage_the_organisation(

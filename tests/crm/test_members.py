@@ -52,8 +52,8 @@ def test_it_lists_people_and_open_invitations(client: Client, acme, alice, bob) 
     _invite(acme, "dana@example.com", by=alice)
     client.force_login(alice)
     page = client.get("/o/acme/settings/members/").content.decode()
-    assert "alice@acme.test" in page
-    assert "bob@acme.test" in page
+    assert "Alice Archer" in page
+    assert "bob@acme.test" in page  # beneath the name: the one page that shows addresses
     assert "dana@example.com" in page
     assert "No invitations waiting." not in page
 
@@ -175,7 +175,7 @@ def test_it_changes_a_role_and_audits_it(client: Client, acme, alice, bob) -> No
     target = _membership(acme, bob)
     client.force_login(alice)
     response = client.post(f"/o/acme/settings/members/{target.pk}/role/", {"role": "rep"})
-    assert _messages(response) == ["bob@acme.test is now Sales rep."]
+    assert _messages(response) == ["Bob Brown is now Sales rep."]
     with activate(acme):
         assert Membership.objects.get(pk=target.pk).role == Role.REP
         event = AuditEvent.objects.get(action="member.role_changed")
@@ -242,7 +242,7 @@ def test_it_asks_before_removing(client: Client, acme, alice, bob) -> None:
     client.force_login(alice)
     response = client.get(f"/o/acme/settings/members/{target.pk}/remove/")
     page = response.content.decode()
-    assert "Remove <strong>bob@acme.test</strong> (Viewer) from Acme?" in page
+    assert "Remove <strong>Bob Brown</strong> (Viewer) from Acme?" in page
     assert '<form method="post"' in page
     with activate(acme):
         assert Membership.objects.filter(pk=target.pk).exists()
@@ -253,7 +253,7 @@ def test_it_removes_a_member_and_audits_it(client: Client, acme, alice, bob) -> 
     client.force_login(alice)
     response = client.post(f"/o/acme/settings/members/{target.pk}/remove/")
     assert response["Location"] == "/o/acme/settings/members/"
-    assert _messages(response) == ["bob@acme.test no longer has access."]
+    assert _messages(response) == ["Bob Brown no longer has access."]
     with activate(acme):
         assert not Membership.objects.filter(pk=target.pk).exists()
         event = AuditEvent.objects.get(action="member.removed")

@@ -133,7 +133,7 @@ def test_it_lets_a_member_with_two_factor_in(client: Client, acme, bob) -> None:
     client.force_login(bob)
     response = client.get("/o/acme/")
     assert response.status_code == 200
-    assert "bob@acme.test" in response.content.decode()
+    assert "Bob Brown" in response.content.decode()
 
 
 def test_it_saves_what_each_role_sees(client: Client, acme, alice) -> None:
