@@ -56,13 +56,13 @@ def gone(request: OrgRequest, kind: registry.Kind, record_id: int) -> HttpRespon
     a page (an inline save): it loads the whole answer instead."""
     visible = kind.every_visible(request.membership)
     # Only a kind that merges has records merged into others.
-    survivor = survivor_of(visible, record_id) if kind.merge else None
+    survivor: Any = survivor_of(visible, record_id) if kind.merge else None
     record = trashed(kind, request.membership).filter(pk=record_id).first()
     if survivor is None and record is None:
         raise Http404
     if request.htmx:
         return HttpResponseClientRedirect(kind.detail(request.org.slug, record_id))
-    if survivor is not None:
+    if survivor is not None or record is None:
         messages.info(request, f"That {kind.noun} was merged into {survivor}.")
         return redirect(kind.detail(request.org.slug, survivor.pk))
     context = {
