@@ -1,4 +1,4 @@
-"""Input validation for sign-up, organisation settings, members and teams."""
+"""Input validation for sign-up, a person's name, organisation settings, members and teams."""
 
 import zoneinfo
 from typing import Any
@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from crm import services
+from crm import people, services
 from crm.models import Membership, Organization, Role, User
 from crm.permissions import ACTIONS, CONFIGURABLE
 from crm.selectors import BY_NAME
@@ -33,13 +33,35 @@ def _time_zones() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
-class SignupForm(AllauthSignupForm):
-    """allauth's sign-up, plus the organisation it creates (or the invitation it accepts)."""
+class NameField(forms.CharField):
+    """A person's whole name in one box, as they write it: the product shows it wherever they
+    appear (stored split at the first space, see crm.people.split_name)."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Your name")
+        kwargs.setdefault("help_text", "How colleagues see you on records, lists and History.")
+        kwargs.setdefault("error_messages", {"required": "Give your name."})
+        # first_name and last_name hold 150 characters each: a whole name that fits fits both.
+        super().__init__(max_length=150, widget=forms.TextInput({"autocomplete": "name"}), **kwargs)
+
+    def clean(self, value: Any) -> str:
+        name = " ".join(str(super().clean(value)).split())
+        if "@" in name:
+            # The name is what shows instead of the address: it must not be one.
+            raise ValidationError("Give your name rather than an email address.", code="email")
+        return name
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up, plus the person's name and the organisation it creates (or the
+    invitation it accepts)."""
+
+    name = NameField()
     organization_name = forms.CharField(
         label="Organisation name", max_length=200,
         help_text="Your company or team. You can invite colleagues once you are in.",
     )  # fmt: skip
+    field_order = ["name", "email", "password1", "password2", "organization_name"]
 
     def __init__(self, *args: Any, invitation: tuple[Organization, int] | None = None, **kw: Any):
         super().__init__(*args, **kw)
@@ -49,6 +71,8 @@ class SignupForm(AllauthSignupForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if "name" in cleaned:  # allauth's adapter saves the user with these
+            cleaned["first_name"], cleaned["last_name"] = people.split_name(cleaned["name"])
         if self.invitation:
             org, invitation_id = self.invitation
             # Refuse before allauth saves the user: nothing is written for a dead invitation.
@@ -68,6 +92,12 @@ class SignupForm(AllauthSignupForm):
                 services.invitation_accept(org=org, invitation_id=invitation_id, user=user)
         else:
             services.org_create(name=self.cleaned_data["organization_name"], owner=user)
+
+
+class NameForm(forms.Form):
+    """The profile page: what the signed-in person is called."""
+
+    name = NameField()
 
 
 class OrganizationForm(forms.Form):

@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from crm import tasks
+from crm import people, tasks
 from crm.audit import audit_record, diff
 from crm.models import (
     Invitation,
@@ -39,17 +39,26 @@ RESERVED_SLUGS = {"admin", "accounts", "api", "new", "settings", "static", "www"
 
 
 @transaction.atomic
-def user_set_up(*, email: str, password: str = "", password_hash: str = "") -> User:
+def user_set_up(*, email: str, password: str = "", password_hash: str = "", name: str = "") -> User:
     """A user with this address (created if new), this password (or this hash of one, made
-    once for several users) and the address confirmed: for system use (demo logins,
-    operators), where nobody clicks a confirmation link."""
+    once for several users), this name when given, and the address confirmed: for system
+    use (demo logins, operators), where nobody clicks a confirmation link."""
     email = email.strip().lower()
     user = User.objects.filter(email=email).first() or User.objects.create_user(email)
     user.password = password_hash or make_password(password)
-    user.save(update_fields=["password"])
+    if name:
+        user.first_name, user.last_name = people.split_name(name)
+    user.save(update_fields=["password", "first_name", "last_name"])
     EmailAddress.objects.update_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
     )
+    return user
+
+
+def user_rename(*, user: User, name: str) -> User:
+    """Set what colleagues see a person called: their whole name, stored as first and last."""
+    user.first_name, user.last_name = people.split_name(name)
+    user.save(update_fields=["first_name", "last_name"])
     return user
 
 

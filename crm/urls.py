@@ -26,6 +26,7 @@ urlpatterns = [
     path("organizations/new/", platform.org_new, name="org_new"),
     path("invitations/<str:token>/", platform.invitation_accept, name="invitation_accept"),
     path("accounts/signup/", platform.signup, name="account_signup"),
+    path("accounts/profile/", platform.account_profile, name="account_profile"),
     path("accounts/", include("allauth.urls")),
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("admin/", admin.site.urls),

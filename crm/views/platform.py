@@ -1,4 +1,5 @@
-"""Platform views outside any organisation: home, health, sign-up, new organisation, invitations."""
+"""Platform views outside any organisation: home, health, sign-up, one's name, new
+organisation, invitations."""
 
 import contextlib
 import sys
@@ -19,8 +20,8 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from crm import health, services
-from crm.forms import OrganizationCreateForm, apply_errors
-from crm.models import Invitation, Membership
+from crm.forms import NameForm, OrganizationCreateForm, apply_errors
+from crm.models import Invitation, Membership, User
 from crm.params import text_param
 from crm.selectors import my_memberships
 from crm.tenancy import activate, set_database_user
@@ -53,6 +54,19 @@ def org_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{org.name} is ready. Invite your colleagues next.")
             return redirect("crm:members", org.slug)
     return render(request, "crm/org_new.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_profile(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's name, which colleagues see wherever they appear."""
+    user: User = request.user  # type: ignore[assignment]
+    form = NameForm(request.POST or None, initial={"name": user.get_full_name()})
+    if form.is_valid():
+        services.user_rename(user=user, name=form.cleaned_data["name"])
+        messages.success(request, "Saved your name.")
+        return redirect("account_profile")
+    return render(request, "account/profile.html", {"form": form})
 
 
 def _invitation(request: HttpRequest) -> str:

@@ -36,7 +36,13 @@ def _role(org: Organization, user: User) -> str | None:
 def _sign_up(client: Client, token: str, email: str = "dana@example.com"):
     return client.post(
         f"/accounts/signup/?invitation={token}",
-        {"invitation": token, "email": email, "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "invitation": token,
+            "name": "Dana Scully",
+            "email": email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
 
 
@@ -149,6 +155,7 @@ def test_it_signs_up_into_the_inviting_organisation(client: Client, acme, alice)
     assert response["Location"] == "/accounts/confirm-email/"
     dana = User.objects.get(email="dana@example.com")
     assert _role(acme, dana) == Role.MANAGER
+    assert dana.display_name == "Dana Scully"  # the name asked at sign-up
     assert list(Organization.objects.values_list("slug", flat=True)) == ["acme"]
     with activate(acme):
         assert Invitation.objects.get(pk=invitation.pk).accepted_by == dana

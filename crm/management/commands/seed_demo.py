@@ -12,6 +12,15 @@ from crm.signals import demo_seeded
 from crm.tenancy import activate
 
 DEFAULT_PASSWORD = "demo-pass-1234"  # noqa: S105  # nosec B105  # printed on purpose: a demo login
+# A person's name per login, so that the demo shows names and avatars as real use does.
+NAMES = {
+    Role.OWNER: "Maria Alvarez",
+    Role.ADMIN: "James Okafor",
+    Role.MANAGER: "Priya Natarajan",
+    Role.REP: "Lukas Becker",
+    Role.AGENT: "Aiko Tanaka",
+    Role.VIEWER: "Sam Taylor",
+}
 
 
 class Command(BaseCommand):
@@ -29,7 +38,9 @@ class Command(BaseCommand):
         # at every start of `make run`.
         hashed = make_password(password)
         users = {
-            role: services.user_set_up(email=f"{role}@{slug}.test", password_hash=hashed)
+            role: services.user_set_up(
+                email=f"{role}@{slug}.test", password_hash=hashed, name=NAMES[Role(role)]
+            )
             for role in Role.values
         }
         org = Organization.objects.filter(slug=slug).first()
@@ -45,4 +56,4 @@ class Command(BaseCommand):
             f"Organisation {org.name}: /o/{org.slug}/ — every login's password: {password}"
         )
         for role, user in users.items():
-            self.stdout.write(f"  {Role(role).label:<14} {user.email}")
+            self.stdout.write(f"  {Role(role).label:<14} {user.email:<24} {user.display_name}")
