@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.apps import AppConfig
 
 
@@ -19,6 +21,7 @@ class CrmConfig(AppConfig):
             "Settings", "crm:profile", order=1100, action="org.manage"
         )
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
+        _register_pages()
 
 
 def _register_jobs() -> None:
@@ -36,3 +39,23 @@ def _register_jobs() -> None:
         {exports.QUEUED: "records.export_run", exports.RUNNING: "records.export_run"},
         "export_id",
     )  # fmt: skip
+
+
+def _register_pages() -> None:
+    """The platform's settings and account pages, for the quick search and the palette."""
+    from crm.contributions import register_page
+
+    settings = partial(register_page, section="Settings", action="org.manage")
+    settings("Organisation profile", "crm:profile", keywords="name")
+    settings("Members", "crm:members", keywords="invite people roles users")
+    settings("Teams", "crm:teams")
+    settings("Record visibility", "crm:visibility", keywords="own access")
+    settings("Permissions", "crm:permissions", keywords="roles")
+    settings("Security", "crm:security", keywords="two-factor mfa")
+    settings("Custom fields", "records:custom_fields", action="settings.configure")
+    settings("Audit log", "crm:audit", action="audit.view", keywords="history events")
+    account = partial(register_page, section="Account", org=False)
+    account("Your name", "account_profile", keywords="profile")
+    account("Email addresses", "account_email")
+    account("Password", "account_change_password")
+    account("Two-factor and passkeys", "mfa_index", keywords="mfa security")

@@ -1,10 +1,12 @@
 """What each domain app adds to the platform, registered from its AppConfig.ready(), so that
 adding an app edits nothing in crm: its pages under /o/<org>/, its entries in the left
-navigation, its nightly and periodic jobs, and its isolation seeder (one row of each of its
-tenant models, for the tests that prove organisations stay apart).
+navigation, its other pages the palette finds (settings), its nightly and periodic jobs, and
+its isolation seeder (one row of each of its tenant models, for the tests that prove
+organisations stay apart).
 
     contributions.register_org_urls("contacts.urls")
     contributions.register_navigation("Contacts", "contact:list", order=20, action="contact.view")
+    contributions.register_page("Members", "crm:members", section="Settings", action="org.manage")
     contributions.register_tenant_job("words", "contacts.search_words_resync", crontab(hour=4))
     contributions.register_isolation_seeder(contacts.isolation.seed)
 
@@ -55,6 +57,42 @@ def register_navigation(
 
 def navigation() -> list[NavEntry]:
     return sorted(_navigation.values(), key=lambda entry: (entry.order, entry.label))
+
+
+# --- Pages the palette finds ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page the quick search and the palette find besides the navigation's sections: a
+    settings page, say. Shown to the members who may `action`."""
+
+    label: str
+    url_name: str  # reversed with the organisation's slug, unless `org` is False
+    section: str  # what the results say it belongs to: "Settings"
+    action: str | None = None
+    keywords: str = ""  # other words people look for it by ("invite" for Members)
+    org: bool = True
+
+
+_pages: dict[str, Page] = {}
+
+
+def register_page(
+    label: str,
+    url_name: str,
+    *,
+    section: str,
+    action: str | None = None,
+    keywords: str = "",
+    org: bool = True,
+) -> None:
+    _pages[url_name] = Page(label, url_name, section, action, keywords, org)
+
+
+def pages() -> list[Page]:
+    """The registered pages, in the order the apps registered them."""
+    return list(_pages.values())
 
 
 # --- Background jobs -----------------------------------------------------------------------
