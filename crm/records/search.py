@@ -8,6 +8,7 @@ searchable. The rows are then read through the policy as usual.
 """
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -62,11 +63,44 @@ def among(queryset: QuerySet[Any], ids: list[int]) -> QuerySet[Any]:
 
 def search_ids(model: type[Any], term: str, *, limit: int) -> list[int] | None:
     """The ids of at most `limit` rows of `model` matching `term`; None for an empty term."""
+    found = _looked_for(term)
+    if found is None:
+        return None
+    table = model._meta.db_table
+    ids = _search_ids(table, *found, fuzzy=False, limit=limit)
+    return ids or _search_ids(table, found[0], "", "", fuzzy=True, limit=limit)
+
+
+def search_ids_each(
+    models: Sequence[type[Any]], term: str, *, limit: int, fuzzy: bool = False
+) -> dict[type[Any], list[int]]:
+    """For each of `models`, the ids of at most `limit` of its rows matching `term` as typed
+    (or only its near misses, when `fuzzy`), in one query: a search of several kinds at once
+    (the quick search), which looks for near misses only when no kind matched as typed."""
+    found: dict[type[Any], list[int]] = {model: [] for model in models}
+    looked_for = _looked_for(term)
+    if looked_for is None or not models:
+        return found
+    term, prefixes, digits = looked_for if not fuzzy else (looked_for[0], "", "")
+    each = "SELECT %s::integer, crm_search_ids(%s, %s, %s, %s, %s, %s, %s)"
+    params: list[Any] = []
+    for index, model in enumerate(models):
+        table = model._meta.db_table
+        params += [index, table, term, prefixes, digits, fuzzy, NEAR_MISS_THRESHOLD, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join([each] * len(models)), params)
+        for index, pk in cursor.fetchall():
+            found[models[index]].append(pk)
+    return found
+
+
+def _looked_for(term: str) -> tuple[str, str, str] | None:
+    """What the search function takes for a term: the term as it compares it, its words as
+    prefixes, and its digits; None for an empty term."""
     # Nobody searches with more than a line of text; a longer term would only cost trigrams.
     term = term.strip().lower()[:SEARCH_MAX_LENGTH]
     if not term:
         return None
-    table = model._meta.db_table
     words = _WORD.findall(term)
     # One word's beginning is already a part of the text; word prefixes add what a part
     # cannot: several words in any order ("ada nor").
@@ -74,8 +108,7 @@ def search_ids(model: type[Any], term: str, *, limit: int) -> list[int] | None:
     # A national number loses its trunk 0 in E.164: "020 7946 0958" is +44 20 7946 0958.
     digits = re.sub(r"\D", "", term).lstrip("0")
     digits = digits if len(digits) >= 4 and digits != term else ""
-    ids = _search_ids(table, term, prefixes, digits, fuzzy=False, limit=limit)
-    return ids or _search_ids(table, term, "", "", fuzzy=True, limit=limit)
+    return term, prefixes, digits
 
 
 def _search_ids(
