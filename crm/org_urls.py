@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from crm.views import members, organization, teams
+from crm.views import find, members, organization, teams
 
 app_name = "crm"
 
 urlpatterns = [
     path("", organization.org_home, name="home"),
+    path("find/", find.find, name="find"),
     path("settings/", organization.org_profile, name="profile"),
     path("settings/security/", organization.org_security, name="security"),
     path("settings/visibility/", organization.org_visibility, name="visibility"),

@@ -46,6 +46,7 @@ def probe(client: Client, acme, alice, globex, charlie):
 
 def test_it_finds_the_organisation_urls() -> None:
     assert "settings/members/<int:membership_id>/role/" in ROUTES
+    assert "find/" in ROUTES  # the quick search takes no id: its terms are probed below
     assert len(ROUTES) >= 10
 
 
@@ -80,3 +81,15 @@ def test_the_members_own_pages_show_none_of_another_organisations_data(probe, ro
     assert response.status_code in (200, 302, 405)
     body = response.content.decode()
     assert not any(marker in body for marker in ACME_MARKERS), route
+
+
+@pytest.mark.parametrize("q", ["secret", "acme secret", "secret@acme.te", "client"])
+def test_searching_finds_none_of_another_organisations_records(probe, q: str) -> None:
+    client, _ = probe
+    for htmx in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.get("/o/globex/find/", {"q": q}, **htmx)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert not any(marker in body for marker in ACME_MARKERS), (q, htmx)
+    # Globex's own rows, seeded alike, are found: the search itself ran.
+    assert "Globex Secret" in client.get("/o/globex/find/", {"q": "secret"}).content.decode()

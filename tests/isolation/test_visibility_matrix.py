@@ -73,6 +73,24 @@ def test_a_colleagues_record_is_not_found_on_any_url(
         assert kind.visible(rita.memberships.get()).filter(pk=theirs.pk).count() == 0
 
 
+@pytest.mark.parametrize("record_kind", [kind.key for kind in registry.kinds() if kind.searchable])
+def test_a_colleagues_record_is_not_found_by_the_quick_search(
+    client: Client, acme, alice, rita, record_kind: str
+) -> None:
+    kind = registry.kind(record_kind)
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    theirs = make_record(record_kind, acme, 1, owner=alice)
+    mine = make_record(record_kind, acme, 2, owner=rita)
+    client.force_login(rita)
+    q = str(mine).split()[0]  # a word both records share
+    for htmx in ({}, {"HX-Request": "true"}):
+        body = client.get("/o/acme/find/", {"q": q}, headers=htmx).content.decode()
+        assert kind.detail("acme", mine.pk) in body, htmx
+        assert kind.detail("acme", theirs.pk) not in body, htmx
+        assert str(theirs) not in body, htmx
+
+
 def test_every_kind_has_urls_to_probe() -> None:
     assert all(_routes_of(kind) for kind in registry.kinds())
     assert re.search(r"<int:contact_id>", " ".join(_routes_of(registry.kind("contact"))))
