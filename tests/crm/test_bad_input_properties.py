@@ -64,7 +64,9 @@ def _path(route: str, ids: dict[str, int]) -> str:
 
 def _form_names(client: Client, path: str) -> list[str]:
     response = client.get(path)
-    names = INPUT.findall(response.content.decode()) if response.status_code == 200 else []
+    # The page's own fields, in <main>: not the top bar's search, which every page has.
+    main = response.content.decode().partition('<main id="main"')[2]
+    names = INPUT.findall(main) if response.status_code == 200 else []
     return sorted({n for n in names if n != "csrfmiddlewaretoken"}) or QUERY_NAMES
 
 

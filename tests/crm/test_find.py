@@ -175,6 +175,14 @@ def test_the_whole_page_says_when_nothing_matches(client: Client, alice) -> None
     assert "Nothing matches “zzqxv”" in html
 
 
+def test_the_top_bar_searches_with_its_shortcut_shown(client: Client, alice) -> None:
+    client.force_login(alice)
+    html = client.get("/o/acme/").content.decode()
+    assert 'aria-label="Quick search" method="get" action="/o/acme/find/">' in html
+    assert "data-palette-shortcut>Ctrl K</kbd>" in html
+    assert '<dialog class="palette" id="palette"' in html
+
+
 @pytest.mark.parametrize(
     "q", ["x" * 5_000, "%_\\'\";--", "((!&|:*", "<script>alert(1)</script>", "  ", "日本語", "ü"]
 )
