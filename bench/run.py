@@ -221,6 +221,10 @@ def main() -> int:
         ("contacts, search misspelt", 100, lambda: f"{base}/contacts/?q=jonhson"),
         ("contacts, search email part", 100, lambda: f"{base}/contacts/?q=mail42.exam"),
         ("contact page", 100, lambda: f"{base}/contacts/{rng.choice(ids)}/"),
+        # The quick search's whole page (the palette asks for its list alone, as it is typed).
+        ("quick search by name", 100, lambda: f"{base}/find/?q=smith"),
+        ("quick search misspelt", 100, lambda: f"{base}/find/?q=jonhson"),
+        ("quick search email part", 100, lambda: f"{base}/find/?q=mail42.exam"),
     ]
     postgres = CpuMeter(postmaster_pid())
     server = serve(port)
