@@ -20,6 +20,8 @@ from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from crm.people import person_html
+from crm.people import person_html
 from crm.permissions import can
 from crm.records.custom_fields import definitions, display
 from crm.records.models import CustomField
@@ -101,7 +103,7 @@ def lines(name: str, label: str) -> Fact:
 
 
 def _owner(record: Any) -> str:
-    return escape(str(record.owner)) if record.owner_id else ""
+    return person_html(record.owner.display_name) if record.owner_id else ""
 
 
 def _tags(record: Any) -> str:

@@ -13,6 +13,7 @@ from contacts import services
 from contacts.models import Contact
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
+from crm.people import person_html
 from crm.records.versions import version_of
 from crm.tenancy import activate
 from tests.factories import ContactFactory, CustomFieldFactory, trash
@@ -145,6 +146,15 @@ def test_it_saves_tags_by_name(client, acme, alice, ada) -> None:
     data = {"tags": "VIP, Partner", "version": _version(acme, ada)}
     body = client.post(_url(ada, "tags"), data, headers=HTMX).content.decode()
     assert fact_text(body, "Tags") == "Partner VIP"
+
+
+def test_it_changes_the_owner_and_shows_them_by_name(client, acme, alice, rita, ada) -> None:
+    client.force_login(alice)
+    data = {"owner": rita.pk, "version": _version(acme, ada)}
+    body = client.post(_url(ada, "owner"), data, headers=HTMX).content.decode()
+    assert person_html("Rita Reyes") in body
+    assert "rita@acme.test" not in body
+    assert _get(acme, ada).owner_id == rita.pk
 
 
 # --- Refused -----------------------------------------------------------------------------
