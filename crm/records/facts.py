@@ -21,7 +21,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from crm.people import person_html
-from crm.people import person_html
 from crm.permissions import can
 from crm.records.custom_fields import definitions, display
 from crm.records.models import CustomField
