@@ -42,7 +42,8 @@ def _contact_name(contact: Contact, row: c.Row) -> SafeString:
     # Bandit B703 here and below: every value in the markup is escaped with html.escape
     # (quotes too); the links are reversed URLs of the record's own page.
     if contact.job_title and "job_title" not in row.keys:
-        return SafeString(f'{link}<br><span class="muted">{escape(contact.job_title)}</span>')  # nosec B703
+        title = escape(contact.job_title)
+        return SafeString(f'{link}<span class="cell-sub" title="{title}">{title}</span>')  # nosec B703
     return SafeString(link)  # nosec B703  # the name escaped above; the URL a reversed path
 
 
@@ -51,7 +52,7 @@ def _email(contact: Contact, row: c.Row) -> SafeString | str:
     if not contact.email:
         return ""
     email = escape(contact.email)
-    return SafeString(f'<a href="mailto:{email}">{email}</a>')  # nosec B703  # escaped above
+    return SafeString(f'<a href="mailto:{email}" title="{email}">{email}</a>')  # nosec B703  # escaped
 
 
 _lifecycle = c.choice("lifecycle")
@@ -76,13 +77,14 @@ def _domain(company: Company, row: c.Row) -> SafeString | str:
 CONTACT_COLUMNS = [
     # First and last name apart, as an import reads them.
     c.Column("name", "Name", _contact_name, lambda contact, zone: [contact.first_name,
-             contact.last_name], headers=("First name", "Last name"), sort="name"),
-    c.Column("email", "Email", _email, c.plain("email"), sort="email"),
+             contact.last_name], headers=("First name", "Last name"), sort="name", width="lg"),
+    c.Column("email", "Email", _email, c.plain("email"), sort="email", card="fact"),
     c.Column("phone", "Phone", lambda contact, row: phone(contact.phone), c.plain("phone"),
-             css="nowrap", reads=("phone",)),
+             css="nowrap", reads=("phone",), width="sm"),
     c.Column("company", "Company", c.text("company_name"), c.plain("company_name"),
-             sort="company"),
-    c.Column("stage", "Stage", _stage, c.choice_label("lifecycle"), sort="lifecycle"),
+             sort="company", card="fact"),
+    c.Column("stage", "Stage", _stage, c.choice_label("lifecycle"), sort="lifecycle", width="md",
+             card="chip"),
     c.OWNER,
     c.TAGS,
     c.created(),
@@ -91,15 +93,18 @@ CONTACT_COLUMNS = [
     c.Column("country", "Country", c.text("country"), c.plain("country")),
     c.Column("city", "City", c.text("city"), c.plain("city")),
     c.Column("last_interaction", "Last interaction", c.day("last_interaction_at"),
-             c.iso("last_interaction_at"), sort="last_interaction", css="nowrap"),
+             c.iso("last_interaction_at"), sort="last_interaction", css="nowrap",
+             width="sm"),
 ]  # fmt: skip
 
 COMPANY_COLUMNS = [
     c.Column("name", "Name", c.link("name", "contacts:company_detail"), c.plain("name"),
-             sort="name"),
-    c.Column("domain", "Domain", _domain, c.plain("domain"), sort="domain"),
-    c.Column("industry", "Industry", c.text("industry"), c.plain("industry"), sort="industry"),
-    c.Column("size", "Size", c.choice("size"), c.choice_label("size"), css="nowrap"),
+             sort="name", width="lg"),
+    c.Column("domain", "Domain", _domain, c.plain("domain"), sort="domain", card="fact"),
+    c.Column("industry", "Industry", c.text("industry"), c.plain("industry"), sort="industry",
+             card="fact"),
+    c.Column("size", "Size", c.choice("size"), c.choice_label("size"), css="nowrap",
+             width="sm", card="chip"),
     c.OWNER,
     c.Column("country", "Country", c.text("country"), c.plain("country")),
     c.TAGS,
@@ -296,7 +301,9 @@ CONTACT = Kind(
     visible=selectors.contact_list,
     filterset=ContactFilter,
     columns=CONTACT_COLUMNS,
-    default_columns=("name", "email", "phone", "company", "stage", "owner", "tags", "created"),
+    # What fits 1280 px without a sideways scroll; the chooser adds the rest.
+    default_columns=("name", "email", "phone", "company", "stage", "owner"),
+    export_columns=("name", "email", "phone", "company", "stage", "owner", "tags", "created"),
     default_order=("last_name", "first_name"),
     detail_url="contacts:detail",
     new_url="contacts:new",
@@ -342,7 +349,8 @@ COMPANY = Kind(
     visible=selectors.company_list,
     filterset=CompanyFilter,
     columns=COMPANY_COLUMNS,
-    default_columns=("name", "domain", "industry", "size", "owner", "tags", "created"),
+    default_columns=("name", "domain", "industry", "size", "owner", "tags"),
+    export_columns=("name", "domain", "industry", "size", "owner", "tags", "created"),
     default_order=("name",),
     detail_url="contacts:company_detail",
     new_url="contacts:company_new",

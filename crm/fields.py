@@ -117,6 +117,8 @@ def field_html(field: BoundField) -> SafeString:
         f"{conditional_escape(field.label)}</label>"
     )
     widget = widget_html(field)
+    if range_:  # the two ends side by side, the dash between them
+        widget = f'<div class="range">{widget}</div>'
     tag = "fieldset" if group else "div"
     parts = [f'<{tag} class="{classes}">', f"{widget}{label}" if check else f"{label}{widget}"]
     for number, error in enumerate(field.errors, start=1):

@@ -29,7 +29,9 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(
         choices=[], method="filter_action", label="What", empty_label="Anything"
     )
-    object_type = django_filters.ChoiceFilter(choices=[], label="Record type")
+    object_type = django_filters.ChoiceFilter(
+        choices=[], label="Record type", empty_label="Any type"
+    )
     at = django_filters.DateFromToRangeFilter(
         label="Between", widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
     )

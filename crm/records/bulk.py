@@ -9,7 +9,7 @@ the records' ids. The platform offers the common ones; a kind may declare its ow
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -157,6 +157,15 @@ class BulkChoices:
 
     actions: dict[str, str]
     fields: list[dict[str, Any]]
+    # Each action's value field ("" for none): the bar shows only the chosen action's.
+    action_fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def menu(self) -> list[tuple[str, str, str]]:
+        """(key, label, field) for the bar's action select."""
+        return [
+            (key, label, self.action_fields.get(key, "")) for key, label in self.actions.items()
+        ]
 
 
 def bulk_choices(kind: Kind, membership: Membership, members: QuerySet[User]) -> BulkChoices:
@@ -176,7 +185,8 @@ def bulk_choices(kind: Kind, membership: Membership, members: QuerySet[User]) ->
                 "name": action.field, "label": action.field_label,
                 "choices": choices if action.value != "text" else None,
             }  # fmt: skip
-    return BulkChoices(actions, list(fields.values()))
+    action_fields = {action.key: action.field for action in allowed}
+    return BulkChoices(actions, list(fields.values()), action_fields)
 
 
 def bulk_action(kind: Kind, key: str) -> BulkAction:

@@ -69,6 +69,11 @@ class Column:
     headers: tuple[str, ...] = ()  # the export's headings, when they are not just the label
     sort: str = ""  # the FilterSet's ordering key, when the column sorts
     css: str = ""  # a class for its cells
+    # How wide its column is on a 1280 px screen ("xs", "sm", "md", "lg"; "" shares what is
+    # left), and what it is on a row's card at 390 px: "fact" (a line under the name),
+    # "chip" (beside it) or "" (not on the card). The first column is the card's title.
+    width: str = ""
+    card: str = ""
     # The fields its cell reads ("owner__email" through a relation), so that a page loads
     # only those of the columns it shows; None (unknown) loads every field. The cells below
     # say theirs.
@@ -195,12 +200,14 @@ def tag_names(record: Any, zone: ZoneInfo) -> list[str]:
     return ["; ".join(tag.name for tag in record.tag_list)]
 
 
-OWNER = Column("owner", "Owner", owner, owner_email, headers=("Owner email",))
+OWNER = Column("owner", "Owner", owner, owner_email, headers=("Owner email",), width="md")
 TAGS = Column("tags", "Tags", tags, tag_names)
 
 
 def created(name: str = "created_at") -> Column:
-    return Column("created", "Created", day(name), iso(name), sort="created", css="nowrap")
+    return Column(
+        "created", "Created", day(name), iso(name), sort="created", css="nowrap", width="sm"
+    )
 
 
 def prepare(kind: Kind, records: Sequence[Any]) -> Sequence[Any]:
@@ -251,14 +258,16 @@ def _first(kind: Kind) -> str:
 
 
 def chosen_keys(
-    kind: Kind, values: Iterable[str] | None, fields: Iterable[CustomField]
-) -> list[str]:
+    kind: Kind, values: Iterable[str] | None, fields: Iterable[CustomField],
+    default: Sequence[str] = (),
+) -> list[str]:  # fmt: skip
     """The column keys asked for, as `?columns=a,b` or `?columns=a&columns=b`: unknown keys
-    dropped, each once, the name first. Nothing asked for means the default columns."""
+    dropped, each once, the name first. Nothing asked for means `default`, or the kind's
+    default columns."""
     columns = available(kind, fields)
     values = list(values or [])
     if not values:
-        return list(kind.default_columns)
+        return list(default or kind.default_columns)
     keys = [_first(kind)]
     for value in values:
         for key in value.split(","):
@@ -267,10 +276,13 @@ def chosen_keys(
     return keys
 
 
-def chosen(kind: Kind, query: QueryDict, fields: Sequence[CustomField]) -> list[Column]:
+def chosen(
+    kind: Kind, query: QueryDict, fields: Sequence[CustomField], default: Sequence[str] = ()
+) -> list[Column]:
     """The columns a list's query string asks for, among the declared and custom ones."""
     columns = available(kind, fields)
-    return [columns[key] for key in chosen_keys(kind, query.getlist("columns"), fields)]
+    keys = chosen_keys(kind, query.getlist("columns"), fields, default)
+    return [columns[key] for key in keys]
 
 
 def choices(
@@ -309,7 +321,7 @@ def rows(
             f'id="select-{record.pk}"><label class="visually-hidden" for="select-{record.pk}">'
             f"Select {escape(str(record))}</label></td>"
         ) if selectable else ""  # fmt: skip
-        parts.append(f"<tr>{check}{_cells(record, columns, row)}</tr>")
+        parts.append(f'<tr data-row="{record.pk}">{check}{_cells(record, columns, row)}</tr>')
     # Bandit B308, B703: every value is escaped, here and in _cells.
     return mark_safe("".join(parts))  # noqa: S308  # nosec B308, B703
 
@@ -317,11 +329,20 @@ def rows(
 def _cells(record: Any, columns: Sequence[Column], row: Row) -> str:
     # Each cell's content escaped unless already safe, as conditional_escape would, for less:
     # a page of 50 rows and twelve columns makes 600 cells.
+    # Plain text keeps its whole value in a title: the table truncates long cells.
     parts = []
-    for column in columns:
+    for index, column in enumerate(columns):
         content = column.render(record, row)
+        title = ""
         if not isinstance(content, SafeString):
             content = escape(str(content))
-        opening = f'<td class="{column.css}">' if column.css else "<td>"
+            title = f' title="{content}"' if content else ""
+        css = _cell_css(column, index)
+        opening = f'<td class="{css}"{title}>' if css else f"<td{title}>"
         parts.append(f"{opening}{content}</td>")
     return "".join(parts)
+
+
+def _cell_css(column: Column, index: int) -> str:
+    card = "col-title" if index == 0 else (f"col-{column.card}" if column.card else "")
+    return f"{column.css} {card}".strip()

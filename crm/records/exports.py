@@ -69,7 +69,8 @@ def filtered(
         raise ValidationError(
             f"The search matches more than {SEARCH_MAX_ROWS:,} {kind.nouns}: narrow it to export."
         )
-    return found, columns.chosen(kind, params, filters.custom_fields)
+    default = kind.export_columns or kind.default_columns
+    return found, columns.chosen(kind, params, filters.custom_fields, default)
 
 
 def count_capped(queryset: QuerySet[Any], cap: int) -> int:

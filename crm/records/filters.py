@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import django_filters
@@ -185,21 +187,41 @@ class RecordFilter(django_filters.FilterSet):
             return org_users()
         return cast(QuerySet[User], field.queryset)
 
-    def primary_fields(self) -> list[BoundField]:
-        return [self.form[name] for name in self.form.fields if name in self.primary]
+    def panel_fields(self) -> list[BoundField]:
+        """The fields of the Filter panel: every filter but the search, which sits in the
+        toolbar; the kind's primary ones first."""
+        names = [name for name in self.form.fields if name != "q"]
+        names.sort(key=lambda name: name not in self.primary)
+        return [self.form[name] for name in names]
 
-    def more_fields(self) -> list[BoundField]:
-        return [self.form[name] for name in self.form.fields if name not in self.primary]
+    def active(self) -> list[ActiveFilter]:
+        """The filters in use (the search and the sort aside), each as a removable chip:
+        its label, its value as people read it, and the list's query without it."""
+        if not self.is_bound:
+            return []
+        valid = self.form.is_valid()
+        found = []
+        for name, field in self.form.fields.items():
+            keys = [k for k in self.data if k == name or k.startswith(f"{name}_")]
+            if name in ("q", "sort") or not any(self.data.get(k) for k in keys):
+                continue
+            value = self.form.cleaned_data.get(name) if valid else None
+            text = _readable(field, value) if valid else ", ".join(
+                str(self.data.get(k)) for k in keys if self.data.get(k)
+            )  # fmt: skip
+            if not text:
+                continue
+            rest = self.data.copy()
+            for key in [*keys, "page"]:
+                rest.pop(key, None)
+            found.append(ActiveFilter(str(field.label or name), text, rest.urlencode()))
+        return found
 
     def _in_use(self, names: list[str]) -> bool:
         return any(
             value for key, value in (self.data or {}).items()
             if any(key == name or key.startswith(f"{name}_") for name in names)
         )  # fmt: skip
-
-    def more_in_use(self) -> bool:
-        """Whether a folded filter has a value (then the fold opens)."""
-        return self._in_use([name for name in self.filters if name not in self.primary])
 
     def narrows(self) -> bool:
         """Whether a search or filter is set: sorting, paging or columns alone narrow nothing."""
@@ -216,6 +238,40 @@ class RecordFilter(django_filters.FilterSet):
 
     def filter_tag(self, queryset: QuerySet[Any], name: str, value: Model) -> QuerySet[Any]:
         return queryset.filter(tag_links__tag=value)
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    label: str
+    value: str
+    remove: str  # the list's query string without this filter
+
+
+def _day(value: Any) -> str:
+    return f"{value.day} {value.strftime('%b %Y')}" if value else ""
+
+
+def _readable(field: forms.Field, value: Any) -> str:
+    """A cleaned filter value as a chip shows it: a choice's label, a range's ends."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, slice):
+        start, stop = _day(value.start), _day(value.stop)
+        return (
+            f"{start} – {stop}"
+            if start and stop
+            else (f"from {start}" if start else f"until {stop}")
+        )
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return _day(value)
+    if isinstance(value, Model):
+        return str(value)
+    labels = {str(key): str(label) for key, label in getattr(field, "choices", ()) if key != ""}
+    if isinstance(value, list | tuple):
+        return ", ".join(labels.get(str(item), str(item)) for item in value)
+    return labels.get(str(value), str(value))
 
 
 def _copy(found: django_filters.Filter) -> django_filters.Filter:

@@ -101,13 +101,15 @@ def header_cells(
     query = request.GET.copy()
     query.pop("page", None)
     parts = (
-        ['<th scope="col" class="col-check"><span class="visually-hidden">Select</span></th>']
+        ['<th scope="col" class="col-check"><input type="checkbox" data-select-page '
+         'aria-label="Select every row on this page" hidden></th>']
         if selectable else []
     )  # fmt: skip
     for column in columns:
         label = escape(column.label)
+        width = f' class="col-w-{escape(column.width)}"' if column.width else ""
         if not column.sort:
-            parts.append(f'<th scope="col">{label}</th>')
+            parts.append(f'<th scope="col"{width}>{label}</th>')
             continue
         ascending, descending = current == column.sort, current == f"-{column.sort}"
         query["sort"] = f"-{column.sort}" if ascending else column.sort
@@ -117,8 +119,8 @@ def header_cells(
         )  # fmt: skip
         arrow = " ↑" if ascending else (" ↓" if descending else "")
         parts.append(
-            f'<th scope="col"{sorted_as}><a href="{url}" hx-get="{url}" hx-target="#results" '
-            f'hx-swap="outerHTML" hx-push-url="true">{label}{arrow}</a></th>'
+            f'<th scope="col"{width}{sorted_as}><a href="{url}" hx-get="{url}" '
+            f'hx-target="#results" hx-swap="outerHTML" hx-push-url="true">{label}{arrow}</a></th>'
         )
     return mark_safe("".join(parts))  # noqa: S308  # nosec B308, B703  # every value escaped
 

@@ -23,7 +23,8 @@ HTMX = {"HX-Request": "true"}
 def _names(response) -> list[str]:
     """The company names in the list's rows, in order."""
     found = re.findall(
-        r'<td><a href="/o/acme/companies/\d+/">(.*?)</a></td>', response.content.decode()
+        r'<td class="col-title"><a href="/o/acme/companies/\d+/">(.*?)</a></td>',
+        response.content.decode(),
     )
     return [html.unescape(name) for name in found]
 

@@ -230,7 +230,7 @@ def test_the_list_refreshes_its_export_links_when_htmx_refilters(
 ) -> None:
     client.force_login(alice)
     page = client.get("/o/acme/contacts/?q=ada", HTTP_HX_REQUEST="true").content.decode()
-    assert '<span id="export-links" class="cluster" hx-swap-oob="true">' in page
+    assert '<li id="export-links" hx-swap-oob="true">' in page
     assert 'href="/o/acme/contacts/export/?format=csv&amp;q=ada"' in page
 
 

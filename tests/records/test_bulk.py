@@ -409,8 +409,8 @@ def test_the_list_offers_its_own_bulk_actions_to_editors_only(
     assert f'action="/o/acme/{kind.url_prefix}/bulk/"' in page
     assert f'name="ids" value="{chosen[0].pk}"' in page
     assert f'name="query" value="owner={alice.pk}"' in page
-    assert "All 1 matching rows" in page
-    assert '<option value="delete">Move to the Trash</option>' in page
+    assert "All 1 matching" in page
+    assert '<option value="delete" data-field="">Move to the Trash</option>' in page
     for action in _foreign_actions(kind):  # a company's toolbar offers no stage
         assert f'value="{action.key}"' not in page
         assert f'name="{action.field}"' not in page

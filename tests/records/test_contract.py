@@ -66,7 +66,7 @@ def test_it_pages_through_every_row(client: Client, kind, acme, alice) -> None:
     first, second = _ids(client.get(_list(kind))), _ids(client.get(f"{_list(kind)}?page=2"))
     assert (len(first), len(second)) == (50, 5)
     assert set(first) | set(second) == made
-    assert f"55 {kind.nouns}, showing 1–50" in client.get(_list(kind)).content.decode()
+    assert f"1–50 of 55 {kind.nouns}" in client.get(_list(kind)).content.decode()
 
 
 def test_it_sorts_both_ways(client: Client, kind, acme, alice) -> None:
@@ -77,7 +77,7 @@ def test_it_sorts_both_ways(client: Client, kind, acme, alice) -> None:
     assert len(up) == 4
     header = client.get(f"{_list(kind)}?sort=name&page=2").content.decode()
     # The sorted column says so, and its link sorts the other way, from the first page.
-    assert '<th scope="col" aria-sort="ascending"><a href="?sort=-name"' in header
+    assert 'aria-sort="ascending"><a href="?sort=-name"' in header
 
 
 def test_it_filters_by_owner_and_tag(client: Client, kind, acme, alice, rita) -> None:
@@ -221,7 +221,7 @@ def test_it_filters_and_shows_a_custom_field(client: Client, kind, acme, alice) 
     client.force_login(alice)
     response = client.get(f"{_list(kind)}?custom_tier=gold&columns=custom_tier")
     assert _ids(response) == [gold.pk]
-    assert "<td>Gold plus</td>" in response.content.decode()
+    assert '<td title="Gold plus">Gold plus</td>' in response.content.decode()
 
 
 def test_every_column_reads_what_it_shows_with_its_rows(client: Client, kind, acme, alice):
@@ -239,7 +239,7 @@ def test_every_column_reads_what_it_shows_with_its_rows(client: Client, kind, ac
     with CaptureQueriesContext(connection) as queries:
         page = client.get(f"{_list(kind)}?columns={every}").content.decode()
     assert len(queries) == len(default)
-    assert page.count("<td>Gold</td>") == 3
+    assert page.count('<td title="Gold">Gold</td>') == 3
     assert page.count("Alice Archer</span></span></td>") == 3
     assert all(column.reads is not None for column in kind.columns), "say what cells read"
 

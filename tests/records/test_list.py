@@ -63,7 +63,7 @@ def test_a_rep_limited_to_own_records_lists_only_theirs(
     client.force_login(rita)
     response = client.get(_list(kind))
     assert _ids(response) == [mine.pk]
-    assert f"1 {kind.noun}, showing 1–1." in response.content.decode()
+    assert f"1–1 of 1 {kind.noun}" in response.content.decode()
 
 
 # --- Search, tags and order --------------------------------------------------------------
@@ -78,7 +78,7 @@ def test_it_counts_and_pages_the_matches_of_a_search(
     response = client.get(_list(kind), {"q": "0", "page": "2"})
     assert _ids(response) == [record.pk for record in found[50:]]
     page = response.content.decode()
-    assert f"55 {kind.nouns}, showing 51–55." in page
+    assert f"51–55 of 55 {kind.nouns}" in page
     assert "Page 2 of 2" in page
 
 
