@@ -310,7 +310,9 @@ def _reading(queryset: QuerySet[Any], fields: list[str] | None) -> QuerySet[Any]
     if fields is None:
         return queryset
     related = {name.split("__")[0] for name in fields if "__" in name}
-    return queryset.select_related(None).select_related(*related).only(*fields)
+    queryset = queryset.select_related(None)
+    # select_related() with no names would follow every foreign key: name them, or none.
+    return (queryset.select_related(*related) if related else queryset).only(*fields)
 
 
 def list_page(

@@ -7,7 +7,9 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from crm import services as crm_services
 from crm.models import Organization, User
@@ -147,3 +149,17 @@ def test_it_offers_to_clear_filters_that_match_nothing(
     assert f"No {kind.nouns} match" in body
     assert f"No {kind.nouns} yet" not in body
     assert "Clear filters" in body
+
+
+def test_a_page_whose_columns_follow_no_relation_joins_no_table(
+    client: Client, kind: registry.Kind, acme: Organization, alice: User
+) -> None:
+    make_record(kind.key, acme, 1, owner=alice)
+    client.force_login(alice)
+    first = kind.columns[0].key
+    with CaptureQueriesContext(connection) as queries:
+        assert len(_ids(client.get(f"{_list(kind)}?columns={first}"))) == 1
+    table = kind.model._meta.db_table
+    rows = [q["sql"] for q in queries if f'FROM "{table}"' in q["sql"] and "LIMIT" in q["sql"]]
+    assert rows
+    assert all("JOIN" not in sql for sql in rows)
