@@ -36,7 +36,7 @@ REGISTRY = "https://registry.npmjs.org"
 ICONS = [
     "arrow-up-down", "building-2", "check", "chevron-down", "chevron-left", "chevron-right",
     "columns-3", "command", "download", "eye", "filter", "history", "home", "keyboard", "list",
-    "log-out", "mail", "merge", "more-horizontal", "pencil", "phone", "plus", "search",
+    "log-out", "mail", "menu", "merge", "more-horizontal", "pencil", "phone", "plus", "search",
     "settings", "sliders-horizontal", "trash-2", "upload", "users", "x",
 ]  # fmt: skip
 

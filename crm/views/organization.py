@@ -41,17 +41,25 @@ def org_home(request: OrgRequest) -> HttpResponse:
 
 # Home counts a kind's records up to this many: past it, "over 10,000" says enough.
 HOME_COUNT_CAP = 10_000
+# And lists the few it changed last, for a way back to what was being worked on.
+HOME_RECENT = 4
 
 
 def _home_section(request: OrgRequest, kind: registry.Kind) -> dict[str, Any]:
-    """A kind's card on the home page: how many records the member sees, and the ways in."""
+    """A kind's card on the home page: how many records the member sees, the ones changed
+    last, and the ways in."""
     slug, membership = request.org.slug, request.membership
     count = kind.visible(membership).order_by()[: HOME_COUNT_CAP + 1].count()
+    recent = []
+    if count and any(field.name == "updated_at" for field in kind.model._meta.get_fields()):
+        rows = kind.visible(membership).order_by("-updated_at", "-id")[:HOME_RECENT]
+        recent = [(row, reverse(kind.detail_url, args=[slug, row.pk])) for row in rows]
     may_add = bool(kind.new_url) and can(membership, kind.action("edit"))
     may_import = kind.imports is not None and can(membership, "import.run")
     return {
         "kind": kind,
         "count": min(count, HOME_COUNT_CAP),
+        "recent": recent,  # (record, its page), the latest changed first
         "capped": count > HOME_COUNT_CAP,
         "list_url": kind.url("list", slug),
         "new_url": reverse(kind.new_url, args=[slug]) if may_add else "",

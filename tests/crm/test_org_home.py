@@ -6,6 +6,7 @@ from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
 from crm.models import Organization, User
+from crm.records import registry
 from tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,22 @@ def test_the_home_page_costs_a_query_per_kind(
     ContactFactory(org=acme, first_name="Ada")
     client.force_login(alice)
     client.get("/o/acme/")
-    # The member, their organisation, and one capped count per kind (three with the tests').
-    with django_assert_num_queries(10):
+    # The session, the member, their organisation and the tenancy's own (seven), one capped
+    # count per kind, and the records changed lately of each kind that has any (contacts).
+    with django_assert_num_queries(7 + len(registry.kinds()) + 1):
         assert client.get("/o/acme/").status_code == 200
+
+
+def test_it_lists_the_records_changed_last_first(
+    client: Client, acme: Organization, alice: User
+) -> None:
+    names = ["Ada", "Grace", "Alan", "Edsger", "Barbara"]
+    made = [ContactFactory(org=acme, first_name=name, last_name="Example") for name in names]
+    client.force_login(alice)
+    html = client.get("/o/acme/").content.decode()
+    recent = html[html.index("Changed lately") :]
+    shown = [name for name in reversed(names) if f"{name} Example</a>" in recent]
+    assert shown == ["Barbara", "Edsger", "Alan", "Grace"]  # four, the latest first
+    assert f'href="/o/acme/contacts/{made[-1].pk}/"' in recent
+    order = [recent.index(f"{name} Example</a>") for name in shown]
+    assert order == sorted(order)

@@ -88,6 +88,14 @@ def test_a_phone_shows_cards_and_keeps_the_filters_behind_one_button(
     page.get_by_label("Filter and sort").click()
     expect(page.locator("#id_owner")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.keyboard.press("Escape")
+    # The navigation is a drawer behind the top bar's menu button.
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Companies")).to_be_hidden()
+    page.get_by_label("Open the navigation").click()
+    nav.get_by_role("link", name="Companies").click()
+    page.wait_for_url("**/o/acme/companies/")
+    expect(nav.get_by_role("link", name="Contacts")).to_be_hidden()
     context.close()
 
 
