@@ -40,10 +40,10 @@ class ContactsConfig(AppConfig):
         })  # fmt: skip
         contributions.register_org_urls("contacts.urls")
         contributions.register_navigation(
-            "Contacts", "contact:list", order=10, action="contact.view"
+            "Contacts", "contact:list", order=10, action="contact.view", icon="users"
         )
         contributions.register_navigation(
-            "Companies", "company:list", order=20, action="company.view"
+            "Companies", "company:list", order=20, action="company.view", icon="building-2"
         )
         contributions.register_tenant_job(
             "search-words-resync", "contacts.search_words_resync", crontab(hour=4, minute=30)

@@ -15,10 +15,10 @@ class CrmConfig(AppConfig):
         install_tenant_constraints()
         accounts.connect()
         _register_jobs()
-        contributions.register_navigation("Home", "crm:home", order=0)
-        contributions.register_navigation("Trash", "records:trash", order=1000)
+        contributions.register_navigation("Home", "crm:home", order=0, icon="home")
+        contributions.register_navigation("Trash", "records:trash", order=1000, icon="trash-2")
         contributions.register_navigation(
-            "Settings", "crm:profile", order=1100, action="org.manage"
+            "Settings", "crm:profile", order=1100, action="org.manage", icon="settings"
         )
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
         _register_pages()

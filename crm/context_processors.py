@@ -15,6 +15,7 @@ class NavItem(TypedDict):
     label: str
     url: str
     current: bool
+    icon: str
 
 
 def _nav(request: HttpRequest, slug: str, membership: Membership | None) -> list[NavItem]:
@@ -26,7 +27,7 @@ def _nav(request: HttpRequest, slug: str, membership: Membership | None) -> list
         url = reverse(entry.url_name, args=[slug])
         home = url == f"/o/{slug}/"
         current = request.path == url or (not home and request.path.startswith(url))
-        items.append({"label": entry.label, "url": url, "current": current})
+        items.append({"label": entry.label, "url": url, "current": current, "icon": entry.icon})
     return items
 
 

@@ -5,7 +5,8 @@ its isolation seeder (one row of each of its tenant models, for the tests that p
 organisations stay apart).
 
     contributions.register_org_urls("contacts.urls")
-    contributions.register_navigation("Contacts", "contact:list", order=20, action="contact.view")
+    contributions.register_navigation("Contacts", "contact:list", order=20,
+                                      action="contact.view", icon="users")
     contributions.register_page("Members", "crm:members", section="Settings", action="org.manage")
     contributions.register_tenant_job("words", "contacts.search_words_resync", crontab(hour=4))
     contributions.register_isolation_seeder(contacts.isolation.seed)
@@ -44,15 +45,16 @@ class NavEntry:
     url_name: str  # reversed with the organisation's slug
     order: int
     action: str | None = None  # a permission of crm.permissions, or None for everyone
+    icon: str = ""  # a Lucide icon of the vendored sprite (scripts/vendor.py lists them)
 
 
 _navigation: dict[str, NavEntry] = {}
 
 
 def register_navigation(
-    label: str, url_name: str, *, order: int, action: str | None = None
+    label: str, url_name: str, *, order: int, action: str | None = None, icon: str = ""
 ) -> None:
-    _navigation[url_name] = NavEntry(label, url_name, order, action)
+    _navigation[url_name] = NavEntry(label, url_name, order, action, icon)
 
 
 def navigation() -> list[NavEntry]:
