@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -6,12 +8,38 @@ class InteractionsConfig(AppConfig):
     verbose_name = "Interactions"
 
     def ready(self) -> None:
+        from crm import contributions, permissions
         from crm.models import Role
-        from crm.permissions import ALL_ROLES, CRM_WRITERS, register_actions
+        from crm.permissions import ALL_ROLES, CRM_WRITERS
+        from crm.records import registry
+        from crm.records.merging import register_link
+        from interactions import isolation
+        from interactions.models import Interaction
+        from interactions.records import INTERACTION
 
-        register_actions({
+        registry.register(INTERACTION)
+        writers = CRM_WRITERS | {Role.REP, Role.AGENT}
+        permissions.register_actions({
             "interaction.view": ALL_ROLES,
-            "interaction.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
+            "interaction.log": writers,
+            # an interaction's author edits and deletes it (the rule below), managers any
+            "interaction.edit": writers,
+            "interaction.edit_any": CRM_WRITERS,
             "task.view": ALL_ROLES,
-            "task.edit": CRM_WRITERS | {Role.REP, Role.AGENT},
+            "task.edit": writers,
         })  # fmt: skip
+        permissions.register_rule("interaction.edit", _author_or_manager)
+        contributions.register_org_urls("interactions.urls")
+        contributions.register_navigation(
+            "Interactions", "interaction:list", order=40, action="interaction.view"
+        )
+        contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
+        # A merged contact's or company's interactions move to the one that stays.
+        register_link("contact", Interaction, "contact")
+        register_link("company", Interaction, "company")
+
+
+def _author_or_manager(membership: Any, interaction: Any) -> bool:
+    from crm.permissions import can
+
+    return interaction.author_id == membership.user_id or can(membership, "interaction.edit_any")

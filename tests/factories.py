@@ -10,6 +10,7 @@ does everything it makes along the way (a tag, a company named by a contact).
 """
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import factory
@@ -170,6 +171,35 @@ class _ProjectFactory(_ServiceFactory):
 ProjectFactory = cast(Maker[Any], _ProjectFactory)  # tests.projects.models.Project
 
 
+class _InteractionFactory(_ServiceFactory):
+    """An interaction, a call unless `channel` says otherwise; `owner` is its author (the
+    kind's owner field), `by` who logged it."""
+
+    class Meta:
+        model = "interactions.Interaction"
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        from interactions.services import interaction_log
+
+        values.setdefault("channel", "call")
+        values.setdefault("direction", "outbound")
+        values.setdefault("subject", f"Interaction {next(_numbers)}")
+        if "owner" in values:
+            values["author"] = values.pop("owner")
+        values.pop("tags", None)  # an interaction has none: the tests that need them skip it
+        return interaction_log(org=org, by=by, **values)
+
+
+InteractionFactory = cast(Maker[Any], _InteractionFactory)  # interactions.models.Interaction
+
+
+def _nth_interaction(n: int) -> dict[str, Any]:
+    # A minute apart, the first the oldest: its list sorts by when.
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(minutes=n)
+    return {"subject": f"Interaction {n:03d}", "occurred_at": at}
+
+
 # Per kind: its factory, and the values that make its nth record distinct and sortable by
 # name, for the tests that run over every kind.
 KIND_FACTORIES: dict[str, tuple[Maker[Any], Callable[[int], dict[str, Any]]]] = {
@@ -177,6 +207,7 @@ KIND_FACTORIES: dict[str, tuple[Maker[Any], Callable[[int], dict[str, Any]]]] = 
                                           "email": f"row{n:03d}@example.com"}),
     "company": (CompanyFactory, lambda n: {"name": f"Company {n:03d}"}),
     "project": (ProjectFactory, lambda n: {"name": f"Project {n:03d}"}),
+    "interaction": (InteractionFactory, _nth_interaction),
 }  # fmt: skip
 
 

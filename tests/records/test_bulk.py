@@ -15,6 +15,7 @@ from crm.records.bulk import BulkAction
 from crm.tenancy import activate
 from tests.conftest import allow
 from tests.factories import make_record
+from tests.records.needs import needs
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +92,7 @@ def _foreign_actions(kind: registry.Kind) -> list[BulkAction]:
 def test_it_assigns_an_owner_to_the_selected_rows(
     client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
 ) -> None:
+    needs(kind, "assign_owner")
     chosen, other = _records(kind, acme, 2), _records(kind, acme, 1, first=2)
     client.force_login(alice)
     response = _apply(client, kind, chosen, "assign_owner", owner=rita.pk)
@@ -107,6 +109,7 @@ def test_it_assigns_an_owner_to_the_selected_rows(
 def test_it_adds_a_tag_to_the_selected_rows(
     client: Client, kind: registry.Kind, acme: Organization, alice: User
 ) -> None:
+    needs(kind, "tags")
     chosen, other = _records(kind, acme, 2), _records(kind, acme, 1, first=2)
     already = _records(kind, acme, 1, first=3, tags=("VIP",))  # left as it is, not counted
     client.force_login(alice)
@@ -123,6 +126,7 @@ def test_it_adds_a_tag_to_the_selected_rows(
 def test_it_removes_a_tag_from_the_selected_rows(
     client: Client, kind: registry.Kind, acme: Organization, alice: User
 ) -> None:
+    needs(kind, "tags")
     chosen = _records(kind, acme, 2, tags=("VIP",))
     other = _records(kind, acme, 1, first=2, tags=("VIP",))
     client.force_login(alice)
@@ -194,6 +198,7 @@ def test_undo_brings_a_bulk_delete_back_from_the_trash(
 def test_it_applies_to_every_matching_row_not_only_the_page(
     client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
 ) -> None:
+    needs(kind, "assign_owner")
     matching = _records(kind, acme, 60, owner=alice)
     other = _records(kind, acme, 3, first=60)
     client.force_login(alice)
@@ -253,6 +258,7 @@ def test_it_confirms_with_the_count_and_changes_nothing_yet(
 def test_it_confirms_the_selected_rows_with_their_ids(
     client: Client, kind: registry.Kind, acme: Organization, alice: User
 ) -> None:
+    needs(kind, "tags")
     chosen = _records(kind, acme, 3)
     client.force_login(alice)
     data = {"action": "add_tag", "tag": "VIP", "scope": "selected", "ids": [chosen[0].pk]}
@@ -331,6 +337,7 @@ def test_it_refuses_bad_input_and_changes_nothing(
     client: Client, kind: registry.Kind, acme: Organization, alice: User, url: str,
     data: dict[str, str], message: str,
 ) -> None:  # fmt: skip
+    needs(kind, "assign_owner", "tags")
     chosen = _records(kind, acme, 2)
     before = _rows(kind, acme, chosen)
     client.force_login(alice)
@@ -390,6 +397,7 @@ def test_it_refuses_invalid_filters_for_all_matching(
 def test_it_refuses_an_owner_from_another_organisation(
     client: Client, kind: registry.Kind, acme: Organization, alice: User, charlie: User
 ) -> None:
+    needs(kind, "assign_owner")
     chosen = _records(kind, acme, 1)
     client.force_login(alice)
     response = _apply(client, kind, chosen, "assign_owner", owner=charlie.pk)
@@ -403,6 +411,7 @@ def test_it_refuses_an_owner_from_another_organisation(
 def test_the_list_offers_its_own_bulk_actions_to_editors_only(
     client: Client, kind: registry.Kind, acme: Organization, alice: User, bob: User
 ) -> None:
+    needs(kind, "assign_owner")
     chosen = _records(kind, acme, 1, owner=alice)
     client.force_login(alice)
     page = client.get(f"{_list(kind)}?owner={alice.pk}").content.decode()
@@ -423,6 +432,7 @@ def test_it_applies_in_a_fixed_number_of_queries(
     client: Client, kind: registry.Kind, acme: Organization, alice: User, rows: int,
     django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:  # fmt: skip
+    needs(kind, "tags")
     chosen = _records(kind, acme, rows)
     client.force_login(alice)
     # Session, user, organisation, membership, both walls and their savepoints; the

@@ -1,0 +1,23 @@
+"""Interactions' isolation seeder: one interaction, logged on the seeded contact."""
+
+from typing import Any, cast
+
+from django.db import models
+
+from contacts.models import Contact
+from crm.models import Organization, User
+from interactions.models import Interaction
+from interactions.services import interaction_log
+
+URL_KWARGS: dict[str, type[models.Model]] = {"interaction_id": Interaction}
+
+
+def seed(org: Organization, admin: User) -> dict[type[models.Model], Any]:
+    """Run with `org` active, after contacts' seeder (whose contact it is logged on)."""
+    contact = cast(Contact | None, Contact.objects.filter(last_name="Secret").first())
+    interaction = interaction_log(
+        org=org, by=admin, channel="call", direction="outbound", contact=contact,
+        subject=f"{org.name} Secret Call", body="The secret plan.",
+        external_id=f"<secret@{org.slug}.test>",
+    )  # fmt: skip
+    return {Interaction: interaction}

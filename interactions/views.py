@@ -1,0 +1,163 @@
+"""The quick log and timeline of a contact's or company's page, and an interaction's page,
+edit and delete (the list across channels is the platform's, crm.records)."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from contacts import selectors as contact_selectors
+from contacts.models import Company, Contact
+from crm.forms import apply_errors
+from crm.permissions import can, org_member
+from crm.requests import OrgRequest
+from interactions import selectors, services
+from interactions.forms import InteractionForm, blank_form, form_for
+from interactions.models import Interaction
+
+
+def _record(request: OrgRequest, contact_id: int | None, company_id: int | None) -> Any:
+    # Through the member's visible lists: a colleague's record a rep may not see answers
+    # the same 404 as another organisation's.
+    if contact_id is not None:
+        found: Any = contact_selectors.contact_list(request.membership).filter(pk=contact_id)
+    else:
+        found = contact_selectors.company_list(request.membership).filter(pk=company_id or 0)
+    record = found.first()
+    if record is None:
+        raise Http404
+    return record
+
+
+def timeline_context(request: OrgRequest, record: Contact | Company) -> dict[str, Any]:
+    """What the timeline section of a record's page shows, from the page's query."""
+    channel = request.GET.get("channel", "")
+    channel = channel if channel in Interaction.Channel.values else ""
+    before = selectors.parse_cursor(request.GET.get("before"))
+    page = selectors.timeline(record, before=before, channel=channel or None)
+    key = "contact_id" if isinstance(record, Contact) else "company_id"
+    return {
+        "record": record,
+        "page": page,
+        "channel": channel,
+        "channels": Interaction.Channel.choices,
+        "timeline_url": reverse(
+            f"interactions:{key.removesuffix('_id')}_timeline", args=[request.org.slug, record.pk]
+        ),
+        "record_url": _page_of(request, record),
+        "older": before is not None,
+        "can_log": can(request.membership, "interaction.log"),
+        "can_edit_any": can(request.membership, "interaction.edit_any"),
+    }
+
+
+def _page_of(request: OrgRequest, record: Contact | Company) -> str:
+    name = "contacts:detail" if isinstance(record, Contact) else "contacts:company_detail"
+    return reverse(name, args=[request.org.slug, record.pk])
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("interaction.view")
+def record_timeline(
+    request: OrgRequest, contact_id: int | None = None, company_id: int | None = None
+) -> HttpResponse:
+    """GET: a page of the timeline (htmx: its entries; else the record's page at it).
+    POST: log an interaction on the record."""
+    record = _record(request, contact_id, company_id)
+    if request.method == "GET":
+        if not request.htmx:
+            query = request.GET.urlencode()
+            return redirect(f"{_page_of(request, record)}{'?' + query if query else ''}#timeline")
+        context = timeline_context(request, record)
+        part = "entries" if context["older"] else "timeline"
+        return render(request, f"interactions/_timeline.html#{part}", context)
+    if not can(request.membership, "interaction.log"):
+        raise PermissionDenied
+    return _log(request, record)
+
+
+def _log(request: OrgRequest, record: Contact | Company) -> HttpResponse:
+    form = InteractionForm(request.POST)
+    links: dict[str, Any] = (
+        {"contact": record} if isinstance(record, Contact) else {"company": record}
+    )
+    saved = None
+    if form.is_valid():
+        try:
+            saved = services.interaction_log(
+                org=request.org, by=request.user, **links, **form.service_fields()
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+    context = {**timeline_context(request, record), "form": form}
+    if saved is None:
+        template = "interactions/_quick_log.html" if request.htmx else "interactions/log.html"
+        return render(request, template, context, status=200 if request.htmx else 400)
+    if request.htmx:  # the entry on top of the timeline, and the form empty again
+        context.update(form=blank_form(saved.channel), entry=saved, added=True)
+        return render(request, "interactions/_logged.html", context)
+    messages.success(request, "Logged.")
+    return redirect(f"{_page_of(request, record)}#timeline")
+
+
+def _visible(request: OrgRequest, interaction_id: int) -> Interaction:
+    return get_object_or_404(selectors.interaction_list(request.membership), pk=interaction_id)
+
+
+@require_GET
+@org_member("interaction.view")
+def interaction_detail(request: OrgRequest, interaction_id: int) -> HttpResponse:
+    interaction = _visible(request, interaction_id)
+    context = {"interaction": interaction,
+               "may_change": services.may_change(request.membership, interaction)}  # fmt: skip
+    return render(request, "interactions/interaction_detail.html", context)
+
+
+def _back(request: OrgRequest, interaction: Interaction) -> str:
+    if interaction.contact_id:
+        return reverse("contacts:detail", args=[request.org.slug, interaction.contact_id])
+    if interaction.company_id:
+        return reverse("contacts:company_detail", args=[request.org.slug, interaction.company_id])
+    return reverse("interaction:list", args=[request.org.slug])
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("interaction.log")
+def interaction_edit(request: OrgRequest, interaction_id: int) -> HttpResponse:
+    interaction = _visible(request, interaction_id)
+    if not services.may_change(request.membership, interaction):
+        raise PermissionDenied
+    form = InteractionForm(request.POST) if request.method == "POST" else form_for(interaction)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.interaction_update(
+                org=request.org, interaction=interaction, by=request.user,
+                **form.service_fields(),
+            )  # fmt: skip
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Saved.")
+            return redirect(f"{_back(request, interaction)}#timeline")
+    context = {"interaction": interaction, "form": form, "back": _back(request, interaction)}
+    return render(request, "interactions/interaction_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("interaction.log")
+def interaction_delete(request: OrgRequest, interaction_id: int) -> HttpResponse:
+    interaction = _visible(request, interaction_id)
+    if not services.may_change(request.membership, interaction):
+        raise PermissionDenied
+    if request.method == "POST":
+        services.interaction_delete(org=request.org, interaction=interaction, by=request.user)
+        if request.htmx:  # the entry leaves the timeline
+            return HttpResponse("")
+        messages.success(request, "Moved to the Trash.")
+        return redirect(f"{_back(request, interaction)}#timeline")
+    context = {"interaction": interaction, "back": _back(request, interaction)}
+    return render(request, "interactions/interaction_delete.html", context)
