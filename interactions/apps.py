@@ -31,7 +31,11 @@ class InteractionsConfig(AppConfig):
         permissions.register_rule("interaction.edit", _author_or_manager)
         contributions.register_org_urls("interactions.urls")
         contributions.register_navigation(
-            "Interactions", "interaction:list", order=40, action="interaction.view"
+            "Interactions",
+            "interaction:list",
+            order=40,
+            action="interaction.view",
+            icon="messages-square",
         )
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
         # A merged contact's or company's interactions move to the one that stays.

@@ -34,10 +34,12 @@ REGISTRY = "https://registry.npmjs.org"
 
 # The Lucide icons the templates use, as `{% include "components/_icon.html" with name=… %}`.
 ICONS = [
-    "arrow-up-down", "building-2", "check", "chevron-down", "chevron-left", "chevron-right",
-    "columns-3", "command", "download", "eye", "filter", "history", "home", "keyboard", "list",
-    "log-out", "mail", "menu", "merge", "more-horizontal", "pencil", "phone", "plus", "search",
-    "settings", "sliders-horizontal", "trash-2", "upload", "users", "x",
+    "arrow-up-down", "at-sign", "building-2", "calendar", "check", "chevron-down",
+    "chevron-left", "chevron-right", "columns-3", "command", "download", "eye", "file-text",
+    "filter", "history", "home", "keyboard", "list", "log-out", "mail", "menu", "merge",
+    "message-circle", "message-square", "messages-square", "more-horizontal", "pencil", "phone",
+    "plus", "search", "send", "settings", "sliders-horizontal", "sticky-note", "trash-2",
+    "upload", "users", "x",
 ]  # fmt: skip
 
 INTER_WEIGHTS = (400, 500, 600, 700)

@@ -13,7 +13,11 @@ from interactions.views import timeline_context
 register = template.Library()
 
 # Lucide names in static/vendor/lucide/sprite.svg; the channel's name is always beside it.
-ICONS = {"email": "mail", "call": "phone", "sms": "phone", "meeting": "users", "note": "pencil"}
+ICONS = {
+    "email": "mail", "call": "phone", "meeting": "calendar", "chat": "message-circle",
+    "sms": "message-square", "social": "at-sign", "web_form": "file-text", "letter": "send",
+    "note": "sticky-note",
+}  # fmt: skip
 
 
 @register.inclusion_tag("interactions/_section.html", takes_context=True)
