@@ -13,7 +13,8 @@ class InteractionsConfig(AppConfig):
         from crm.permissions import ALL_ROLES, CRM_WRITERS
         from crm.records import registry
         from crm.records.merging import register_link
-        from interactions import isolation
+        from crm.signals import demo_seeded
+        from interactions import demo, isolation
         from interactions.models import Interaction
         from interactions.records import INTERACTION
 
@@ -38,6 +39,8 @@ class InteractionsConfig(AppConfig):
             icon="messages-square",
         )
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
+        # After the contacts' own (an earlier app's receiver runs first): their timelines.
+        demo_seeded.connect(demo.seed, dispatch_uid="interactions.demo.seed")
         # A merged contact's or company's interactions move to the one that stays.
         register_link("contact", Interaction, "contact")
         register_link("company", Interaction, "company")

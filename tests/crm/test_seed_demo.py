@@ -5,7 +5,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from crm.models import Role, User
+from contacts.models import Contact
+from crm.models import Organization, Role, User
+from crm.tenancy import activate
+from interactions.models import Interaction
 
 pytestmark = pytest.mark.django_db
 
@@ -18,3 +21,18 @@ def test_it_gives_every_demo_login_a_name() -> None:
     assert all(user.first_name and user.last_name for user in users)
     assert User.objects.get(email="owner@demo.test").display_name == "Maria Alvarez"
     assert "Maria Alvarez" in out.getvalue()
+
+
+def test_it_gives_the_demo_contacts_a_year_of_interactions_once() -> None:
+    call_command("seed_demo", "--org", "demo", stdout=StringIO())
+    org = Organization.objects.get(slug="demo")
+    with activate(org):
+        count = Interaction.objects.count()
+        channels = set(Interaction.objects.values_list("channel", flat=True))
+        contacts = Contact.objects.filter(last_interaction_at__isnull=False).count()
+        assert count >= 2 * Contact.objects.count()
+        assert {"email", "call", "meeting", "note"} <= channels
+        assert contacts == Contact.objects.count()  # "last contacted" kept, as services do
+    call_command("seed_demo", "--org", "demo", stdout=StringIO())  # as every `make run` does
+    with activate(org):
+        assert Interaction.objects.count() == count
