@@ -116,7 +116,7 @@ def field_html(field: BoundField) -> SafeString:
         else f'<label class="field__label" for="{escape(field.id_for_label)}">'
         f"{conditional_escape(field.label)}</label>"
     )
-    widget = widget_html(field)
+    widget: str = widget_html(field)
     if range_:  # the two ends side by side, the dash between them
         widget = f'<div class="range">{widget}</div>'
     tag = "fieldset" if group else "div"
