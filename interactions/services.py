@@ -3,7 +3,6 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-import nh3
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -13,6 +12,7 @@ from contacts.models import Company, Contact
 from crm.audit import audit_record, diff
 from crm.models import Membership, Organization, User
 from crm.permissions import can
+from interactions import html_body
 from interactions.models import Interaction
 
 # How far from now an interaction may be dated: a little ahead, for a clock that runs
@@ -26,14 +26,6 @@ EDITABLE = frozenset({
     "channel", "direction", "occurred_at", "duration", "outcome", "subject", "body",
     "body_html", "participants", "details",
 })  # fmt: skip
-
-
-def sanitise_html(html: str) -> str:
-    """An email's HTML reduced to what is safe to show: no scripts, styles, handlers or
-    remote content other than links (nh3's defaults, which keep the usual formatting)."""
-    # interactions.html_body will hold the sanitiser that inbound email needs; until then,
-    # nh3's defaults, which strip scripts, event handlers and javascript: links.
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow") if html.strip() else ""
 
 
 def _clean(fields: dict[str, Any], *, now: datetime) -> dict[str, Any]:
@@ -59,7 +51,7 @@ def _clean(fields: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     if "body_html" in fields:
-        fields["body_html"] = sanitise_html(fields["body_html"] or "")
+        fields["body_html"] = html_body.sanitise(fields["body_html"] or "")
     return fields
 
 
