@@ -110,6 +110,7 @@ def test_a_filter_shows_as_a_chip_that_removes_it(
     expect(page.locator("[data-list] tbody tr")).to_have_count(3)
     chip = page.locator(".chip", has_text="Lifecycle")
     expect(chip).to_contain_text("Lead")
+    expect(page.locator("#filter-count")).to_have_text("1")  # on the Filter button
     page.keyboard.press("Escape")
     chip.get_by_role("link", name=re.compile("Remove the filter")).click()
     expect(page.locator("[data-list] tbody tr")).to_have_count(6)
