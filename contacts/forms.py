@@ -1,6 +1,7 @@
 """Input validation for contacts and companies."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -13,6 +14,8 @@ from crm.records import versions
 from crm.records.custom_field_forms import CustomValuesMixin
 from crm.records.versions import version_of
 from crm.selectors import org_users
+
+R = TypeVar("R")
 
 
 class _TagsField(forms.CharField):
@@ -135,34 +138,36 @@ def contact_form_save(
 ) -> Contact | None:
     """Save what the contact form gives, whole or cut to one fact, through the service; None
     when refused, the reasons on the form with the contact's current version."""
-    data = dict(form.cleaned_data)
-    custom = form.pop_custom(data, record)
-    if custom is not None:
-        data["custom"] = custom
-    if "company" in data:
-        data["company_name"] = data.pop("company")
-    if "tags" in data:
-        data["tag_names"] = data.pop("tags")
-    try:
-        return services.contact_save(org=org, by=by, contact=record, **data)
-    except ValidationError as error:
-        _refused(form, error, record)
-        return None
+    return _form_save(
+        form, record, {"company": "company_name", "tags": "tag_names"},
+        lambda data: services.contact_save(org=org, by=by, contact=record, **data),
+    )  # fmt: skip
 
 
 def company_form_save(
     form: CompanyForm, *, org: Organization, by: User, record: Company | None
 ) -> Company | None:
-    """Save what the company form gives, whole or cut to one fact, through the service; None
-    when refused, the reasons on the form with the company's current version."""
+    """The same for the company form."""
+    return _form_save(
+        form, record, {"tags": "tag_names"},
+        lambda data: services.company_save(org=org, by=by, company=record, **data),
+    )  # fmt: skip
+
+
+def _form_save(
+    form: Any, record: Any, renames: dict[str, str], save: Callable[[dict[str, Any]], R]
+) -> R | None:
+    """The form's values as the service takes them (custom values merged into the stored
+    ones, fields named as the service names them), saved; None with the reasons on the form."""
     data = dict(form.cleaned_data)
     custom = form.pop_custom(data, record)
     if custom is not None:
         data["custom"] = custom
-    if "tags" in data:
-        data["tag_names"] = data.pop("tags")
+    for name, service_name in renames.items():
+        if name in data:
+            data[service_name] = data.pop(name)
     try:
-        return services.company_save(org=org, by=by, company=record, **data)
+        return save(data)
     except ValidationError as error:
         _refused(form, error, record)
         return None
