@@ -1,11 +1,14 @@
 """Template helpers shared by every app's pages."""
 
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.forms import BoundField
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from crm.fields import field_html
@@ -56,3 +59,21 @@ def field(bound: BoundField) -> SafeString:
     """{% field form.email %}: the field in our markup (components/_field.html's), written
     in Python rather than through Django's widget templates (crm.fields)."""
     return field_html(bound)
+
+
+# How far back a time still reads best as "3 hours ago"; older ones read as a date.
+RECENT = timedelta(days=7)
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    """{{ time|when }}: "3 hours ago" within a week, else "18 Nov" (this year) or
+    "18 Nov 2025", in the active time zone. The exact time goes in the <time>'s title."""
+    if value is None:
+        return ""
+    now = timezone.now()
+    if now - RECENT <= value <= now + timedelta(minutes=5):
+        return str(naturaltime(value))
+    local = timezone.localtime(value)
+    same_year = local.year == timezone.localtime(now).year
+    return f"{local.day} {local.strftime('%b')}" + ("" if same_year else f" {local.year}")

@@ -1,9 +1,13 @@
 """The base layout: navigation, skip link, assets, and a CSP that allows no inline code."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
+
+from crm.templatetags.crm_tags import when
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +89,17 @@ def test_it_points_browsers_asking_for_a_favicon_at_the_logo(client: Client) -> 
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("/static/img/logo.svg")
+
+
+def test_a_time_reads_as_ago_within_a_week_and_as_a_date_before() -> None:
+    now = timezone.now()
+    assert when(now - timedelta(hours=3)) == "3\xa0hours ago"
+    last_month = now - timedelta(days=40)
+    local = timezone.localtime(last_month)
+    expected = f"{local.day} {local.strftime('%b')}"
+    if local.year != timezone.localtime(now).year:
+        expected += f" {local.year}"
+    assert when(last_month) == expected
+    long_ago = now - timedelta(days=800)
+    assert when(long_ago).endswith(f" {timezone.localtime(long_ago).year}")
+    assert when(None) == ""
