@@ -34,6 +34,20 @@ def org_urls() -> list[str]:
     return list(_org_urls)
 
 
+_public_urls: list[str] = []
+
+
+def register_public_urls(module: str) -> None:
+    """Include the URLconf `module` at the root, outside /o/<org_slug>/: URLs that resolve
+    their organisation themselves (a web hook's token), with no signed-in member."""
+    if module not in _public_urls:
+        _public_urls.append(module)
+
+
+def public_urls() -> list[str]:
+    return list(_public_urls)
+
+
 # --- Navigation ----------------------------------------------------------------------------
 
 

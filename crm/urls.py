@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from crm.contributions import org_urls
+from crm.contributions import org_urls, public_urls
 from crm.records.urls import org_patterns as record_patterns
 from crm.views import platform
 
@@ -30,6 +30,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("admin/", admin.site.urls),
+    # Outside /o/<org_slug>/: each resolves its organisation itself (crm.contributions).
+    *(path("", include(module)) for module in public_urls()),
 ]
 
 handler400 = platform.bad_request

@@ -31,6 +31,11 @@ class InteractionsConfig(AppConfig):
         })  # fmt: skip
         permissions.register_rule("interaction.edit", _author_or_manager)
         contributions.register_org_urls("interactions.urls")
+        contributions.register_public_urls("interactions.public_urls")
+        contributions.register_page(
+            "Email in", "interactions:mailbox", section="Settings", action="org.manage",
+            keywords="inbound mail address relay",
+        )  # fmt: skip
         contributions.register_navigation(
             "Interactions",
             "interaction:list",

@@ -69,3 +69,11 @@ def form_for(interaction: Interaction) -> InteractionForm:
             "duration": None if duration is None else round(duration / 60),
         }
     )  # fmt: skip
+
+
+class MailboxForm(forms.Form):
+    create_leads = forms.BooleanField(
+        required=False,
+        label="Create a lead when the sender is unknown",
+        help_text="Not for auto-replies and bounces: those are filed without a contact.",
+    )

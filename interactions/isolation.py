@@ -1,4 +1,5 @@
-"""Interactions' isolation seeder: one interaction, logged on the seeded contact."""
+"""Interactions' isolation seeder: one interaction, logged on the seeded contact, and the
+organisation's inbound email address."""
 
 from typing import Any, cast
 
@@ -6,7 +7,8 @@ from django.db import models
 
 from contacts.models import Contact
 from crm.models import Organization, User
-from interactions.models import Interaction
+from interactions.inbound import mailbox_rotate
+from interactions.models import Interaction, Mailbox
 from interactions.services import interaction_log
 
 URL_KWARGS: dict[str, type[models.Model]] = {"interaction_id": Interaction}
@@ -20,4 +22,5 @@ def seed(org: Organization, admin: User) -> dict[type[models.Model], Any]:
         subject=f"{org.name} Secret Call", body="The secret plan.",
         external_id=f"<secret@{org.slug}.test>",
     )  # fmt: skip
-    return {Interaction: interaction}
+    mailbox_rotate(org=org, by=admin)
+    return {Interaction: interaction, Mailbox: Mailbox.objects.get()}

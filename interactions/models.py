@@ -110,3 +110,25 @@ class Interaction(TenantModel):
 
     def __str__(self) -> str:
         return self.subject or f"{self.get_channel_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class Mailbox(TenantModel):
+    """An organisation's inbound email address: the hash of its secret, and how it files mail."""
+
+    # sha256 of the secret part of the token, in hex; the token itself is shown once.
+    key_hash = models.CharField(max_length=64)
+    # A message from an address no contact has makes a lead, unless it is automatic.
+    create_leads = models.BooleanField(
+        default=True, verbose_name="Create a lead when the sender is unknown"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    rotated_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    owner_field = None  # a setting of the organisation, not anyone's record
+
+    class Meta:
+        constraints = [models.UniqueConstraint("org", name="interactions_mailbox_one_per_org")]
+
+    def __str__(self) -> str:
+        return "Inbound email address"

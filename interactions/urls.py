@@ -3,7 +3,7 @@ under /o/<org_slug>/; the list across channels is the platform's (crm.records.ur
 
 from django.urls import path
 
-from interactions import views
+from interactions import inbound_views, views
 
 app_name = "interactions"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("interactions/<int:interaction_id>/edit/", views.interaction_edit, name="edit"),
     path("interactions/<int:interaction_id>/delete/", views.interaction_delete, name="delete"),
     path("contacts/<int:contact_id>/interactions/", views.record_timeline, name="contact_timeline"),
+    path("settings/email-in/", inbound_views.mailbox_settings, name="mailbox"),
+    path("settings/email-in/rotate/", inbound_views.mailbox_rotate, name="mailbox_rotate"),
     path(
         "companies/<int:company_id>/interactions/", views.record_timeline, name="company_timeline"
     ),

@@ -1,0 +1,173 @@
+"""Inbound email: an organisation's address (a secret token), and filing one raw message
+as an interaction. The web hook and `manage.py ingest_email` both go through `ingest`.
+
+A token is "<org id>.<secret>". The id lets the organisation be activated before its
+mailbox is read, as an invitation's signed token does: the mailbox row sits behind
+row-level security, and no SECURITY DEFINER function may look past it for a caller with no
+organisation (ARCHITECTURE.md). Only sha256(secret) is stored, compared in constant time.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts.models import Contact
+from contacts.services import contact_create
+from crm.audit import audit_record
+from crm.models import Organization, User
+from crm.tenancy import activate
+from interactions import mail_in
+from interactions.models import Interaction, Mailbox
+from interactions.services import EARLIEST, interaction_log
+
+_NOBODY = Organization(pk=0)  # no organisation has id 0: its mailbox query finds nothing
+_NO_HASH = hashlib.sha256(b"").hexdigest()
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def mailbox_org(token: str) -> Organization | None:
+    """The organisation whose live mailbox `token` opens, or None. Every wrong token costs
+    the same two queries and one comparison, whichever part of it is wrong."""
+    org_id, _, secret = token.partition(".")
+    org = None
+    if org_id.isdigit() and len(org_id) < 19:
+        org = Organization.objects.filter(pk=int(org_id)).first()
+    with activate(org or _NOBODY):
+        stored = Mailbox.objects.filter(revoked_at__isnull=True).values_list("key_hash", flat=True)
+        key_hash = stored.first() or _NO_HASH
+    matches = hmac.compare_digest(key_hash, _hash(secret))
+    return org if matches and secret and key_hash != _NO_HASH else None
+
+
+@transaction.atomic
+def mailbox_rotate(*, org: Organization, by: User | None) -> str:
+    """Give the organisation a new address (the old one stops working); the token, once."""
+    secret = secrets.token_urlsafe(32)
+    mailbox, created = Mailbox.objects.get_or_create(org=org, defaults={"key_hash": _hash(secret)})
+    if not created:
+        mailbox.key_hash, mailbox.rotated_at, mailbox.revoked_at = (
+            _hash(secret),
+            timezone.now(),
+            None,
+        )
+        mailbox.save(update_fields=["key_hash", "rotated_at", "revoked_at"])
+    audit_record(org=org, actor=by, action="mailbox.rotated", target=mailbox)
+    return f"{org.pk}.{secret}"
+
+
+@transaction.atomic
+def mailbox_set_leads(*, org: Organization, by: User | None, create_leads: bool) -> Mailbox:
+    """Say whether mail from an unknown address makes a lead."""
+    mailbox = Mailbox.objects.filter().first()
+    if mailbox is None:  # no address yet: the setting waits for one, unusable until rotated
+        mailbox = Mailbox.objects.create(org=org, key_hash=_NO_HASH, revoked_at=timezone.now())
+    if mailbox.create_leads != create_leads:
+        mailbox.create_leads = create_leads
+        mailbox.save(update_fields=["create_leads"])
+        changes = {"create_leads": [not create_leads, create_leads]}
+        audit_record(org=org, actor=by, action="mailbox.updated", target=mailbox, changes=changes)
+    return mailbox
+
+
+def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
+    """File one raw message as an inbound email: (the interaction, whether it is new).
+    Raises mail_in.Refused for what cannot be stored; run it with `org` active."""
+    parsed = mail_in.parse(raw)
+    existing = Interaction.objects.filter(external_id=parsed.message_id).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return _store(org, parsed), True
+    except IntegrityError:
+        # The same message, filed by another request at the same instant: the unique index
+        # on (org, external_id) let one in; this savepoint rolled back, lead and all.
+        return Interaction.objects.get(external_id=parsed.message_id), False
+    except ValidationError as error:
+        raise mail_in.Refused(" ".join(error.messages)) from error
+
+
+def _store(org: Organization, parsed: mail_in.Parsed) -> Interaction:
+    automatic = parsed.is_auto_reply or parsed.is_bounce
+    contact = _sender_contact(org, parsed.sender, automatic=automatic)
+    details: dict[str, Any] = {
+        "from": parsed.sender._asdict() if parsed.sender else None,
+        "in_reply_to": parsed.in_reply_to,
+        "references": list(parsed.references),
+        "auto": "bounce" if parsed.is_bounce else "auto_reply" if parsed.is_auto_reply else None,
+    }
+    thread = _thread_root(parsed.thread_keys())
+    if thread is not None:
+        details["thread"] = thread
+    return interaction_log(
+        org=org, by=None, channel=Interaction.Channel.EMAIL,
+        direction=Interaction.Direction.INBOUND, occurred_at=_when(parsed.date),
+        contact=contact, subject=parsed.subject[:200], body=_text(parsed.text),
+        body_html=_text(parsed.html or ""), external_id=parsed.message_id,
+        participants=[a._asdict() for a in (*parsed.to, *parsed.cc)],
+        details=details, is_automatic=automatic,
+    )  # fmt: skip
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "")
+
+
+def _when(date: datetime | None) -> datetime:
+    """The message's date, never in the future; now when it has none or a wild one."""
+    now = timezone.now()
+    if date is None or date < now - EARLIEST:
+        return now
+    return min(date, now)
+
+
+def _sender_contact(
+    org: Organization, sender: mail_in.Address | None, *, automatic: bool
+) -> Contact | None:
+    if sender is None or not sender.address:
+        return None
+    address = sender.address
+    known = Contact.objects.alive().filter(Q(email=address) | Q(other_emails__contains=[address]))
+    contact = cast(Contact | None, known.select_related("company").order_by("pk").first())
+    if contact is not None or automatic or not _creates_leads():
+        return contact
+    first, _, last = sender.name.strip().partition(" ")
+    try:
+        with transaction.atomic():
+            return contact_create(
+                org=org, by=None, email=address, first_name=first[:100], last_name=last[:100]
+            )
+    except ValidationError:
+        return None  # an address the contact form would refuse: the email is kept, unlinked
+
+
+def _creates_leads() -> bool:
+    setting = Mailbox.objects.values_list("create_leads", flat=True).first()
+    return True if setting is None else setting
+
+
+def _thread_root(keys: tuple[str, ...]) -> int | None:
+    """The id of the first message of the conversation this one answers, if it is filed."""
+    if not keys:
+        return None
+    found = {
+        i.external_id: i
+        for i in Interaction.objects.filter(external_id__in=keys[:mail_in.MAX_REFERENCES])
+        .only("id", "external_id", "details")
+    }  # fmt: skip
+    for key in keys:  # nearest ancestor first
+        if key in found:
+            parent = found[key]
+            root = parent.details.get("thread") if isinstance(parent.details, dict) else None
+            return root if isinstance(root, int) else parent.pk
+    return None

@@ -1,0 +1,111 @@
+"""Inbound email: the web hook mail relays post raw messages to (no login, no organisation
+in the URL: the token names it), and its page in the organisation's settings."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.permissions import org_member
+from crm.requests import OrgRequest
+from crm.tenancy import activate
+from interactions import inbound
+from interactions.forms import MailboxForm
+from interactions.mail_in import Refused
+from interactions.models import Mailbox
+
+FIELDS = ("email", "message")  # what relays' inbound hooks name the raw message's form field
+FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@csrf_exempt
+@require_POST
+def inbound_email(request: HttpRequest, token: str) -> HttpResponse:
+    """File the raw message posted to an organisation's address: 201 with its id, 4xx with
+    the reason (as plain text) for what is not stored, 404 for any token that opens nothing."""
+    with transaction.atomic():
+        org = inbound.mailbox_org(token)
+        if org is None:
+            raise Http404("No inbound address here.")
+        with activate(org):
+            try:
+                interaction, created = inbound.ingest(org=org, raw=_raw_message(request))
+            except _TooLarge:
+                limit = settings.INBOUND_EMAIL_MAX_BYTES
+                return _refusal(f"The message is over the limit of {limit:,} bytes.", 413)
+            except Refused as refusal:
+                return _refusal(refusal.reason, 400)
+    return JsonResponse({"id": interaction.pk, "created": created}, status=201)
+
+
+def _refusal(reason: str, status: int) -> HttpResponse:
+    return HttpResponse(reason + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _raw_message(request: HttpRequest) -> bytes:
+    """The posted message's bytes, read no further than the limit: the body itself, or the
+    form field a relay put it in."""
+    limit = settings.INBOUND_EMAIL_MAX_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit + 64 * 1024:  # a form's own parts add a little around the message
+        raise _TooLarge
+    if request.content_type not in FORMS:  # message/rfc822, text/plain, or unsaid
+        raw = request.read(limit + 1)
+        if len(raw) > limit:
+            raise _TooLarge
+        return raw
+    try:
+        for name in FIELDS:
+            upload = request.FILES.get(name)
+            if upload is not None:
+                raw = upload.read(limit + 1)
+                if len(raw) > limit:
+                    raise _TooLarge
+                return raw
+            if name in request.POST:
+                return request.POST[name].encode("utf-8", "surrogateescape")
+    except RequestDataTooBig as error:
+        raise _TooLarge from error
+    except (MultiPartParserError, SuspiciousOperation) as error:
+        raise Refused("The form could not be read.") from error
+    raise Refused("The form has no field named “email” or “message” with the raw message.")
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("org.manage")
+def mailbox_settings(request: OrgRequest) -> HttpResponse:
+    mailbox = Mailbox.objects.first()
+    initial = {"create_leads": mailbox.create_leads if mailbox else True}
+    # Not `request.POST or None`: an unticked box posts nothing, and that is an answer.
+    form = MailboxForm(request.POST if request.method == "POST" else None, initial=initial)
+    if form.is_valid():
+        inbound.mailbox_set_leads(org=request.org, by=request.user, **form.cleaned_data)
+        messages.success(request, "Saved.")
+        return redirect("interactions:mailbox", request.org.slug)
+    live = mailbox is not None and mailbox.revoked_at is None
+    context = {"form": form, "mailbox": mailbox, "live": live, "section": "mailbox"}
+    return render(request, "interactions/mailbox.html", context)
+
+
+@never_cache
+@require_POST
+@org_member("org.manage")
+def mailbox_rotate(request: OrgRequest) -> HttpResponse:
+    token = inbound.mailbox_rotate(org=request.org, by=request.user)
+    address = request.build_absolute_uri(f"/inbound/email/{token}/")
+    # Shown once: only its hash is kept, so this page is the one chance to copy it.
+    context = {"address": address, "section": "mailbox"}
+    return render(request, "interactions/mailbox_address.html", context)

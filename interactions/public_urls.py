@@ -1,0 +1,10 @@
+"""URLs outside /o/<org_slug>/ (crm.contributions.register_public_urls): the token names
+the organisation."""
+
+from django.urls import path
+
+from interactions import inbound_views
+
+urlpatterns = [
+    path("inbound/email/<str:token>/", inbound_views.inbound_email, name="inbound_email"),
+]
