@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -83,6 +83,9 @@ def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
     """File one raw message as an inbound email: (the interaction, whether it is new).
     Raises mail_in.Refused for what cannot be stored; run it with `org` active."""
     parsed = mail_in.parse(raw)
+    # The same message posted twice at once: the second waits here for the first's
+    # transaction to end, then finds its row.
+    _lock(f"interactions.message:{org.pk}:{parsed.message_id}")
     existing = Interaction.objects.filter(external_id=parsed.message_id).first()
     if existing is not None:
         return existing, False
@@ -90,8 +93,9 @@ def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
         with transaction.atomic():
             return _store(org, parsed), True
     except IntegrityError:
-        # The same message, filed by another request at the same instant: the unique index
-        # on (org, external_id) let one in; this savepoint rolled back, lead and all.
+        # The same message, filed at the same instant by a writer that took no lock: the
+        # unique index on (org, external_id) let one in; this savepoint rolled back, lead
+        # and all.
         return Interaction.objects.get(external_id=parsed.message_id), False
     except ValidationError as error:
         raise mail_in.Refused(" ".join(error.messages)) from error
@@ -119,6 +123,12 @@ def _store(org: Organization, parsed: mail_in.Parsed) -> Interaction:
     )  # fmt: skip
 
 
+def _lock(key: str) -> None:
+    """Wait for, and hold until the transaction ends, the lock named `key`."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
 def _text(value: str) -> str:
     return value.replace("\x00", "")
 
@@ -137,9 +147,14 @@ def _sender_contact(
     if sender is None or not sender.address:
         return None
     address = sender.address
-    known = Contact.objects.alive().filter(Q(email=address) | Q(other_emails__contains=[address]))
-    contact = cast(Contact | None, known.select_related("company").order_by("pk").first())
+    contact = _known(address)
     if contact is not None or automatic or not _creates_leads():
+        return contact
+    # Two messages from a new address at once would make two leads: the second waits for
+    # the first's transaction to end, then finds its lead.
+    _lock(f"interactions.lead:{org.pk}:{address}")
+    contact = _known(address)
+    if contact is not None:
         return contact
     first, _, last = sender.name.strip().partition(" ")
     try:
@@ -149,6 +164,11 @@ def _sender_contact(
             )
     except ValidationError:
         return None  # an address the contact form would refuse: the email is kept, unlinked
+
+
+def _known(address: str) -> Contact | None:
+    known = Contact.objects.alive().filter(Q(email=address) | Q(other_emails__contains=[address]))
+    return cast(Contact | None, known.select_related("company").order_by("pk").first())
 
 
 def _creates_leads() -> bool:

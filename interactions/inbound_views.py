@@ -1,12 +1,15 @@
 """Inbound email: the web hook mail relays post raw messages to (no login, no organisation
 in the URL: the token names it), and its page in the organisation's settings."""
 
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
+from urllib.parse import parse_qsl
+
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -22,6 +25,7 @@ from interactions.models import Mailbox
 
 FIELDS = ("email", "message")  # what relays' inbound hooks name the raw message's form field
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+FORM_OVERHEAD = 64 * 1024  # what a form's own parts add around the message
 
 
 class _TooLarge(Exception):
@@ -60,28 +64,44 @@ def _raw_message(request: HttpRequest) -> bytes:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > limit + 64 * 1024:  # a form's own parts add a little around the message
+    if length > limit + FORM_OVERHEAD:
         raise _TooLarge
+    raw = request.read(limit + FORM_OVERHEAD + 1)
     if request.content_type not in FORMS:  # message/rfc822, text/plain, or unsaid
-        raw = request.read(limit + 1)
         if len(raw) > limit:
             raise _TooLarge
         return raw
+    if len(raw) > limit + FORM_OVERHEAD:
+        raise _TooLarge
+    # Read here, not by request.POST: Django holds a form's text fields to
+    # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), well under a message with its attachments.
     try:
-        for name in FIELDS:
-            upload = request.FILES.get(name)
-            if upload is not None:
-                raw = upload.read(limit + 1)
-                if len(raw) > limit:
-                    raise _TooLarge
-                return raw
-            if name in request.POST:
-                return request.POST[name].encode("utf-8", "surrogateescape")
-    except RequestDataTooBig as error:
-        raise _TooLarge from error
-    except (MultiPartParserError, SuspiciousOperation) as error:
+        fields = _form_fields(request.META.get("CONTENT_TYPE", ""), raw)
+    except Exception as error:  # the email package's many kinds, on a hostile form
         raise Refused("The form could not be read.") from error
+    for name in FIELDS:
+        if name in fields:
+            if len(fields[name]) > limit:
+                raise _TooLarge
+            return fields[name]
     raise Refused("The form has no field named “email” or “message” with the raw message.")
+
+
+def _form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    """The fields of a posted form, by name, as bytes: the first of each name."""
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, errors="surrogateescape")
+        return {k: v.encode("utf-8", "surrogateescape") for k, v in reversed(pairs)}
+    head = b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
+    form = BytesParser(policy=compat32).parsebytes(head + body)
+    parts: list[Message] = form.get_payload() if form.is_multipart() else []  # type: ignore[assignment]
+    found: dict[str, bytes] = {}
+    for part in parts:
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and name not in found:
+            found[name] = payload if isinstance(payload, bytes) else b""
+    return found
 
 
 @require_http_methods(["GET", "POST"])

@@ -2,8 +2,10 @@
 
 import threading
 import time
+from urllib.parse import urlencode
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client
 
@@ -127,10 +129,22 @@ def test_it_stores_the_same_message_once(client, acme, address):
     assert len(_stored(acme)) == 1
 
 
-def test_it_takes_the_message_in_a_form_field(client, acme, address):
+def test_it_takes_the_message_in_a_form_field(client, acme, address, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100  # a message is bigger than Django's form cap
     assert client.post(address, {"email": PLAIN.decode()}).status_code == 201
     assert client.post(address, {"message": HELLO.decode()}).status_code == 201
     assert [e.external_id for e in _stored(acme)] == ["quote-1@acme.example", "hello-1@example.com"]
+
+
+def test_it_takes_the_message_as_an_uploaded_file_or_urlencoded(client, acme, address):
+    upload = SimpleUploadedFile("m.eml", HELLO.replace(b"quote?", "Grüße".encode()))
+    assert client.post(address, {"to": "x", "email": upload}).status_code == 201
+    form = urlencode({"message": PLAIN})
+    urlencoded = "application/x-www-form-urlencoded"
+    assert client.post(address, form, content_type=urlencoded).status_code == 201
+    first, second = _stored(acme)
+    assert "Grüße" in first.body
+    assert second.external_id == "quote-1@acme.example"
 
 
 @pytest.mark.parametrize(
@@ -177,33 +191,33 @@ def test_it_takes_posts_only(client, address):
 
 def test_it_pins_the_queries_of_one_message(client, acme, address, django_assert_num_queries):
     ContactFactory(org=acme, email="ada@example.com", company=CompanyFactory(org=acme))
-    # The token (organisation, mailbox), the message already filed?, its sender, then the
-    # service's own check, insert, contact touch and audit: 8, with 11 savepoints and
-    # 3 set_config of the organisation around them.
-    with django_assert_num_queries(22):
+    # The token (organisation, mailbox), the message's lock, already filed?, its sender,
+    # then the service's own check, insert, contact touch and audit: 9, with 11 savepoints
+    # and 3 set_config of the organisation around them.
+    with django_assert_num_queries(23):
         assert _post(client, address, HELLO).status_code == 201
 
 
-@pytest.mark.django_db(transaction=True)  # two real transactions racing to the same row
-def test_it_stores_a_message_posted_twice_at_once_only_once(acme):
+def _race(acme, first_raw: bytes, second_raw: bytes) -> list[bool]:
+    """File two messages in two transactions, the second starting while the first is open."""
     first_in = threading.Event()
     results: list[bool] = []
 
     def first() -> None:  # files the message, and holds its transaction open a while
         try:
             with transaction.atomic(), activate(acme):
-                results.append(ingest(org=acme, raw=HELLO)[1])
+                results.append(ingest(org=acme, raw=first_raw)[1])
                 first_in.set()
-                time.sleep(0.5)  # the second is now waiting on the unique index
+                time.sleep(0.5)  # the second is now waiting on this transaction
         finally:
             first_in.set()
             connection.close()
 
-    def second() -> None:  # sees nothing committed yet, and inserts the same message
+    def second() -> None:  # starts while nothing of the first is committed
         try:
             first_in.wait()
             with transaction.atomic(), activate(acme):
-                results.append(ingest(org=acme, raw=HELLO)[1])
+                results.append(ingest(org=acme, raw=second_raw)[1])
         finally:
             connection.close()
 
@@ -212,7 +226,22 @@ def test_it_stores_a_message_posted_twice_at_once_only_once(acme):
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == [True, False]
+    return results
+
+
+@pytest.mark.django_db(transaction=True)  # two real transactions racing to the same row
+def test_it_stores_a_message_posted_twice_at_once_only_once(acme):
+    assert _race(acme, HELLO, HELLO) == [True, False]
     assert len(_stored(acme)) == 1
     with activate(acme):
-        assert Contact.objects.count() == 1  # the second's lead went with its savepoint
+        assert Contact.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # two real transactions racing to one new sender
+def test_it_makes_one_lead_of_a_new_sender_writing_twice_at_once(acme):
+    other = HELLO.replace(b"hello-1@", b"hello-2@")
+    assert _race(acme, HELLO, other) == [True, True]
+    emails = _stored(acme)
+    assert emails[0].contact_id == emails[1].contact_id is not None
+    with activate(acme):
+        assert Contact.objects.count() == 1
