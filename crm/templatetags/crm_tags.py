@@ -77,3 +77,30 @@ def when(value: datetime | None) -> str:
     local = timezone.localtime(value)
     same_year = local.year == timezone.localtime(now).year
     return f"{local.day} {local.strftime('%b')}" + ("" if same_year else f" {local.year}")
+
+
+# The platform's own settings pages, which the settings layout lists in its own order.
+_PLATFORM = ("crm", "records")
+
+
+@register.simple_tag(takes_context=True)
+def app_settings_pages(context: template.Context) -> list[dict[str, object]]:
+    """The Settings pages the domain apps registered (crm.contributions) that this member may
+    open, for the settings layout's navigation: [{"label", "url", "current"}]."""
+    from django.urls import reverse
+
+    from crm.contributions import pages
+    from crm.permissions import can
+
+    request, org = context.get("request"), context.get("org")
+    if request is None or org is None:
+        return []
+    found: list[dict[str, object]] = []
+    for page in pages():
+        if page.section != "Settings" or page.url_name.split(":")[0] in _PLATFORM:
+            continue
+        if page.action and not can(context.get("membership"), page.action):
+            continue
+        url = reverse(page.url_name, args=[org.slug])
+        found.append({"label": page.label, "url": url, "current": request.path.startswith(url)})
+    return found

@@ -56,3 +56,10 @@ def test_it_refuses_a_rep(client, rita):
 def test_it_hides_the_page_from_outsiders(client, acme, charlie):
     client.force_login(charlie)
     assert client.get(PAGE).status_code == 404
+
+
+def test_it_is_in_the_settings_navigation(client, alice):
+    link = f'<a href="{PAGE}" aria-current="page">Email in</a>'
+    client.force_login(alice)
+    assert link in client.get(PAGE).content.decode()
+    assert f'href="{PAGE}"' in client.get("/o/acme/settings/").content.decode()
