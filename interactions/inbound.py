@@ -39,9 +39,9 @@ def mailbox_org(token: str) -> Organization | None:
     """The organisation whose live mailbox `token` opens, or None. Every wrong token costs
     the same two queries and one comparison, whichever part of it is wrong."""
     org_id, _, secret = token.partition(".")
-    org = None
-    if org_id.isdigit() and len(org_id) < 19:
-        org = Organization.objects.filter(pk=int(org_id)).first()
+    # ASCII digits only ("²".isdigit() is true, and int() refuses it), within a bigint.
+    valid = org_id.isascii() and org_id.isdigit() and len(org_id) < 19
+    org = Organization.objects.filter(pk=int(org_id) if valid else 0).first()
     with activate(org or _NOBODY):
         stored = Mailbox.objects.filter(revoked_at__isnull=True).values_list("key_hash", flat=True)
         key_hash = stored.first() or _NO_HASH

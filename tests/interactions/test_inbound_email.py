@@ -173,7 +173,9 @@ def test_it_refuses_an_oversize_message_before_reading_it(client, acme, address,
     assert _stored(acme) == []
 
 
-@pytest.mark.parametrize("token", ["nope", "1.nope", "999999.x", "..", "1." + "a" * 43, "-1.x"])
+@pytest.mark.parametrize(
+    "token", ["nope", "1.nope", "999999.x", "..", "1." + "a" * 43, "-1.x", "².x", "9" * 30 + ".x"]
+)
 def test_it_answers_404_to_a_token_that_opens_nothing(client, acme, address, token):
     assert _post(client, f"/inbound/email/{token}/", HELLO).status_code == 404
     assert _stored(acme) == []
