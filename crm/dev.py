@@ -381,8 +381,7 @@ def run(port: int) -> int:
     with services() as up:
         for service in up:
             _say(f"{service.name}: {service.url}")
-        _manage("migrate", "--noinput", "-v", "0")
-        _manage("seed_demo", "--org", "demo")
+        _manage("dev_start")  # migrate, then seed the demo: one start of Django, not two
         (DATA / "celery").mkdir(parents=True, exist_ok=True)
         python = shlex.quote(sys.executable)
         celery = f"{python} -m celery -A crm"
