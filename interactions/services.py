@@ -12,6 +12,8 @@ from contacts.models import Company, Contact
 from crm.audit import audit_record, diff
 from crm.models import Membership, Organization, User
 from crm.permissions import can
+from crm.records import registry
+from crm.records.services import records_trash
 from interactions import html_body
 from interactions.models import Interaction
 
@@ -132,8 +134,5 @@ def interaction_update(
 def interaction_delete(*, org: Organization, interaction: Interaction, by: User | None) -> None:
     """Move an interaction to the Trash; only its author or a manager may."""
     _check(org, by, interaction)
-    if interaction.deleted_at is not None:
-        return
-    interaction.deleted_at = timezone.now()
-    interaction.save(update_fields=["deleted_at", "updated_at"])
-    audit_record(org=org, actor=by, action="interaction.trashed", target=interaction)
+    # The Trash every kind shares: the same stamp, the same audit event as a bulk delete.
+    records_trash(org=org, by=by, kind=registry.kind("interaction"), ids=[interaction.pk])
