@@ -6,11 +6,14 @@ never used.
 """
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -45,3 +48,13 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
     # A Content-Security-Policy violation or a script error shows up here.
     assert problems == []
+
+
+def log_in(page: Page, url: str, email: str) -> None:
+    """Sign in through the login form as `email` (with the tests' password), and wait for
+    the organisation's home that a member lands on."""
+    page.goto(f"{url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_url(re.compile(r"/o/[^/]+/$"))

@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 from contacts.models import Contact
 from crm.models import Organization, Role
 from crm.tenancy import activate
-from tests.conftest import PASSWORD, member
-from tests.e2e.conftest import CHROMIUM, IN_CI
+from tests.conftest import member
+from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.factories import ContactFactory, CustomFieldFactory
 
 pytestmark = [
@@ -21,13 +21,6 @@ pytestmark = [
 
 # Where the screenshots go, to look at: a temporary folder unless SCREENSHOTS names one.
 SCREENSHOTS = os.environ.get("SCREENSHOTS", "")
-
-
-def _log_in(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
 
 
 @pytest.fixture
@@ -52,7 +45,7 @@ def _shots(tmp_path: Path) -> Path:
 def test_a_rep_edits_a_job_title_in_place_and_cancels_another_edit(
     page: Page, live_server: Any, acme: Organization, ada: Contact, tmp_path: Path
 ) -> None:
-    _log_in(page, live_server.url, "rita@acme.test")
+    log_in(page, live_server.url, "rita@acme.test")
     page.goto(f"{live_server.url}/o/acme/contacts/{ada.pk}/")
     page.evaluate("window.notReloaded = true")  # gone if the page loads again
 
@@ -85,7 +78,7 @@ def test_a_rep_edits_a_job_title_in_place_and_cancels_another_edit(
 def test_a_fact_in_edit_mode_looks_right_on_a_phone_and_on_a_desktop(
     page: Page, live_server: Any, ada: Contact, tmp_path: Path
 ) -> None:
-    _log_in(page, live_server.url, "rita@acme.test")
+    log_in(page, live_server.url, "rita@acme.test")
     for width, height in ((1280, 800), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         page.goto(f"{live_server.url}/o/acme/contacts/{ada.pk}/")
@@ -106,7 +99,7 @@ def test_a_fact_in_edit_mode_looks_right_on_a_phone_and_on_a_desktop(
 def test_the_full_form_puts_a_multiple_choice_label_above_its_boxes(
     page: Page, live_server: Any, ada: Contact, tmp_path: Path
 ) -> None:
-    _log_in(page, live_server.url, "rita@acme.test")
+    log_in(page, live_server.url, "rita@acme.test")
     page.goto(f"{live_server.url}/o/acme/contacts/{ada.pk}/edit/")
     group = page.locator("fieldset.field--choices")
     legend = group.locator("legend").bounding_box()

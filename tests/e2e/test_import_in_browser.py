@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crm.models import Organization, Role
-from tests.conftest import PASSWORD, member
+from tests.conftest import member
 from tests.contacts.imports import csv_bytes
-from tests.e2e.conftest import CHROMIUM, IN_CI
+from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH"),
@@ -25,19 +25,12 @@ FILE = csv_bytes([
 ])  # fmt: skip
 
 
-def _log_in(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-
-
 def test_a_rep_imports_a_file_and_undoes_it(
     page: Page, live_server: Any, acme: Organization, tmp_path: Path, settings: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     member(acme, "rita@acme.test", Role.REP)
-    _log_in(page, live_server.url, "rita@acme.test")
+    log_in(page, live_server.url, "rita@acme.test")
     page.goto(f"{live_server.url}/o/acme/contacts/")
     page.get_by_label("More actions").click()
     page.get_by_role("link", name="Import", exact=True).click()

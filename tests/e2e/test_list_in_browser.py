@@ -9,8 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from contacts.models import Contact
 from crm.models import Organization, User
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM, IN_CI
+from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.factories import ContactFactory
 
 pytestmark = [
@@ -23,14 +22,6 @@ ROWS_IN_VIEW = """() => [...document.querySelectorAll('[data-list] tbody tr')].f
   const box = row.getBoundingClientRect();
   return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
 }).length"""
-
-
-def _log_in(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_url(re.compile(r"/o/"))
 
 
 def _people(org: Organization, owner: User, count: int = 40) -> list[Contact]:
@@ -49,7 +40,7 @@ def test_a_desktop_list_shows_fifteen_rows_and_never_scrolls_sideways(
     page: Page, live_server: Any, acme: Organization, alice: User
 ) -> None:
     _people(acme, alice)
-    _log_in(page, live_server.url, alice.email)
+    log_in(page, live_server.url, alice.email)
     page.goto(f"{live_server.url}/o/acme/contacts/")
     assert page.evaluate(ROWS_IN_VIEW) >= 15
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -78,7 +69,7 @@ def test_a_phone_shows_cards_and_keeps_the_filters_behind_one_button(
     _people(acme, alice, 5)
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
-    _log_in(page, live_server.url, alice.email)
+    log_in(page, live_server.url, alice.email)
     page.goto(f"{live_server.url}/o/acme/contacts/")
     expect(page.locator("[data-list] thead")).to_be_hidden()
     first = page.locator("[data-list] tbody tr").first
@@ -103,7 +94,7 @@ def test_a_filter_shows_as_a_chip_that_removes_it(
     page: Page, live_server: Any, acme: Organization, alice: User
 ) -> None:
     _people(acme, alice, 6)
-    _log_in(page, live_server.url, alice.email)
+    log_in(page, live_server.url, alice.email)
     page.goto(f"{live_server.url}/o/acme/contacts/")
     page.get_by_label("Filter and sort").click()
     page.get_by_label("Lifecycle").select_option("lead")
@@ -121,7 +112,7 @@ def test_the_bulk_bar_rises_with_a_selection_and_shows_the_chosen_actions_field(
     page: Page, live_server: Any, acme: Organization, alice: User
 ) -> None:
     _people(acme, alice, 4)
-    _log_in(page, live_server.url, alice.email)
+    log_in(page, live_server.url, alice.email)
     page.goto(f"{live_server.url}/o/acme/contacts/")
     bar = page.get_by_role("region", name="Bulk actions")
     rows = page.locator("[data-list] tbody tr")
@@ -142,7 +133,7 @@ def test_the_keyboard_searches_moves_opens_edits_and_lists_its_shortcuts(
     page: Page, live_server: Any, acme: Organization, alice: User
 ) -> None:
     people = _people(acme, alice, 5)
-    _log_in(page, live_server.url, alice.email)
+    log_in(page, live_server.url, alice.email)
     page.goto(f"{live_server.url}/o/acme/contacts/")
 
     page.keyboard.press("?")

@@ -17,9 +17,9 @@ from crm import services
 from crm.models import Membership, Organization, User
 from crm.records.duplicates import duplicates_find
 from crm.tenancy import activate
-from tests.conftest import PASSWORD, ROOT, member
+from tests.conftest import ROOT, member
 from tests.e2e import axe
-from tests.e2e.conftest import CHROMIUM, IN_CI
+from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.factories import CompanyFactory, ContactFactory, trash
 
 pytestmark = [
@@ -82,14 +82,6 @@ def _seed(acme: Organization, alice: User) -> tuple[Contact, Company]:
     return ada, northwind
 
 
-def _log_in(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_url(f"{url}/o/acme/")
-
-
 def _look_at(page: Page, name: str, width: int) -> list[str]:
     """Screenshot the page as loaded, then what is wrong with it."""
     page.evaluate("document.fonts.ready.then(() => true)")
@@ -117,7 +109,7 @@ def test_it_shows_every_main_page_whole_and_accessible(
     for name, path in SIGNED_OUT.items():
         page.goto(f"{live_server.url}{path}")
         problems += _look_at(page, name, width)
-    _log_in(page, live_server.url, alice.email)
+    log_in(page, live_server.url, alice.email)
     for name, path in SIGNED_IN.items():
         response = page.goto(live_server.url + path.format(contact=contact.pk, company=company.pk))
         assert response is not None, name

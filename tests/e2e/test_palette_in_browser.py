@@ -10,22 +10,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from crm.models import Organization, Role
-from tests.conftest import PASSWORD, member
-from tests.e2e.conftest import CHROMIUM, IN_CI
+from tests.conftest import member
+from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _log_in(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/o/acme/$"))
 
 
 @pytest.fixture
@@ -41,7 +33,7 @@ def acme_in_use(acme: Organization) -> dict[str, Any]:
 def test_ctrl_k_finds_a_contact_and_opens_it(
     page: Page, live_server: Any, acme_in_use: dict[str, Any], tmp_path: Path
 ) -> None:
-    _log_in(page, live_server.url, "rita@acme.test")
+    log_in(page, live_server.url, "rita@acme.test")
     page.goto(f"{live_server.url}/o/acme/companies/")
     palette = page.get_by_role("dialog", name="Search records, pages and actions")
     expect(palette).to_be_hidden()
@@ -76,7 +68,7 @@ def test_ctrl_k_finds_a_contact_and_opens_it(
 def test_esc_closes_it_and_gives_focus_back(
     page: Page, live_server: Any, acme_in_use: dict[str, Any]
 ) -> None:
-    _log_in(page, live_server.url, "rita@acme.test")
+    log_in(page, live_server.url, "rita@acme.test")
     companies = page.get_by_role("navigation", name="Main").get_by_role("link", name="Companies")
     companies.focus()
     page.keyboard.press("Control+k")
@@ -90,7 +82,7 @@ def test_esc_closes_it_and_gives_focus_back(
 def test_a_click_on_the_top_bar_search_opens_it_and_a_click_opens_a_result(
     page: Page, live_server: Any, acme_in_use: dict[str, Any]
 ) -> None:
-    _log_in(page, live_server.url, "rita@acme.test")
+    log_in(page, live_server.url, "rita@acme.test")
     page.get_by_label("Search Acme").click()
     palette = page.get_by_role("dialog", name="Search records, pages and actions")
     expect(palette).to_be_visible()
@@ -105,7 +97,7 @@ def test_on_a_phone_the_search_icon_opens_it(
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        _log_in(page, live_server.url, "rita@acme.test")
+        log_in(page, live_server.url, "rita@acme.test")
         expect(page.get_by_label("Search Acme")).to_be_hidden()
         page.get_by_role("link", name="Search", exact=True).click()
         palette = page.get_by_role("dialog", name="Search records, pages and actions")

@@ -1,15 +1,13 @@
 """Logging from a contact's page in a browser: the keyboard alone, the new entry on top of
 the timeline without a reload, and the channel's own fields only when they apply."""
 
-import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from crm.models import Organization, User
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM, IN_CI
+from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.factories import ContactFactory
 
 pytestmark = [
@@ -22,11 +20,7 @@ def test_a_call_logged_from_the_keyboard_tops_the_timeline(
     page: Page, live_server: Any, acme: Organization, alice: User
 ) -> None:
     ada = ContactFactory(org=acme, first_name="Ada", last_name="Lovelace")
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(alice.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_url(re.compile(r"/o/"))
+    log_in(page, live_server.url, alice.email)
     page.goto(f"{live_server.url}/o/acme/contacts/{ada.pk}/")
     expect(page.get_by_text("No interactions yet")).to_be_visible()
 
