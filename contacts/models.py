@@ -102,6 +102,8 @@ class Company(Record):
     domain = models.CharField(max_length=253, blank=True, help_text="e.g. example.com")
     industry = models.CharField(max_length=100, blank=True)
     size = models.CharField(max_length=10, choices=Size.choices, blank=True)
+    # Its last interaction, its people's included, kept by the interactions' services.
+    last_interaction_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Kept by PostgreSQL on every write (COPY included), for partial and misspelled search.
     search_text = models.GeneratedField(
         expression=Lower(Concat("name", Value(" "), "domain", output_field=models.TextField())),
@@ -115,6 +117,9 @@ class Company(Record):
         indexes = [
             models.Index(fields=["org", "name", "id"], name="company_org_name"),
             models.Index(fields=["org", "domain"], name="company_org_domain"),
+            models.Index(
+                fields=["org", "last_interaction_at", "id"], name="company_org_last_touch"
+            ),
             models.Index(fields=["org", "external_id"], name="company_org_external_id"),
             models.Index(fields=["org", "-created_at", "-id"], name="company_org_created"),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="company_search_trgm"),
@@ -165,6 +170,9 @@ class Contact(Record):
     preferred_channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
     language = models.CharField(max_length=10, blank=True, help_text="e.g. en, fr-CA")
     last_interaction_at = models.DateTimeField(null=True, blank=True)
+    # The next open task on the contact, kept by the tasks' services: sortable on the list.
+    next_step_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_step = models.CharField(max_length=200, blank=True, editable=False)
     # {"email_marketing": {"granted": true, "at": "...", "how": "..."}, ...}: the current
     # state per channel; every change is kept in ConsentEvent.
     consent = models.JSONField(default=dict, blank=True)
@@ -198,6 +206,10 @@ class Contact(Record):
             models.Index(fields=["org", "last_name", "first_name", "id"], name="contact_org_name"),
             models.Index(fields=["org", "-created_at", "-id"], name="contact_org_created"),
             models.Index(fields=["org", "owner"], name="contact_org_owner"),
+            models.Index(fields=["org", "next_step_at", "id"], name="contact_org_next_step"),
+            models.Index(
+                fields=["org", "last_interaction_at", "id"], name="contact_org_last_touch"
+            ),
             models.Index(fields=["org", "company"], name="contact_org_company"),
             models.Index(fields=["org", "lifecycle"], name="contact_org_lifecycle"),
             models.Index(fields=["org", "country"], name="contact_org_country"),

@@ -34,12 +34,13 @@ REGISTRY = "https://registry.npmjs.org"
 
 # The Lucide icons the templates use, as `{% include "components/_icon.html" with name=… %}`.
 ICONS = [
-    "arrow-up-down", "at-sign", "building-2", "calendar", "check", "chevron-down",
-    "chevron-left", "chevron-right", "columns-3", "command", "download", "eye", "file-text",
-    "filter", "history", "home", "keyboard", "list", "log-out", "mail", "menu", "merge",
-    "message-circle", "message-square", "messages-square", "more-horizontal", "pencil", "phone",
-    "plus", "search", "send", "settings", "sliders-horizontal", "sticky-note", "trash-2",
-    "upload", "users", "x",
+    "alarm-clock", "arrow-up-down", "at-sign", "bell", "building-2", "calendar",
+    "calendar-clock", "check", "chevron-down", "chevron-left", "chevron-right", "circle",
+    "circle-check", "clipboard-list", "clock", "columns-3", "command", "download", "eye",
+    "file-text", "filter", "history", "home", "inbox", "keyboard", "list", "list-checks",
+    "log-out", "mail", "menu", "merge", "message-circle", "message-square", "messages-square",
+    "more-horizontal", "paperclip", "pencil", "phone", "plus", "search", "send", "settings",
+    "sliders-horizontal", "sticky-note", "trash-2", "upload", "users", "x",
 ]  # fmt: skip
 
 INTER_WEIGHTS = (400, 500, 600, 700)

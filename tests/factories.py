@@ -194,6 +194,28 @@ class _InteractionFactory(_ServiceFactory):
 InteractionFactory = cast(Maker[Any], _InteractionFactory)  # interactions.models.Interaction
 
 
+class _TaskFactory(_ServiceFactory):
+    """A task, due tomorrow unless `due_at` says otherwise; `owner` is its assignee (the
+    kind's owner field), `by` who made it."""
+
+    class Meta:
+        model = "interactions.Task"
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        from interactions.services import task_create
+
+        values.setdefault("title", f"Task {next(_numbers)}")
+        values.setdefault("due_at", datetime.now(UTC) + timedelta(days=1))
+        if "owner" in values:
+            values["assignee"] = values.pop("owner")
+        values.pop("tags", None)  # a task has none: the tests that need them skip it
+        return task_create(org=org, by=by, **values)
+
+
+TaskFactory = cast(Maker[Any], _TaskFactory)  # interactions.models.Task
+
+
 def _nth_interaction(n: int) -> dict[str, Any]:
     # A minute apart, the first the oldest: its list sorts by when.
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(minutes=n)
@@ -208,6 +230,7 @@ KIND_FACTORIES: dict[str, tuple[Maker[Any], Callable[[int], dict[str, Any]]]] = 
     "company": (CompanyFactory, lambda n: {"name": f"Company {n:03d}"}),
     "project": (ProjectFactory, lambda n: {"name": f"Project {n:03d}"}),
     "interaction": (InteractionFactory, _nth_interaction),
+    "task": (TaskFactory, lambda n: {"title": f"Task {n:03d}"}),
 }  # fmt: skip
 
 

@@ -98,6 +98,9 @@ class Kind:
     # Deletes these expired ids of the Trash for good, when a kind needs more than deleting
     # the rows: purge(org=, kind=, ids=) (a contact's search words, a company's contacts).
     purge: Callable[..., None] | None = None
+    # Called after a bulk edit, a move to the Trash or a restore changed these records:
+    # changed(org=, ids=), for what the kind keeps elsewhere (a contact's next step).
+    changed: Callable[..., None] | None = None
     imports: ImportSpec | None = None
     merge: MergeSpec | None = None
     duplicates: DuplicateSpec | None = None

@@ -29,6 +29,11 @@ def _records(kind: Kind, ids: list[int]) -> dict[int, Any]:
     return {record.pk: record for record in among(found.order_by("pk"), ids)}
 
 
+def _changed(org: Organization, kind: Kind, ids: list[int]) -> None:
+    if kind.changed is not None:
+        kind.changed(org=org, ids=ids)
+
+
 @transaction.atomic
 def records_set(
     *, org: Organization, by: User | None, kind: Kind, ids: list[int], values: dict[str, Any]
@@ -49,6 +54,7 @@ def records_set(
         org=org, actor=by, action=f"{kind.key}.updated", model=kind.model,
         events=[(pk, str(records[pk]), change) for pk, change in changes.items()],
     )  # fmt: skip
+    _changed(org, kind, list(changes))
     return len(changes)
 
 
@@ -65,6 +71,7 @@ def records_trash(*, org: Organization, by: User | None, kind: Kind, ids: list[i
         org=org, actor=by, action=f"{kind.key}.trashed", model=kind.model,
         events=[(record.pk, str(record), {}) for record in records],
     )  # fmt: skip
+    _changed(org, kind, [record.pk for record in records])
     return len(records)
 
 
@@ -84,6 +91,7 @@ def records_restore(*, org: Organization, by: User | None, kind: Kind, ids: list
         org=org, actor=by, action=f"{kind.key}.restored", model=kind.model,
         events=[(record.pk, str(record), {}) for record in records],
     )  # fmt: skip
+    _changed(org, kind, [record.pk for record in records])
     return len(records)
 
 

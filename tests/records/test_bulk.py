@@ -53,6 +53,17 @@ def _fresh(kind: registry.Kind, org: Organization, records: list[Any]) -> list[A
         return list(found.order_by("pk"))
 
 
+def _toolbar(page: str) -> str:
+    """The bulk bar of a list page (its filters may have fields of the same names)."""
+    start = page.index('<div class="bulk-bar"')
+    return page[start : page.index("</form>", start)]
+
+
+def _owner(kind: registry.Kind, record: Any) -> int | None:
+    """The id of a record's owner, whatever its kind calls the field (a task's assignee)."""
+    return getattr(record, f"{kind.owner_field}_id")
+
+
 def _rows(kind: registry.Kind, org: Organization, records: list[Any]) -> list[dict[str, Any]]:
     """Every field of the records, to compare before and after."""
     with activate(org):
@@ -97,8 +108,8 @@ def test_it_assigns_an_owner_to_the_selected_rows(
     client.force_login(alice)
     response = _apply(client, kind, chosen, "assign_owner", owner=rita.pk)
     assert response["Location"] == f"/o/acme/{kind.url_prefix}/"
-    assert [r.owner_id for r in _fresh(kind, acme, chosen)] == [rita.pk, rita.pk]
-    assert _fresh(kind, acme, other)[0].owner_id is None
+    assert [_owner(kind, r) for r in _fresh(kind, acme, chosen)] == [rita.pk, rita.pk]
+    assert _owner(kind, _fresh(kind, acme, other)[0]) is None
     ids = sorted(r.pk for r in chosen)
     assert _bulk_events(kind, acme) == [
         (f"{kind.key}.bulk_assign_owner",
@@ -207,8 +218,8 @@ def test_it_applies_to_every_matching_row_not_only_the_page(
         f"{_list(kind)}bulk/apply/", {**data, "query": f"owner={alice.pk}&page=2"}
     )
     assert response["Location"] == f"/o/acme/{kind.url_prefix}/?owner={alice.pk}&page=2"
-    assert {r.owner_id for r in _fresh(kind, acme, matching)} == {rita.pk}
-    assert {r.owner_id for r in _fresh(kind, acme, other)} == {None}
+    assert {_owner(kind, r) for r in _fresh(kind, acme, matching)} == {rita.pk}
+    assert {_owner(kind, r) for r in _fresh(kind, acme, other)} == {None}
     assert _bulk_events(kind, acme)[0][1]["count"] == [None, 60]
 
 
@@ -347,7 +358,7 @@ def test_it_refuses_bad_input_and_changes_nothing(
     )
     assert message in response.content.decode()
     assert _bulk_events(kind, acme) == []
-    assert all(r.owner_id is None and r.deleted_at is None for r in _fresh(kind, acme, chosen))
+    assert all(_owner(kind, r) is None and r.deleted_at is None for r in _fresh(kind, acme, chosen))
     assert _rows(kind, acme, chosen) == before  # nor anything else (a contact's stage)
 
 
@@ -402,7 +413,7 @@ def test_it_refuses_an_owner_from_another_organisation(
     client.force_login(alice)
     response = _apply(client, kind, chosen, "assign_owner", owner=charlie.pk)
     assert "Choose an owner who is a member" in client.get(response.url).content.decode()
-    assert _fresh(kind, acme, chosen)[0].owner_id is None
+    assert _owner(kind, _fresh(kind, acme, chosen)[0]) is None
 
 
 # --- The list's form and the cost -------------------------------------------------------
@@ -422,7 +433,7 @@ def test_the_list_offers_its_own_bulk_actions_to_editors_only(
     assert '<option value="delete" data-field="">Move to the Trash</option>' in page
     for action in _foreign_actions(kind):  # a company's toolbar offers no stage
         assert f'value="{action.key}"' not in page
-        assert f'name="{action.field}"' not in page
+        assert f'name="{action.field}"' not in _toolbar(page)
     client.force_login(bob)
     assert 'name="ids"' not in client.get(_list(kind)).content.decode()
 

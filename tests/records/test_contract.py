@@ -263,11 +263,11 @@ def test_a_bulk_action_changes_each_record_with_its_own_history(
     assert "This will change 2" in confirm.content.decode()
     client.post(f"{_list(kind)}bulk/apply/", data)
     with activate(acme):
-        owned = kind.model._default_manager.filter(owner=rita)
+        owned = kind.model._default_manager.filter(**{kind.owner_field: rita})
         assert set(owned.values_list("pk", flat=True)) == {r.pk for r in chosen}
         events = AuditEvent.objects.filter(action=f"{kind.key}.updated")
         assert {e.object_id: e.changes for e in events} == {
-            str(r.pk): {"owner": [alice.pk, rita.pk]} for r in chosen
+            str(r.pk): {kind.owner_field: [alice.pk, rita.pk]} for r in chosen
         }
         assert AuditEvent.objects.filter(action=f"{kind.key}.bulk_assign_owner").count() == 1
 
