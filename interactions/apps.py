@@ -36,6 +36,10 @@ class InteractionsConfig(AppConfig):
             "Email in", "interactions:mailbox", section="Settings", action="org.manage",
             keywords="inbound mail address relay",
         )  # fmt: skip
+        contributions.register_page(
+            "Web forms", "interactions:webforms", section="Settings", action="org.manage",
+            keywords="capture lead form embed",
+        )  # fmt: skip
         contributions.register_navigation(
             "Interactions",
             "interaction:list",

@@ -3,8 +3,9 @@ the organisation."""
 
 from django.urls import path
 
-from interactions import inbound_views
+from interactions import inbound_views, webform_views
 
 urlpatterns = [
     path("inbound/email/<str:token>/", inbound_views.inbound_email, name="inbound_email"),
+    path("forms/<str:token>/", webform_views.webform_public, name="webform_public"),
 ]

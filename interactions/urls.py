@@ -3,7 +3,7 @@ under /o/<org_slug>/; the list across channels is the platform's (crm.records.ur
 
 from django.urls import path
 
-from interactions import inbound_views, views
+from interactions import inbound_views, views, webform_views
 
 app_name = "interactions"
 
@@ -14,6 +14,20 @@ urlpatterns = [
     path("contacts/<int:contact_id>/interactions/", views.record_timeline, name="contact_timeline"),
     path("settings/email-in/", inbound_views.mailbox_settings, name="mailbox"),
     path("settings/email-in/rotate/", inbound_views.mailbox_rotate, name="mailbox_rotate"),
+    path("settings/web-forms/", webform_views.webform_list, name="webforms"),
+    path("settings/web-forms/new/", webform_views.webform_edit, name="webform_new"),
+    path("settings/web-forms/<int:form_id>/", webform_views.webform_detail, name="webform"),
+    path("settings/web-forms/<int:form_id>/edit/", webform_views.webform_edit, name="webform_edit"),
+    path(
+        "settings/web-forms/<int:form_id>/new-address/",
+        webform_views.webform_rotate,
+        name="webform_rotate",
+    ),
+    path(
+        "settings/web-forms/<int:form_id>/delete/",
+        webform_views.webform_delete,
+        name="webform_delete",
+    ),
     path(
         "companies/<int:company_id>/interactions/", views.record_timeline, name="company_timeline"
     ),
