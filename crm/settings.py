@@ -324,6 +324,10 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 # The largest raw message /inbound/email/<token>/ reads; larger ones are refused (413).
 INBOUND_EMAIL_MAX_BYTES = env.int("INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Of an inbound message's attachments, those over this size are not kept (the message is,
+# with their names), nor those past the first INBOUND_ATTACHMENT_MAX_COUNT.
+INBOUND_ATTACHMENT_MAX_BYTES = env.int("INBOUND_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+INBOUND_ATTACHMENT_MAX_COUNT = env.int("INBOUND_ATTACHMENT_MAX_COUNT", default=20)
 # A workbook that unpacks to more than this is refused before it is read.
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=200 * 1024 * 1024)
 # The memory a worker may take to read one import's file (Linux); past it the import fails

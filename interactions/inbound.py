@@ -9,21 +9,23 @@ organisation (ARCHITECTURE.md). Only sha256(secret) is stored, compared in const
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime
 from typing import Any, cast
 
+from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
 from contacts.services import contact_create
 from crm.audit import audit_record
-from crm.models import Organization, User
+from crm.models import Membership, Organization, User
 from crm.tenancy import activate
-from interactions import mail_in
+from interactions import attachments, mail_in
 from interactions.models import Interaction, Mailbox
 from interactions.services import EARLIEST, interaction_log
 
@@ -90,8 +92,10 @@ def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
     if existing is not None:
         return existing, False
     try:
-        with transaction.atomic():
-            return _store(org, parsed), True
+        # Files are written only here, for a message not filed before, after its row: if
+        # the savepoint rolls back, its rows are gone and the files are deleted again.
+        with attachments.undone_on_error() as written, transaction.atomic():
+            return _store(org, parsed, written), True
     except IntegrityError:
         # The same message, filed at the same instant by a writer that took no lock: the
         # unique index on (org, external_id) let one in; this savepoint rolled back, lead
@@ -101,26 +105,46 @@ def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
         raise mail_in.Refused(" ".join(error.messages)) from error
 
 
-def _store(org: Organization, parsed: mail_in.Parsed) -> Interaction:
+def _store(org: Organization, parsed: mail_in.Parsed, written: list[str]) -> Interaction:
     automatic = parsed.is_auto_reply or parsed.is_bounce
-    contact = _sender_contact(org, parsed.sender, automatic=automatic)
+    participants = [a._asdict() for a in (*parsed.to, *parsed.cc)]
+    member = _member(parsed.sender)
+    if member is None:
+        direction = Interaction.Direction.INBOUND
+        contact = _sender_contact(org, parsed, automatic=automatic)
+    else:
+        # A member's own email, sent from their mail client with the CRM in Bcc: it is to
+        # the contacts among its recipients, and an unknown recipient makes no lead.
+        direction = Interaction.Direction.OUTBOUND
+        contact, matched = _recipient_contacts(parsed)
+        for participant in participants:
+            if participant["address"] in matched:
+                participant["contact_id"] = matched[participant["address"]]
     details: dict[str, Any] = {
         "from": parsed.sender._asdict() if parsed.sender else None,
         "in_reply_to": parsed.in_reply_to,
         "references": list(parsed.references),
         "auto": "bounce" if parsed.is_bounce else "auto_reply" if parsed.is_auto_reply else None,
     }
+    if parsed.reply_to:
+        details["reply_to"] = [a._asdict() for a in parsed.reply_to]
+    selection = attachments.attachments_select(parsed.attachments)
+    if selection.skipped:
+        details["skipped_attachments"] = list(selection.skipped)
     thread = _thread_root(parsed.thread_keys())
     if thread is not None:
         details["thread"] = thread
-    return interaction_log(
-        org=org, by=None, channel=Interaction.Channel.EMAIL,
-        direction=Interaction.Direction.INBOUND, occurred_at=_when(parsed.date),
+    interaction = interaction_log(
+        org=org, by=None, author=member, channel=Interaction.Channel.EMAIL,
+        direction=direction, occurred_at=_when(parsed.date),
         contact=contact, subject=parsed.subject[:200], body=_text(parsed.text),
         body_html=_text(parsed.html or ""), external_id=parsed.message_id,
-        participants=[a._asdict() for a in (*parsed.to, *parsed.cc)],
-        details=details, is_automatic=automatic,
+        participants=participants, details=details, is_automatic=automatic,
     )  # fmt: skip
+    attachments.attachments_store(
+        org=org, interaction=interaction, attachments=selection.kept, written=written
+    )
+    return interaction
 
 
 def _lock(key: str) -> None:
@@ -141,22 +165,42 @@ def _when(date: datetime | None) -> datetime:
     return min(date, now)
 
 
+# The start of an address that no person reads: a relay's or a form service's sender.
+_NO_REPLY = re.compile(
+    r"(?:no|do[-_.]?not)[-_.]?reply|notifications?|notify|mailer|bounces?|forms?", re.IGNORECASE
+)
+
+
+def _is_no_reply(address: str) -> bool:
+    local = address.partition("@")[0]
+    found = _NO_REPLY.match(local)
+    return found is not None and (found.end() == len(local) or local[found.end()] in "-_.+")
+
+
 def _sender_contact(
-    org: Organization, sender: mail_in.Address | None, *, automatic: bool
+    org: Organization, parsed: mail_in.Parsed, *, automatic: bool
 ) -> Contact | None:
-    if sender is None or not sender.address:
+    """The contact the message is from: the sender's, else the one its Reply-To names (a
+    relay or a form service sends from its own no-reply address, on a person's behalf).
+    Neither known: a new lead, from Reply-To when the sender is such an address."""
+    sender = parsed.sender if parsed.sender and parsed.sender.address else None
+    own = sender.address if sender else ""
+    reply_to = [a for a in parsed.reply_to if a.address and a.address != own]
+    for candidate in (sender, *reply_to):
+        contact = _known(candidate.address) if candidate is not None else None
+        if contact is not None:
+            return contact
+    lead = reply_to[0] if reply_to and (sender is None or _is_no_reply(sender.address)) else sender
+    if lead is None or automatic or not _creates_leads():
         return None
-    address = sender.address
-    contact = _known(address)
-    if contact is not None or automatic or not _creates_leads():
-        return contact
+    address = lead.address
     # Two messages from a new address at once would make two leads: the second waits for
     # the first's transaction to end, then finds its lead.
     _lock(f"interactions.lead:{org.pk}:{address}")
     contact = _known(address)
     if contact is not None:
         return contact
-    first, _, last = sender.name.strip().partition(" ")
+    first, _, last = lead.name.strip().partition(" ")
     try:
         with transaction.atomic():
             return contact_create(
@@ -167,8 +211,54 @@ def _sender_contact(
 
 
 def _known(address: str) -> Contact | None:
-    known = Contact.objects.alive().filter(Q(email=address) | Q(other_emails__contains=[address]))
-    return cast(Contact | None, known.select_related("company").order_by("pk").first())
+    """The contact with this address, as its primary one first. Two queries, not one with
+    OR: the (org, email) index answers the first, and the second, which no index can answer
+    under row-level security (array containment is not leakproof), reads the organisation's
+    contacts only for an address that is no contact's primary one."""
+    alive = Contact.objects.alive().select_related("company").order_by("pk")
+    found = alive.filter(email=address).first()
+    if found is None:
+        found = alive.filter(other_emails__contains=[address]).first()
+    return cast(Contact | None, found)
+
+
+MAX_RECIPIENTS = 100  # of a member's message, the To and Cc addresses looked up
+
+
+def _recipient_contacts(parsed: mail_in.Parsed) -> tuple[Contact | None, dict[str, int]]:
+    """The contacts among a message's To and Cc: the first recipient's that is one, and the
+    contact id of each address that matched. Two queries, as `_known`."""
+    addresses = list(dict.fromkeys(a.address for a in (*parsed.to, *parsed.cc) if a.address))
+    addresses = addresses[:MAX_RECIPIENTS]
+    alive = cast(QuerySet[Contact], Contact.objects.alive().select_related("company"))
+    alive = alive.order_by("-pk")
+    found: dict[str, Contact] = {}
+    for contact in alive.filter(email__in=addresses):  # the lowest id last, so it wins
+        found[contact.email] = contact
+    rest = [a for a in addresses if a not in found]
+    if rest:
+        by_other: dict[str, Contact] = {}
+        for contact in alive.filter(other_emails__overlap=rest):
+            by_other.update((a, contact) for a in contact.other_emails if a in rest)
+        found.update(by_other)
+    first = next((found[a] for a in addresses if a in found), None)
+    return first, {address: contact.pk for address, contact in found.items()}
+
+
+def _member(sender: mail_in.Address | None) -> User | None:
+    """The member of the organisation whose address sent the message: their login email, or
+    another address of theirs they have verified."""
+    if sender is None or not sender.address:
+        return None
+    verified = EmailAddress.objects.filter(email__iexact=sender.address, verified=True)
+    membership = (
+        Membership.objects.filter(user__is_active=True)
+        .filter(Q(user__email=sender.address) | Q(user_id__in=verified.values("user_id")))
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    return membership.user if membership is not None else None
 
 
 def _creates_leads() -> bool:

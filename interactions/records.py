@@ -15,7 +15,7 @@ from crm.records import bulk
 from crm.records import columns as c
 from crm.records.filters import DATE, RecordFilter
 from crm.records.registry import Kind
-from interactions import selectors
+from interactions import attachments, selectors
 from interactions.models import Interaction
 
 
@@ -146,4 +146,6 @@ INTERACTION = Kind(
     empty_text="Log calls, emails, meetings and notes from a contact's or company's page.",
     searchable=True,
     bulk_actions=(bulk.TRASH,),
+    # Deleted for good, an interaction takes its attachments' files with it.
+    purge=attachments.interactions_purge,
 )

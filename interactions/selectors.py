@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from contacts.models import Company, Contact
 from crm.models import Membership, Organization, User
 from crm.selectors import person_fields_unshown
 from crm.tenancy import require_org
-from interactions.models import Interaction
+from interactions.models import Attachment, Interaction
 
 PAGE = 20
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -81,6 +82,10 @@ def timeline(
         when, pk = before
         found = found.filter(Q(occurred_at__lt=when) | Q(occurred_at=when, pk__lt=pk))
     found = found.select_related("author").defer("search_text", *person_fields_unshown("author"))
+    # The paperclip's count: a subquery run for the page's rows only, not a join to group.
+    attached = Attachment.objects.filter(interaction=OuterRef("pk")).values("interaction")
+    count = Subquery(attached.annotate(n=Count("pk")).values("n"))
+    found = found.annotate(attachment_count=Coalesce(count, 0))
     rows = list(found.order_by("-occurred_at", "-pk")[: limit + 1])
     entries = rows[:limit]
     more = len(rows) > limit

@@ -4,6 +4,7 @@ under /o/<org_slug>/; the list across channels is the platform's (crm.records.ur
 from django.urls import path
 
 from interactions import inbound_views, views, webform_views
+from interactions.attachment_views import attachment_download
 
 app_name = "interactions"
 
@@ -11,6 +12,11 @@ urlpatterns = [
     path("interactions/<int:interaction_id>/", views.interaction_detail, name="detail"),
     path("interactions/<int:interaction_id>/edit/", views.interaction_edit, name="edit"),
     path("interactions/<int:interaction_id>/delete/", views.interaction_delete, name="delete"),
+    path(
+        "interactions/<int:interaction_id>/attachments/<int:attachment_id>/",
+        attachment_download,
+        name="attachment",
+    ),
     path("contacts/<int:contact_id>/interactions/", views.record_timeline, name="contact_timeline"),
     path("settings/email-in/", inbound_views.mailbox_settings, name="mailbox"),
     path("settings/email-in/rotate/", inbound_views.mailbox_rotate, name="mailbox_rotate"),
