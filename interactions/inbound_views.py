@@ -23,7 +23,9 @@ from interactions.forms import MailboxForm
 from interactions.mail_in import Refused
 from interactions.models import Mailbox
 
-FIELDS = ("email", "message")  # what relays' inbound hooks name the raw message's form field
+# What relays' inbound hooks name the raw message's form field, the first found winning:
+# Mailgun's "body-mime" (a route that forwards to a URL ending in "mime"), then others'.
+FIELDS = ("body-mime", "email", "message")
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 FORM_OVERHEAD = 64 * 1024  # what a form's own parts add around the message
 
@@ -84,7 +86,9 @@ def _raw_message(request: HttpRequest) -> bytes:
             if len(fields[name]) > limit:
                 raise _TooLarge
             return fields[name]
-    raise Refused("The form has no field named “email” or “message” with the raw message.")
+    raise Refused(
+        "The form has no field named “body-mime”, “email” or “message” with the raw message."
+    )
 
 
 def _form_fields(content_type: str, body: bytes) -> dict[str, bytes]:

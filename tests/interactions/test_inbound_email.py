@@ -136,6 +136,21 @@ def test_it_takes_the_message_in_a_form_field(client, acme, address, settings):
     assert [e.external_id for e in _stored(acme)] == ["quote-1@acme.example", "hello-1@example.com"]
 
 
+def test_it_takes_mailguns_body_mime_field_before_any_other(client, acme, address):
+    # Mailgun posts the raw message to a URL ending in "mime", beside the fields it parsed.
+    form = {"recipient": "sales@acme.test", "body-plain": "x", "email": PLAIN.decode(),
+            "body-mime": HELLO.decode()}  # fmt: skip
+    assert client.post(f"{address}mime", form).status_code == 201
+    assert [e.external_id for e in _stored(acme)] == ["hello-1@example.com"]
+
+
+def test_it_holds_mailguns_body_mime_to_the_size_limit(client, acme, address, settings):
+    settings.INBOUND_EMAIL_MAX_BYTES = 1000
+    response = client.post(address, {"body-mime": (HELLO + b"x" * 1000).decode()})
+    assert response.status_code == 413
+    assert _stored(acme) == []
+
+
 def test_it_takes_the_message_as_an_uploaded_file_or_urlencoded(client, acme, address):
     upload = SimpleUploadedFile("m.eml", HELLO.replace(b"quote?", "Grüße".encode()))
     assert client.post(address, {"to": "x", "email": upload}).status_code == 201
