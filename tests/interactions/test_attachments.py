@@ -83,6 +83,8 @@ def test_a_member_downloads_it_as_a_file(client, acme, alice, address):
     assert response["Content-Disposition"].startswith("attachment;")
     assert "Quote%20%C3%A9.pdf" in response["Content-Disposition"]
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"
+    assert "private" in response["Cache-Control"]
 
 
 @pytest.mark.parametrize(
