@@ -77,3 +77,32 @@ class MailboxForm(forms.Form):
         label="Create a lead when the sender is unknown",
         help_text="Not for auto-replies and bounces: those are filed without a contact.",
     )
+    reply_to = forms.EmailField(
+        required=False, max_length=254, label="Reply-To address",
+        help_text=(
+            "Where customers' replies to email sent from the CRM go. Have your mail relay "
+            "forward this address to the inbound address above, so that replies are logged on "
+            "the contact's timeline. Empty: replies go to the member who wrote the email."
+        ),
+    )  # fmt: skip
+
+
+class EmailForm(forms.Form):
+    """An email to a contact, written on their page: plain text, to their address."""
+
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(
+        label="Message", max_length=50_000, strip=False, widget=forms.Textarea(attrs={"rows": 8})
+    )
+
+    def clean_subject(self) -> str:
+        subject = str(self.cleaned_data["subject"])
+        if "\n" in subject or "\r" in subject:
+            raise forms.ValidationError("A subject is one line.")
+        return subject
+
+    def clean_body(self) -> str:
+        body = str(self.cleaned_data["body"])
+        if not body.strip():
+            raise forms.ValidationError("Write the message.")
+        return body

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.permissions import org_member
 from crm.requests import OrgRequest
 from crm.tenancy import activate
-from interactions import inbound
+from interactions import inbound, outbound
 from interactions.forms import MailboxForm
 from interactions.mail_in import Refused
 from interactions.models import Mailbox
@@ -112,11 +112,18 @@ def _form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
 @org_member("org.manage")
 def mailbox_settings(request: OrgRequest) -> HttpResponse:
     mailbox = Mailbox.objects.first()
-    initial = {"create_leads": mailbox.create_leads if mailbox else True}
+    initial = {
+        "create_leads": mailbox.create_leads if mailbox else True,
+        "reply_to": mailbox.reply_to if mailbox else "",
+    }
     # Not `request.POST or None`: an unticked box posts nothing, and that is an answer.
     form = MailboxForm(request.POST if request.method == "POST" else None, initial=initial)
     if form.is_valid():
-        inbound.mailbox_set_leads(org=request.org, by=request.user, **form.cleaned_data)
+        data = dict(form.cleaned_data)
+        reply_to = data.pop("reply_to")
+        inbound.mailbox_set_leads(org=request.org, by=request.user, **data)
+        # The Reply-To of email sent from the app (interactions.outbound).
+        outbound.mailbox_set_reply_to(org=request.org, by=request.user, reply_to=reply_to)
         messages.success(request, "Saved.")
         return redirect("interactions:mailbox", request.org.slug)
     live = mailbox is not None and mailbox.revoked_at is None

@@ -3,7 +3,7 @@ under /o/<org_slug>/; the list across channels is the platform's (crm.records.ur
 
 from django.urls import path
 
-from interactions import inbound_views, views, webform_views
+from interactions import inbound_views, outbound_views, views, webform_views
 from interactions.attachment_views import attachment_download
 
 app_name = "interactions"
@@ -20,6 +20,17 @@ urlpatterns = [
     path("contacts/<int:contact_id>/interactions/", views.record_timeline, name="contact_timeline"),
     path("settings/email-in/", inbound_views.mailbox_settings, name="mailbox"),
     path("settings/email-in/rotate/", inbound_views.mailbox_rotate, name="mailbox_rotate"),
+    path("contacts/<int:contact_id>/email/", outbound_views.contact_email, name="contact_email"),
+    path(
+        "interactions/<int:interaction_id>/retry/",
+        outbound_views.interaction_email_retry,
+        name="email_retry",
+    ),
+    path(
+        "interactions/<int:interaction_id>/delivery/",
+        outbound_views.interaction_delivery,
+        name="delivery",
+    ),
     path("settings/web-forms/", webform_views.webform_list, name="webforms"),
     path("settings/web-forms/new/", webform_views.webform_edit, name="webform_new"),
     path("settings/web-forms/<int:form_id>/", webform_views.webform_detail, name="webform"),

@@ -52,6 +52,10 @@ def timeline_context(request: OrgRequest, record: Contact | Company) -> dict[str
         "older": before is not None,
         "can_log": can(request.membership, "interaction.log"),
         "can_edit_any": can(request.membership, "interaction.edit_any"),
+        # A contact can be written to from their page (interactions.outbound_views).
+        "email_url": reverse("interactions:contact_email", args=[request.org.slug, record.pk])
+        if isinstance(record, Contact)
+        else "",
     }
 
 

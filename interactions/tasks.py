@@ -1,0 +1,22 @@
+"""Interactions' background jobs: thin doors that activate the organisation (TenantTask)
+and call a service. Each is safe to run twice."""
+
+from celery import shared_task
+
+from crm.tasks import TenantTask
+
+
+@shared_task(
+    name="interactions.email_send", base=TenantTask, bind=True, ignore_result=True,
+    autoretry_for=(*TenantTask.autoretry_for, OSError), max_retries=4,
+)  # fmt: skip
+def email_send(self: TenantTask, *, org_id: int, interaction_id: int) -> str:
+    """Send an email written in the app. A mail server's error (smtplib's are OSErrors) is
+    retried with backoff; on the last try the email is marked failed instead."""
+    from crm.tenancy import require_org
+    from interactions.outbound import interaction_email_deliver
+
+    last_try = self.request.retries >= (self.max_retries or 0)
+    return interaction_email_deliver(
+        org=require_org(), interaction_id=interaction_id, last_try=last_try
+    )
