@@ -8,6 +8,8 @@ class InteractionsConfig(AppConfig):
     verbose_name = "Interactions"
 
     def ready(self) -> None:
+        from celery.schedules import crontab
+
         from crm import contributions, permissions
         from crm.models import Role
         from crm.permissions import ALL_ROLES, CRM_WRITERS
@@ -15,6 +17,7 @@ class InteractionsConfig(AppConfig):
         from crm.records.merging import register_link
         from crm.signals import demo_seeded
         from interactions import demo, isolation
+        from interactions import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
         from interactions.models import Interaction
         from interactions.records import INTERACTION
 
@@ -40,6 +43,14 @@ class InteractionsConfig(AppConfig):
             "Web forms", "interactions:webforms", section="Settings", action="org.manage",
             keywords="capture lead form embed",
         )  # fmt: skip
+        contributions.register_page(
+            "Follow-up rules", "interactions:followups", section="Settings", action="org.manage",
+            keywords="automation reminder task rules",
+        )  # fmt: skip
+        # Every minute: the follow-up checks now due (interactions.followups).
+        contributions.register_tenant_job(
+            "follow-ups", "interactions.followups_run", crontab(minute="*")
+        )
         contributions.register_navigation(
             "Interactions",
             "interaction:list",

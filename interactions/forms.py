@@ -1,11 +1,13 @@
 """The quick log on a contact's or company's page, which also edits an entry."""
 
+import re
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
-from interactions.models import Interaction
+from interactions import followups
+from interactions.models import FollowUpRule, Interaction
 
 # What a browser's datetime-local box sends, in the organisation's time zone (the
 # middleware activates it).
@@ -106,3 +108,78 @@ class EmailForm(forms.Form):
         if not body.strip():
             raise forms.ValidationError("Write the message.")
         return body
+
+
+# Per rule: what its number of days means, what it does, and what its title fills in.
+_RULE_TEXT: dict[str, tuple[str, str, str]] = {
+    FollowUpRule.Kind.NO_REPLY: (
+        "Working days to wait for a reply",
+        "When an email sent to a contact has had no reply after this many working days, the"
+        " contact's owner (or the email's author) gets a task to follow up.",
+        "{subject} becomes the email's subject, {days} the number of days.",
+    ),
+    FollowUpRule.Kind.AFTER_MEETING: (
+        "Working days until the notes are due",
+        "After a meeting with a contact or a company, whoever logged it gets a task to send"
+        " the notes, due at 9:00 this many working days later.",
+        "{subject} becomes the meeting's subject, {days} the number of days.",
+    ),
+    FollowUpRule.Kind.STALE_DEAL: (
+        "Days without activity",
+        "When an open deal has had no activity for this many days, its owner gets a task.",
+        "{days} becomes the number of days.",
+    ),
+}
+
+
+class FollowUpRulesForm(forms.Form):
+    """The organisation's follow-up rules in one form: each on or off, after how many days,
+    and its task's title. A rule the product cannot check yet (stale deals) shows, disabled."""
+
+    def __init__(self, *args: Any, rules: dict[str, FollowUpRule], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        low, high = followups.DAYS
+        days_error = f"Give a whole number of days, from {low} to {high}."
+        for kind, rule in rules.items():
+            off = kind not in followups.AVAILABLE
+            self.fields[f"{kind}_enabled"] = forms.BooleanField(
+                label="On", required=False, initial=rule.enabled, disabled=off
+            )
+            self.fields[f"{kind}_days"] = forms.IntegerField(
+                label=_RULE_TEXT[kind][0], min_value=low, max_value=high, initial=rule.days,
+                disabled=off, widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+                error_messages={"invalid": days_error, "min_value": days_error,
+                                "max_value": days_error, "required": days_error},
+            )  # fmt: skip
+            self.fields[f"{kind}_task_title"] = forms.CharField(
+                label="Task title", max_length=200, initial=rule.task_title, disabled=off,
+                help_text=_RULE_TEXT[kind][2],
+                error_messages={"required": "Give the task a title."},
+            )  # fmt: skip
+        self.rules = rules
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for kind in self.rules:
+            title = data.get(f"{kind}_task_title") or ""
+            unknown = set(re.findall(r"\{[^{}]*\}", title)) - set(followups.PLACEHOLDERS)
+            if unknown:
+                self.add_error(f"{kind}_task_title", "Only {subject} and {days} are filled in.")
+        return data
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Per rule, for the page: its name, what it does, whether it can be turned on, and
+        its fields."""
+        return [
+            {"label": rule.get_kind_display(), "text": _RULE_TEXT[kind][1],
+             "available": kind in followups.AVAILABLE,
+             "fields": [self[f"{kind}_{name}"] for name in followups.EDITABLE]}
+            for kind, rule in self.rules.items()
+        ]  # fmt: skip
+
+    def values(self) -> dict[str, dict[str, Any]]:
+        """{kind: {field: value}} of the rules that can be changed, for the service."""
+        return {
+            kind: {name: self.cleaned_data[f"{kind}_{name}"] for name in followups.EDITABLE}
+            for kind in self.rules if kind in followups.AVAILABLE
+        }  # fmt: skip

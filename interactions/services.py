@@ -14,6 +14,7 @@ from crm.models import Membership, Organization, User
 from crm.permissions import can
 from crm.records import registry
 from crm.records.services import records_trash
+from crm.tasks import enqueue
 from interactions import html_body
 from interactions.models import Interaction
 
@@ -92,6 +93,7 @@ def interaction_log(
     interaction.save()
     _touch(interaction)
     audit_record(org=org, actor=by, action="interaction.logged", target=interaction)
+    enqueue("interactions.followups_schedule", org_id=org.pk, interaction_id=interaction.pk)
     return interaction
 
 

@@ -20,3 +20,24 @@ def email_send(self: TenantTask, *, org_id: int, interaction_id: int) -> str:
     return interaction_email_deliver(
         org=require_org(), interaction_id=interaction_id, last_try=last_try
     )
+
+
+@shared_task(name="interactions.followups_schedule", base=TenantTask, ignore_result=True)
+def followups_schedule(*, org_id: int, interaction_id: int) -> None:
+    """Write the check a follow-up rule will make of an interaction just logged."""
+    from crm.tenancy import require_org
+    from interactions import followups
+    from interactions.models import Interaction
+
+    interaction = Interaction.objects.filter(pk=interaction_id).first()
+    if interaction is not None:  # gone since: nothing to follow up
+        followups.followups_schedule(org=require_org(), interaction=interaction)
+
+
+@shared_task(name="interactions.followups_run", base=TenantTask, ignore_result=True)
+def followups_run(*, org_id: int) -> int:
+    """Sent by beat every minute in each organisation: make the follow-up checks now due."""
+    from crm.tenancy import require_org
+    from interactions import followups
+
+    return followups.followups_run(org=require_org())

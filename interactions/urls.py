@@ -5,6 +5,7 @@ from django.urls import path
 
 from interactions import inbound_views, outbound_views, views, webform_views
 from interactions.attachment_views import attachment_download
+from interactions.followup_views import followup_settings
 
 app_name = "interactions"
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("contacts/<int:contact_id>/interactions/", views.record_timeline, name="contact_timeline"),
     path("settings/email-in/", inbound_views.mailbox_settings, name="mailbox"),
     path("settings/email-in/rotate/", inbound_views.mailbox_rotate, name="mailbox_rotate"),
+    path("settings/follow-ups/", followup_settings, name="followups"),
     path("contacts/<int:contact_id>/email/", outbound_views.contact_email, name="contact_email"),
     path(
         "interactions/<int:interaction_id>/retry/",
