@@ -3,6 +3,8 @@
 setting. Celery runs eagerly here; tests/interactions/test_outbound_worker.py uses a worker."""
 
 import smtplib
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -12,13 +14,15 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.message import EmailMessage
+from django.db import connection
 from django.test import Client
 
 from crm.celery import app
 from crm.tenancy import activate
 from interactions import inbound
 from interactions.models import Interaction, Mailbox, Notification
-from interactions.outbound import interaction_email_send, mailbox_set_reply_to
+from interactions.outbound import interaction_email_send, mailbox_set_reply_to, new_message_id
+from interactions.services import interaction_log
 from interactions.tasks import email_send
 from tests.factories import ContactFactory, InteractionFactory
 from tests.interactions.messages import eml
@@ -201,6 +205,47 @@ def test_running_the_task_twice_sends_once(acme, alice, ada, django_capture_on_c
     assert len(mail.outbox) == 1
 
 
+class SlowBackend(MemoryBackend):
+    """Takes half a second to send, saying when it starts."""
+
+    started = threading.Event()
+
+    def send_messages(self, messages: Sequence[EmailMessage]) -> int:
+        type(self).started.set()
+        time.sleep(0.5)
+        return super().send_messages(messages)
+
+
+@pytest.mark.django_db(transaction=True)  # two real transactions racing for one email
+def test_two_workers_running_it_at_once_send_it_once(acme, alice, ada, settings):
+    settings.EMAIL_BACKEND = f"{HERE}.SlowBackend"
+    SlowBackend.started.clear()
+    with activate(acme):  # queued, as the service leaves it, with no task sent
+        queued = interaction_log(
+            org=acme, by=alice, channel="email", direction="outbound", contact=ada,
+            subject="Quote", body="B", external_id=new_message_id(), delivery="queued",
+            participants=[{"name": "Ada Lovelace", "address": "ada@example.com"}],
+        )  # fmt: skip
+    results: list[str] = []
+
+    def run(wait: bool) -> None:
+        try:
+            if wait:  # the second starts while the first is sending
+                SlowBackend.started.wait(10)
+            kwargs = {"org_id": acme.pk, "interaction_id": queued.pk}
+            results.append(email_send.apply(kwargs=kwargs).get())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(wait,)) for wait in (False, True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["sent", "sent"]
+    assert len(mail.outbox) == 1
+
+
 def test_it_refuses_a_contact_without_an_address(acme, alice):
     nameless = ContactFactory(org=acme, first_name="Nomail")
     with activate(acme), pytest.raises(Exception, match="has no email address"):
@@ -232,7 +277,7 @@ def test_the_composer_is_addressed_to_the_contact(
     assert 'name="to"' not in body  # the address is the contact's, not an input
 
 
-COMPOSE_QUERIES = 10
+COMPOSE_QUERIES = 8  # what every page reads (session, member, navigation), and the contact
 
 
 def test_htmx_gets_the_composer_alone(client: Client, acme, alice, ada):
