@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.db import connection
 
+from crm.db import as_owner
 from crm.models import Organization, User
 from crm.records.imports import services
 from crm.records.models import ImportJob
@@ -91,9 +92,11 @@ def _clean_up(org: Organization, job: ImportJob) -> None:
             )
         cursor.execute(f"DELETE FROM contacts_contact WHERE id IN ({created})", [job.pk, "contact"])  # nosec B608
         cursor.execute(f"DELETE FROM contacts_company WHERE id IN ({created})", [job.pk, "company"])  # nosec B608
-        # The import's History events are all later than its dry run.
+        ImportJob.objects.filter(pk=job.pk).delete()
+    # The import's History events are all later than its dry run. The app role may only
+    # append to the audit log: they are deleted as the owner, under the same policy.
+    with as_owner(), activate(org), connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM crm_auditevent WHERE at >= %s AND object_type IN (%s, %s)",
             [job.checked_at, "contacts.contact", "contacts.company"],
         )
-        ImportJob.objects.filter(pk=job.pk).delete()

@@ -1,17 +1,19 @@
 """`make bench`: the pages of ARCHITECTURE.md's budget table, timed through HTTP.
 
-Brings the data up to size first (one organisation with --contacts contacts and
---companies companies among --orgs organisations), then serves the product with gunicorn
-as in production and requests each page --requests times after a warm-up, as a signed-in
-manager of the large organisation, once every page has been warmed up. Prints p50 and p95
-against the budgets, the CPU time one
-request costs the app (gunicorn's workers: Python and templates) and PostgreSQL (its server
-processes), and the requests per second the page reaches with 8 clients at once; exits 1
-when a budget is missed. Then times a CSV import of --import-rows new contacts into it (the dry
-run, then the import), and deletes what it wrote.
+Brings the data up to size first (one organisation with --contacts contacts, --companies
+companies, --interactions interactions and --tasks tasks among --orgs organisations; see
+seed_scale and seed_interactions_scale), then serves the product with gunicorn as in
+production and requests each page --requests times after a warm-up, as a signed-in manager
+of the large organisation, once every page has been warmed up. Prints p50 and p95 against
+the budgets, the CPU time one request costs the app (gunicorn's workers: Python and
+templates) and PostgreSQL (its server processes), and the requests per second the page
+reaches with 8 clients at once; exits 1 when a budget is missed. Then times a CSV import of
+--import-rows new contacts into it (the dry run, then the import), and the filing of
+--ingest-messages email messages, and deletes what they wrote.
 
-    make bench                                 1,000,000 contacts (first run loads ~5 min)
-    make bench ARGS="--contacts 100000 --companies 10000 --orgs 10"     a quicker look
+    make bench          1,000,000 contacts, 5,000,000 interactions (the first load is long)
+    make bench ARGS="--contacts 100000 --companies 10000 --orgs 5 --interactions 500000 \
+        --tasks 100000"                                                   a quicker look
 """
 
 from __future__ import annotations
@@ -48,14 +50,19 @@ from django.db import connection
 from contacts.models import Contact
 from crm.models import Organization, User
 from crm.tenancy import activate
+from interactions.management.commands.seed_interactions_scale import HEAVY_MARK
+from interactions.models import Interaction
 
 sys.path.insert(0, str(ROOT / "bench"))
 import import_budget  # bench/import_budget.py, beside this script
+import ingest_budget  # bench/ingest_budget.py
 
 MAIN = "bench"
 IMPORT_BUDGET = 30  # seconds, for 100,000 rows
+INGEST_BUDGET = 10  # seconds, for 1,000 email messages
 LIST_CPU_BUDGET = 15  # ms of app CPU per list request (50 rows)
 CONCURRENCY = 8
+LISTS = ("contacts", "interactions", "tasks")  # the pages held to LIST_CPU_BUDGET
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
@@ -67,7 +74,7 @@ def _count(slug: str) -> int:
         return Contact.objects.count()
 
 
-def ensure_data(contacts: int, companies: int, orgs: int) -> None:
+def ensure_data(contacts: int, companies: int, orgs: int, interactions: int, tasks: int) -> None:
     """Load what is missing: the large organisation, then the small ones around it."""
     call_command("migrate", "--noinput", verbosity=0)
     missing = contacts - _count(MAIN)
@@ -75,12 +82,18 @@ def ensure_data(contacts: int, companies: int, orgs: int) -> None:
         print(f"Loading {missing:,} contacts into {MAIN} (once; later runs reuse them)…")
         call_command("seed_scale", "--org", MAIN, "--contacts", str(missing),
                      "--companies", str(max(1, companies * missing // contacts)))  # fmt: skip
+    # Up to size, or nothing when it is (the command counts first).
+    call_command("seed_interactions_scale", "--org", MAIN, "--interactions", str(interactions),
+                 "--tasks", str(tasks))  # fmt: skip
     small = max(100, contacts // 500)
     for n in range(1, orgs):
         slug = f"bench-{n:02d}"
         if _count(slug) < small:
             call_command("seed_scale", "--org", slug, "--contacts", str(small),
                          "--companies", str(max(1, small // 10)), "--seed", str(n))  # fmt: skip
+        call_command("seed_interactions_scale", "--org", slug, "--interactions",
+                     str(interactions // 500), "--tasks", str(tasks // 500), "--heavy", "0",
+                     verbosity=0)  # fmt: skip
 
 
 def session_cookie(email: str) -> str:
@@ -200,15 +213,20 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--companies", type=int, default=100_000)
     parser.add_argument("--orgs", type=int, default=50)
+    parser.add_argument("--interactions", type=int, default=5_000_000)
+    parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--import-rows", type=int, default=100_000, help="0 skips the import")
+    parser.add_argument("--ingest-messages", type=int, default=1_000, help="0 skips ingesting")
     args = parser.parse_args()
 
-    ensure_data(args.contacts, args.companies, args.orgs)
+    ensure_data(args.contacts, args.companies, args.orgs, args.interactions, args.tasks)
     org = Organization.objects.get(slug=MAIN)
     with activate(org):
         total = Contact.objects.count()
         ids = list(Contact.objects.order_by("?").values_list("pk", flat=True)[:200])
+        heavy = Contact.objects.filter(external_id=HEAVY_MARK).values_list("pk", flat=True)[0]
+        interactions = Interaction.objects.count()
     cookie = session_cookie(f"manager@{MAIN}.test")
     port = free_port()
     base = f"http://127.0.0.1:{port}/o/{MAIN}"
@@ -220,7 +238,13 @@ def main() -> int:
         ("contacts, search by name", 100, lambda: f"{base}/contacts/?q=smith"),
         ("contacts, search misspelt", 100, lambda: f"{base}/contacts/?q=jonhson"),
         ("contacts, search email part", 100, lambda: f"{base}/contacts/?q=mail42.exam"),
+        # Any contact: most have a few interactions (seed_interactions_scale's spread).
         ("contact page", 100, lambda: f"{base}/contacts/{rng.choice(ids)}/"),
+        ("contact page, long timeline", 100, lambda: f"{base}/contacts/{heavy}/"),
+        ("interactions list", 100, lambda: f"{base}/interactions/"),
+        ("interactions, emails", 100, lambda: f"{base}/interactions/?channel=email"),
+        ("tasks list", 100, lambda: f"{base}/tasks/"),
+        ("tasks, overdue", 100, lambda: f"{base}/tasks/?due=overdue"),
         # The quick search's whole page (the palette asks for its list alone, as it is typed).
         ("quick search by name", 100, lambda: f"{base}/find/?q=smith"),
         ("quick search misspelt", 100, lambda: f"{base}/find/?q=jonhson"),
@@ -231,8 +255,9 @@ def main() -> int:
     app = CpuMeter(server.pid)
     failures = 0
     try:
-        print(f"\n{total:,} contacts in '{MAIN}' among {Organization.objects.count()} "
-              f"organisations; {args.requests} requests each after 5 to warm up.\n")  # fmt: skip
+        print(f"\n{total:,} contacts and {interactions:,} interactions in '{MAIN}' among "
+              f"{Organization.objects.count()} organisations; {args.requests} requests each "
+              "after 5 to warm up.\n")  # fmt: skip
         print(
             "CPU: milliseconds of CPU per request, in the app (gunicorn's workers) and in "
             f"PostgreSQL;\nreq/s: requests per second with {CONCURRENCY} clients at once.\n"
@@ -255,7 +280,7 @@ def main() -> int:
             pg_ms = None if pg_ms is None else pg_ms / len(times)
             p95 = times[max(0, int(len(times) * 0.95) - 1)]
             ok = p95 <= budget
-            if name.startswith("contacts") and app_ms is not None:
+            if name.startswith(LISTS) and app_ms is not None:
                 ok = ok and app_ms <= LIST_CPU_BUDGET
             failures += not ok
             print(f"{name:<30} {statistics.median(times):7.1f} {p95:7.1f} {times[-1]:7.1f} "
@@ -272,6 +297,14 @@ def main() -> int:
         print(
             f"\nCSV import of {args.import_rows:,} new contacts: dry run {check:.1f} s, "
             f"import {commit:.1f} s, budget {IMPORT_BUDGET} s: {'ok' if ok else 'OVER BUDGET'}"
+        )
+    if args.ingest_messages:
+        seconds = ingest_budget.measure(org, args.ingest_messages)
+        ok = seconds <= INGEST_BUDGET * args.ingest_messages / 1000
+        failures += not ok
+        print(
+            f"Ingesting {args.ingest_messages:,} email messages: {seconds:.1f} s, budget "
+            f"{INGEST_BUDGET} s per 1,000: {'ok' if ok else 'OVER BUDGET'}"
         )
     return 1 if failures else 0
 

@@ -106,7 +106,11 @@ class Interaction(TenantModel):
             models.Index(
                 fields=["org", "company", "-occurred_at", "-id"], name="interaction_company_when"
             ),
-            models.Index(fields=["org", "author"], name="interaction_org_author"),
+            # An author's interactions, the latest first: the quick log's starting channel
+            # (selectors.last_channel) on every record page, one row read, not all of theirs.
+            models.Index(
+                fields=["org", "author", "-created_at", "-id"], name="interaction_author_latest"
+            ),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="interaction_search_trgm"),
         ]
         constraints = [
