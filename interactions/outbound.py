@@ -121,6 +121,8 @@ def interaction_email_deliver(*, org: Organization, interaction_id: int, last_tr
         if not (last_try or _permanent(error)):
             raise
         return _failed(org, interaction, _reason(error))
+    except ValueError:  # a header Django will not write (BadHeaderError): no retry helps
+        return _failed(org, interaction, "The email could not be written: check its subject.")
     interaction.delivery, interaction.delivery_error = Delivery.SENT, ""
     interaction.save(update_fields=["delivery", "delivery_error", "updated_at"])
     return Delivery.SENT

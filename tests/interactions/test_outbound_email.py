@@ -205,6 +205,21 @@ def test_running_the_task_twice_sends_once(acme, alice, ada, django_capture_on_c
     assert len(mail.outbox) == 1
 
 
+def test_a_message_that_cannot_be_written_fails_at_once(acme, alice, ada):
+    with activate(acme):  # past the service's checks, as an edit could leave it
+        queued = interaction_log(
+            org=acme, by=alice, channel="email", direction="outbound", contact=ada,
+            subject="Two\nlines", body="B", external_id=new_message_id(), delivery="queued",
+            participants=[{"name": "Ada Lovelace", "address": "ada@example.com"}],
+        )  # fmt: skip
+    email_send.apply(kwargs={"org_id": acme.pk, "interaction_id": queued.pk})
+    (failed,) = _emails(acme)
+    assert (failed.delivery, failed.delivery_error) == (
+        "failed", "The email could not be written: check its subject."
+    )  # fmt: skip
+    assert mail.outbox == []
+
+
 class SlowBackend(MemoryBackend):
     """Takes half a second to send, saying when it starts."""
 
