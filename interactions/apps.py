@@ -39,6 +39,11 @@ class InteractionsConfig(AppConfig):
             "Email in", "interactions:mailbox", section="Settings", action="org.manage",
             keywords="inbound mail address relay",
         )  # fmt: skip
+        contributions.register_org_urls("interactions.calendar_urls")
+        contributions.register_page(
+            "Calendar feed", "calendar:feed", section="Account", action="task.view",
+            keywords="ics ical google outlook subscribe",
+        )  # fmt: skip
         contributions.register_page(
             "Web forms", "interactions:webforms", section="Settings", action="org.manage",
             keywords="capture lead form embed",

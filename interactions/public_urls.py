@@ -3,11 +3,12 @@ the organisation."""
 
 from django.urls import path
 
-from interactions import inbound_views, webform_views
+from interactions import calendar_views, inbound_views, webform_views
 
 urlpatterns = [
     path("inbound/email/<str:token>/", inbound_views.inbound_email, name="inbound_email"),
     # The same, for Mailgun: it posts the raw message (body-mime) only to a URL ending in "mime".
     path("inbound/email/<str:token>/mime", inbound_views.inbound_email),
     path("forms/<str:token>/", webform_views.webform_public, name="webform_public"),
+    path("calendar/<str:token>.ics", calendar_views.calendar_feed_ics, name="calendar_feed"),
 ]
