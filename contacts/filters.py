@@ -36,8 +36,9 @@ class ContactFilter(_AddressFilter):
         fields=(
             ("last_name", "name"), ("email", "email"), ("company_name", "company"),
             ("lifecycle", "lifecycle"), ("created_at", "created"),
-            ("last_interaction_at", "last_interaction"),
+            ("last_interaction_at", "last_interaction"), ("next_step_at", "next_step"),
         ),
+        field_labels={"last_interaction_at": "Last contacted", "next_step_at": "Next step"},
         label="Sort by", empty_label="Name (default)",
     )  # fmt: skip
 
@@ -54,7 +55,8 @@ class CompanyFilter(_AddressFilter):
     size = django_filters.ChoiceFilter(choices=Company.Size.choices, empty_label="Any size")
     sort = django_filters.OrderingFilter(
         fields=(("name", "name"), ("domain", "domain"), ("industry", "industry"),
-                ("created_at", "created")),
+                ("created_at", "created"), ("last_interaction_at", "last_interaction")),
+        field_labels={"last_interaction_at": "Last interaction"},
         label="Sort by", empty_label="Name (default)",
     )  # fmt: skip
 

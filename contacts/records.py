@@ -4,10 +4,12 @@ exports, imports, duplicates and merges need to know about them, declared once."
 from collections.abc import Sequence
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from contacts import duplicates, imports, selectors, services
@@ -74,6 +76,26 @@ def _domain(company: Company, row: c.Row) -> SafeString | str:
     return SafeString(f'<a href="https://{domain}" rel="noopener noreferrer">{domain}</a>')  # nosec B703
 
 
+@c.reading("next_step", "next_step_at")
+def _next_step(contact: Contact, row: c.Row) -> SafeString | str:
+    """The contact's next open task, and when it is due (late ones marked)."""
+    if not contact.next_step:
+        return ""
+    title = escape(contact.next_step)
+    if contact.next_step_at is None:
+        return SafeString(f'<span title="{title}">{title}</span>')  # nosec B703  # escaped
+    late = ' class="is-overdue"' if contact.next_step_at < timezone.now() else ""
+    when = escape(c.short_date(contact.next_step_at))
+    return SafeString(  # nosec B703  # escaped
+        f'<span title="{title}">{title}</span><span class="cell-sub"{late}>{when}</span>'
+    )
+
+
+def _next_step_export(contact: Contact, zone: ZoneInfo) -> list[str]:
+    due = contact.next_step_at
+    return [contact.next_step, due.astimezone(zone).isoformat(timespec="seconds") if due else ""]
+
+
 CONTACT_COLUMNS = [
     # First and last name apart, as an import reads them.
     c.Column("name", "Name", _contact_name, lambda contact, zone: [contact.first_name,
@@ -92,9 +114,11 @@ CONTACT_COLUMNS = [
     c.Column("source", "Source", c.text("source"), c.plain("source")),
     c.Column("country", "Country", c.text("country"), c.plain("country")),
     c.Column("city", "City", c.text("city"), c.plain("city")),
-    c.Column("last_interaction", "Last interaction", c.day("last_interaction_at"),
+    c.Column("last_interaction", "Last contacted", c.day("last_interaction_at"),
              c.iso("last_interaction_at"), sort="last_interaction", css="nowrap",
-             width="sm"),
+             width="sm", card="fact"),
+    c.Column("next_step", "Next step", _next_step, _next_step_export,
+             headers=("Next step", "Next step due"), sort="next_step", width="lg"),
 ]  # fmt: skip
 
 COMPANY_COLUMNS = [
@@ -109,6 +133,9 @@ COMPANY_COLUMNS = [
     c.Column("country", "Country", c.text("country"), c.plain("country")),
     c.TAGS,
     c.created(),
+    c.Column("last_interaction", "Last interaction", c.day("last_interaction_at"),
+             c.iso("last_interaction_at"), sort="last_interaction", css="nowrap",
+             width="sm"),
 ]  # fmt: skip
 
 
@@ -301,8 +328,10 @@ CONTACT = Kind(
     visible=selectors.contact_list,
     filterset=ContactFilter,
     columns=CONTACT_COLUMNS,
-    # What fits 1280 px without a sideways scroll; the chooser adds the rest.
-    default_columns=("name", "email", "phone", "company", "stage", "owner"),
+    # What fits 1280 px without a sideways scroll; the chooser adds the rest. When each was
+    # last contacted and what comes next are on every row: the phone and the stage are a
+    # click away in the chooser (and on the contact's page).
+    default_columns=("name", "email", "company", "owner", "last_interaction", "next_step"),
     export_columns=("name", "email", "phone", "company", "stage", "owner", "tags", "created"),
     default_order=("last_name", "first_name"),
     detail_url="contacts:detail",
@@ -349,7 +378,7 @@ COMPANY = Kind(
     visible=selectors.company_list,
     filterset=CompanyFilter,
     columns=COMPANY_COLUMNS,
-    default_columns=("name", "domain", "industry", "size", "owner", "tags"),
+    default_columns=("name", "domain", "industry", "size", "owner", "tags", "last_interaction"),
     export_columns=("name", "domain", "industry", "size", "owner", "tags", "created"),
     default_order=("name",),
     detail_url="contacts:company_detail",

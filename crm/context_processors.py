@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from crm import contributions
 from crm.contributions import navigation
 from crm.models import Membership
 from crm.permissions import PermsFor, can
@@ -43,5 +44,6 @@ def ui(request: HttpRequest) -> dict[str, object]:
             nav_items=_nav(request, org.slug, membership),
             # Read by the middleware, which found this page's membership among them.
             my_memberships=getattr(request, "my_memberships", []),
+            topbar_templates=contributions.topbar(),
         )
     return context

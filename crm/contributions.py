@@ -142,3 +142,44 @@ def register_isolation_seeder(seed: Seeder, url_kwargs: dict[str, Any]) -> None:
 
 def isolation_seeders() -> list[tuple[Seeder, dict[str, Any]]]:
     return list(_seeders)
+
+
+# --- Home panels ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomePanel:
+    """A panel of the home page that an app fills: its template, given `panel` (what
+    `data(request)` returns; None hides the panel for this member)."""
+
+    template: str
+    data: Callable[[Any], Any]
+    order: int
+
+
+_home_panels: dict[str, HomePanel] = {}
+
+
+def register_home_panel(template: str, data: Callable[[Any], Any], *, order: int) -> None:
+    _home_panels[template] = HomePanel(template, data, order)
+
+
+def home_panels() -> list[HomePanel]:
+    return sorted(_home_panels.values(), key=lambda panel: panel.order)
+
+
+# --- The top bar ---------------------------------------------------------------------------
+
+_topbar: list[str] = []
+
+
+def register_topbar(template: str) -> None:
+    """Include `template` in the top bar of every page of an organisation (the
+    notifications menu), before the account menu. It runs no query of its own in the page:
+    what it shows comes by htmx."""
+    if template not in _topbar:
+        _topbar.append(template)
+
+
+def topbar() -> list[str]:
+    return list(_topbar)

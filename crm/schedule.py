@@ -39,6 +39,8 @@ def catch_up() -> list[str]:
         ran = last.get(task_name)
         if ran is None:
             logger.info("Running %s for the first time", task_name)
+        elif _every_minute(schedule):
+            continue  # beat's next minute is its catch-up: it claims all that is due
         elif schedule.is_due(ran).is_due:
             logger.warning("Running %s now: its last scheduled run was missed", task_name)
         else:
@@ -46,3 +48,10 @@ def catch_up() -> list[str]:
         fan_out(task_name)
         caught.append(task_name)
     return caught
+
+
+def _every_minute(schedule: crontab) -> bool:
+    """A job beat sends every minute (reminders, follow-ups), which nothing can let slip for
+    long enough to need catching up."""
+    minutes, hours = getattr(schedule, "minute", ()), getattr(schedule, "hour", ())
+    return len(minutes) == 60 and len(hours) == 24

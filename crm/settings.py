@@ -34,6 +34,8 @@ if not SECRET_KEY:
     SECRET_KEY = "development-only-insecure-key-do-not-use-in-production"  # noqa: S105  # nosec B105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# The address people open the CRM at: links in emails sent by workers, which have no request.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -173,6 +175,10 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
+# The queue tasks are sent to and workers read when started without -Q. Several deployments
+# (staging beside production, each test run) can share one Redis, each with its own queue;
+# web, worker and beat of one deployment must use the same name.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # A task is acknowledged after it ran, so a worker that dies mid-task loses nothing;
 # every task must therefore be safe to run twice.
 CELERY_TASK_ACKS_LATE = True
@@ -181,8 +187,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 # Redis redelivers an unacknowledged task after this long: it must exceed the longest task,
-# or a slow task would be run a second time while the first is still going.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
+# or a slow task would be run a second time while the first is still going. A worker looks
+# for such tasks (of a worker that died) every CELERY_RESTORE_SECONDS; kombu's own period,
+# about 100 s, is the default: every 10 s, scanning Redis on every tenth look.
+_restore_seconds = env.int("CELERY_RESTORE_SECONDS", default=100)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT,
+    "unacked_restore_interval": min(_restore_seconds, 10),
+    "unacked_restore_throttle": max(_restore_seconds // 10, 1),
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -14,14 +14,15 @@ class InteractionsConfig(AppConfig):
         from crm.models import Role
         from crm.permissions import ALL_ROLES, CRM_WRITERS
         from crm.records import registry
-        from crm.records.merging import register_link
+        from crm.records.merging import register_after_merge, register_link
         from crm.signals import demo_seeded
-        from interactions import demo, isolation
+        from interactions import demo, home, isolation
         from interactions import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
-        from interactions.models import Interaction
-        from interactions.records import INTERACTION
+        from interactions.models import Interaction, Task
+        from interactions.records import INTERACTION, TASK
 
         registry.register(INTERACTION)
+        registry.register(TASK)
         writers = CRM_WRITERS | {Role.REP, Role.AGENT}
         permissions.register_actions({
             "interaction.view": ALL_ROLES,
@@ -30,19 +31,24 @@ class InteractionsConfig(AppConfig):
             "interaction.edit": writers,
             "interaction.edit_any": CRM_WRITERS,
             "task.view": ALL_ROLES,
+            # its assignee and its maker edit a task (the rule below), managers any
             "task.edit": writers,
+            "task.edit_any": CRM_WRITERS,
         })  # fmt: skip
         permissions.register_rule("interaction.edit", _author_or_manager)
+        permissions.register_rule("task.edit", _assignee_maker_or_manager)
         contributions.register_org_urls("interactions.urls")
+        contributions.register_org_urls("interactions.task_urls")
+        contributions.register_org_urls("interactions.notification_urls")
+        contributions.register_topbar("interactions/_notifications_bell.html")
+        # Every minute: the reminders now due (interactions.reminders).
+        contributions.register_tenant_job(
+            "reminders", "interactions.reminders_run", crontab(minute="*")
+        )
         contributions.register_public_urls("interactions.public_urls")
         contributions.register_page(
             "Email in", "interactions:mailbox", section="Settings", action="org.manage",
             keywords="inbound mail address relay",
-        )  # fmt: skip
-        contributions.register_org_urls("interactions.calendar_urls")
-        contributions.register_page(
-            "Calendar feed", "calendar:feed", section="Account", action="task.view",
-            keywords="ics ical google outlook subscribe",
         )  # fmt: skip
         contributions.register_page(
             "Web forms", "interactions:webforms", section="Settings", action="org.manage",
@@ -56,6 +62,11 @@ class InteractionsConfig(AppConfig):
         contributions.register_tenant_job(
             "follow-ups", "interactions.followups_run", crontab(minute="*")
         )
+        contributions.register_org_urls("interactions.calendar_urls")
+        contributions.register_page(
+            "Calendar feed", "calendar:feed", section="Account", action="task.view",
+            keywords="ics ical google outlook subscribe",
+        )  # fmt: skip
         contributions.register_navigation(
             "Interactions",
             "interaction:list",
@@ -63,15 +74,36 @@ class InteractionsConfig(AppConfig):
             action="interaction.view",
             icon="messages-square",
         )
+        contributions.register_navigation(
+            "Tasks", "task:list", order=35, action="task.view", icon="list-checks"
+        )
+        contributions.register_home_panel("interactions/_my_day.html", home.my_day, order=10)
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
         # After the contacts' own (an earlier app's receiver runs first): their timelines.
         demo_seeded.connect(demo.seed, dispatch_uid="interactions.demo.seed")
         # A merged contact's or company's interactions move to the one that stays.
         register_link("contact", Interaction, "contact")
         register_link("company", Interaction, "company")
+        register_link("contact", Task, "contact")
+        register_link("company", Task, "company")
+        # The contact that stays (and, on an undo, those back) gets its next step again.
+        register_after_merge("contact", _next_steps_again)
 
 
 def _author_or_manager(membership: Any, interaction: Any) -> bool:
     from crm.permissions import can
 
     return interaction.author_id == membership.user_id or can(membership, "interaction.edit_any")
+
+
+def _assignee_maker_or_manager(membership: Any, task: Any) -> bool:
+    from crm.permissions import can
+
+    mine = membership.user_id in (task.assignee_id, task.created_by_id)
+    return mine or can(membership, "task.edit_any")
+
+
+def _next_steps_again(ids: Any) -> None:
+    from interactions.services import contacts_next_step
+
+    contacts_next_step(contact_ids=list(ids))

@@ -1,17 +1,27 @@
-"""The quick log on a contact's or company's page, which also edits an entry."""
+"""The quick log on a contact's or company's page, which also edits an entry; a task's
+form."""
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
+from crm.models import User
+from crm.selectors import org_users
 from interactions import followups
-from interactions.models import FollowUpRule, Interaction
+from interactions.models import FollowUpRule, Interaction, Task
 
 # What a browser's datetime-local box sends, in the organisation's time zone (the
 # middleware activates it).
 _LOCAL = "%Y-%m-%dT%H:%M"
+
+
+SOCIAL_NETWORKS = [
+    ("linkedin", "LinkedIn"), ("x", "X"), ("facebook", "Facebook"), ("instagram", "Instagram"),
+    ("whatsapp", "WhatsApp"), ("other", "Other"),
+]  # fmt: skip
 
 
 class InteractionForm(forms.Form):
@@ -37,20 +47,44 @@ class InteractionForm(forms.Form):
         label="Minutes", min_value=0, max_value=24 * 60, required=False,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )  # fmt: skip
+    attendees = forms.CharField(
+        required=False, max_length=1000, help_text="For a meeting: who was there, by commas.",
+    )  # fmt: skip
+    network = forms.ChoiceField(
+        label="Network", choices=[("", "—"), *SOCIAL_NETWORKS], required=False,
+    )  # fmt: skip
+    handle = forms.CharField(
+        required=False, max_length=100, help_text="For a social message: @ada or a profile URL.",
+    )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("outcome") and data.get("channel") != Interaction.Channel.CALL:
             self.add_error("outcome", "Only a call has an outcome.")
+        if data.get("attendees") and data.get("channel") != Interaction.Channel.MEETING:
+            self.add_error("attendees", "Only a meeting has attendees.")
+        social = data.get("channel") == Interaction.Channel.SOCIAL
+        for name in ("network", "handle"):
+            if data.get(name) and not social:
+                self.add_error(name, "Only a social message has a network and a handle.")
         if not (data.get("subject") or data.get("body")) and not self.errors:
             self.add_error("subject", "Say what it was about: a subject or some notes.")
         return data
 
-    def service_fields(self) -> dict[str, Any]:
-        """The cleaned values as the services take them (a duration in seconds)."""
+    def service_fields(self, keep: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The cleaned values as the services take them (a duration in seconds; a meeting's
+        attendees and a social message's network and handle in its details, beside what
+        the details `keep` hold otherwise: an email's headers, say)."""
         data = dict(self.cleaned_data)
         minutes = data.pop("duration")
         data["duration"] = None if minutes is None else minutes * 60
+        attendees = [name.strip() for name in data.pop("attendees", "").split(",")]
+        details = {
+            "attendees": [name for name in attendees if name],
+            "network": data.pop("network", ""), "handle": data.pop("handle", "").strip(),
+        }  # fmt: skip
+        kept = {key: value for key, value in (keep or {}).items() if key not in details}
+        data["details"] = {**kept, **{key: value for key, value in details.items() if value}}
         return data
 
 
@@ -62,6 +96,7 @@ def blank_form(channel: str) -> InteractionForm:
 
 def form_for(interaction: Interaction) -> InteractionForm:
     duration = interaction.duration
+    details = interaction.details if isinstance(interaction.details, dict) else {}
     return InteractionForm(
         initial={
             "channel": interaction.channel, "direction": interaction.direction,
@@ -69,6 +104,8 @@ def form_for(interaction: Interaction) -> InteractionForm:
             "subject": interaction.subject, "body": interaction.body,
             "outcome": interaction.outcome,
             "duration": None if duration is None else round(duration / 60),
+            "attendees": ", ".join(details.get("attendees") or []),
+            "network": details.get("network", ""), "handle": details.get("handle", ""),
         }
     )  # fmt: skip
 
@@ -108,6 +145,60 @@ class EmailForm(forms.Form):
         if not body.strip():
             raise forms.ValidationError("Write the message.")
         return body
+
+
+def _moment(label: str) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label, required=False,
+        input_formats=[_LOCAL, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_LOCAL),
+    )  # fmt: skip
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    """A member, by name."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.display_name)
+
+
+class TaskForm(forms.Form):
+    """A task's fields as a member edits them; the assignee among the organisation's
+    members (a scoped query: dropdowns are where data leaks)."""
+
+    title = forms.CharField(max_length=200)
+    due_at = _moment("Due")
+    assignee = MemberChoiceField(queryset=User.objects.none(), required=False, empty_label="Nobody")
+    priority = forms.ChoiceField(choices=Task.Priority.choices, initial=Task.Priority.NORMAL)
+    reminder_at = _moment("Remind me at")
+    notes = forms.CharField(
+        required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = org_users()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        due, reminder = data.get("due_at"), data.get("reminder_at")
+        if due and reminder and reminder > due + timedelta(days=1):
+            self.add_error("reminder_at", "A reminder comes before the task is due, not after.")
+        return data
+
+
+def task_form_for(task: Task) -> TaskForm:
+    local = timezone.localtime
+    return TaskForm(
+        initial={
+            "title": task.title, "notes": task.notes, "priority": task.priority,
+            "assignee": task.assignee_id,
+            "due_at": local(task.due_at) if task.due_at else None,
+            "reminder_at": local(task.reminder_at) if task.reminder_at else None,
+        }
+    )  # fmt: skip
 
 
 # Per rule: what its number of days means, what it does, and what its title fills in.

@@ -1,6 +1,7 @@
-"""Interactions as a record kind: the list across channels, its filters, columns, saved
-views, export and bulk delete, declared once."""
+"""Interactions and tasks as record kinds: their lists, filters, columns, saved views,
+export and bulk actions, declared once."""
 
+from datetime import timedelta
 from html import escape
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -10,13 +11,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from crm.models import Membership
 from crm.people import person_html
 from crm.records import bulk
 from crm.records import columns as c
 from crm.records.filters import DATE, RecordFilter
 from crm.records.registry import Kind
-from interactions import attachments, selectors
-from interactions.models import Interaction
+from interactions import attachments, selectors, services
+from interactions.models import Interaction, Task
 
 
 class InteractionFilter(RecordFilter):
@@ -148,4 +150,141 @@ INTERACTION = Kind(
     bulk_actions=(bulk.TRASH,),
     # Deleted for good, an interaction takes its attachments' files with it.
     purge=attachments.interactions_purge,
+)
+
+
+# --- Tasks --------------------------------------------------------------------------------
+
+
+def _due_window(queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
+    """ "overdue", "today", "week" (the next seven days) or "none" (no due date), in the
+    organisation's time zone."""
+    now = timezone.localtime()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if value == "overdue":
+        return queryset.filter(due_at__lt=now, status=Task.Status.OPEN)
+    if value == "today":
+        return queryset.filter(due_at__gte=midnight, due_at__lt=midnight + timedelta(days=1))
+    if value == "week":  # today and the next 7 days, as My day lists them
+        return queryset.filter(due_at__gte=midnight, due_at__lt=midnight + timedelta(days=8))
+    if value == "none":
+        return queryset.filter(due_at__isnull=True)
+    return queryset
+
+
+class TaskFilter(RecordFilter):
+    primary: ClassVar[tuple[str, ...]] = ("q", "status", "due", "owner", "sort")
+
+    status = django_filters.ChoiceFilter(choices=Task.Status.choices, empty_label="Open or done")
+    due = django_filters.ChoiceFilter(
+        label="Due", method=_due_window, empty_label="Any time",
+        choices=[("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days"),
+                 ("none", "No due date")],
+    )  # fmt: skip
+    priority = django_filters.ChoiceFilter(
+        choices=Task.Priority.choices, empty_label="Any priority"
+    )
+    due_on = django_filters.DateFromToRangeFilter(
+        field_name="due_at", label="Due between", widget=DATE
+    )
+    contact = django_filters.NumberFilter(field_name="contact_id", label="Contact (id)")
+    company = django_filters.NumberFilter(field_name="company_id", label="Company (id)")
+    sort = django_filters.OrderingFilter(
+        fields=(("due_at", "due"), ("priority", "priority"), ("title", "name"),
+                ("created_at", "created")),
+        field_labels={"title": "Title"},
+        label="Sort by", empty_label="Due first (default)",
+    )  # fmt: skip
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "owner" in self.filters:  # the platform's owner filter, on the assignee
+            self.filters["owner"].label = "Assignee"
+            self.filters["owner"].extra["empty_label"] = "Anyone"
+
+
+@c.reading("title", "status")
+def _task_title(task: Task, row: c.Row) -> SafeString:
+    url = row.link("tasks:detail", task.pk)
+    done = ' class="is-done"' if task.status == Task.Status.DONE else ""
+    return SafeString(f'<a href="{url}"{done}>{escape(task.title)}</a>')  # nosec B703  # escaped
+
+
+@c.reading("due_at", "status")
+def _due(task: Task, row: c.Row) -> SafeString | str:
+    if task.due_at is None:
+        return ""
+    when = timezone.localtime(task.due_at)
+    late = task.status == Task.Status.OPEN and task.due_at < timezone.now()
+    css = ' class="is-overdue"' if late else ""
+    text = escape(f"{when:%-d %b %Y, %H:%M}")
+    return SafeString(f'<time datetime="{when.isoformat()}"{css}>{text}</time>')  # nosec B703
+
+
+@c.reading("assignee__first_name", "assignee__last_name", "assignee__email")
+def _assignee(task: Task, row: c.Row) -> SafeString | str:
+    return person_html(task.assignee.display_name) if task.assignee else "—"
+
+
+def _assignee_email(task: Task, zone: ZoneInfo) -> list[str]:
+    return [task.assignee.email if task.assignee else ""]
+
+
+TASK_COLUMNS = [
+    c.Column("title", "Task", _task_title, c.plain("title"), sort="name"),
+    c.Column("due", "Due", _due, c.iso("due_at"), sort="due", css="nowrap", width="md",
+             card="fact"),
+    c.Column("priority", "Priority", c.choice("priority"), c.choice_label("priority"),
+             sort="priority", width="sm", card="chip"),
+    c.Column("status", "Status", c.choice("status"), c.choice_label("status"), width="sm"),
+    c.Column("owner", "Assignee", _assignee, _assignee_email, headers=("Assignee email",),
+             width="md"),
+    c.Column("contact", "Contact", _contact, _related("contact"), card="fact", width="md"),
+    c.Column("company", "Company", _company, _related("company"), width="md"),
+    c.Column("notes", "Notes", c.text("notes"), c.plain("notes")),
+    c.created(),
+]  # fmt: skip
+
+
+def _visible_tasks(membership: Any) -> QuerySet[Task]:
+    return selectors.task_list(membership)
+
+
+def _complete(*, org: Any, by: Any, kind: Any, ids: list[int], value: str) -> int:
+    """Mark done the chosen open tasks this member may change (a rep's own, say), one by
+    one through the service: each its own audit event and its contact's next step."""
+    membership = Membership.objects.filter(user=by).first()
+    done = 0
+    for task in Task.objects.filter(pk__in=ids, status=Task.Status.OPEN):
+        if services.may_change_task(membership, task):
+            services.task_complete(org=org, task=task, by=by)
+            done += 1
+    return done
+
+
+COMPLETE = bulk.BulkAction("complete", "Mark done", _complete)
+
+TASK = Kind(
+    key="task",
+    model=Task,
+    noun="task",
+    nouns="tasks",
+    url_prefix="tasks",
+    visible=_visible_tasks,
+    filterset=TaskFilter,
+    columns=TASK_COLUMNS,
+    default_columns=("title", "due", "priority", "owner", "contact", "company"),
+    # Open ("open" > "done") before done, the first due first: the index task_org_open_due.
+    default_order=("-status", "due_at", "id"),
+    detail_url="tasks:detail",
+    new_url="tasks:new",
+    row_reads=("title", "status", "due_at"),
+    empty_text="Add a task from a contact's page, or with New task. Follow-up rules add them too.",
+    searchable=True,
+    bulk_actions=(COMPLETE, bulk.ASSIGN_OWNER, bulk.TRASH),
+    changed=services.tasks_changed,
 )

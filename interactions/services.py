@@ -1,11 +1,14 @@
-"""Writes to interactions: logging, editing and deleting one. Every one is audited."""
+"""Writes to interactions and tasks: logging, editing, completing and deleting. Every one
+is audited."""
 
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Company, Contact
@@ -16,7 +19,7 @@ from crm.records import registry
 from crm.records.services import records_trash
 from crm.tasks import enqueue
 from interactions import html_body
-from interactions.models import Interaction
+from interactions.models import Interaction, Notification, Task
 
 # How far from now an interaction may be dated: a little ahead, for a clock that runs
 # fast or a meeting logged as it starts; far enough back for a history brought in.
@@ -59,14 +62,21 @@ def _clean(fields: dict[str, Any], *, now: datetime) -> dict[str, Any]:
 
 
 def _touch(interaction: Interaction) -> None:
-    """Move the contact's last interaction forward to this one, never back. One UPDATE,
-    so that two interactions logged at once cannot put it back either."""
-    if interaction.contact_id is None or interaction.is_automatic:
+    """Move the contact's and the company's last interaction forward to this one, never
+    back. One UPDATE each, so that two interactions logged at once cannot put it back."""
+    if interaction.is_automatic:
         return  # an auto-reply or a bounce is no sign of a live conversation
     when = interaction.occurred_at
     later = Q(last_interaction_at__isnull=True) | Q(last_interaction_at__lt=when)
-    # .update() leaves updated_at alone: an edit in progress on the contact stays valid.
-    Contact.objects.filter(pk=interaction.contact_id).filter(later).update(last_interaction_at=when)
+    # .update() leaves updated_at alone: an edit in progress on the record stays valid.
+    if interaction.contact_id is not None:
+        Contact.objects.filter(pk=interaction.contact_id).filter(later).update(
+            last_interaction_at=when
+        )
+    if interaction.company_id is not None:
+        Company.objects.filter(pk=interaction.company_id).filter(later).update(
+            last_interaction_at=when
+        )
 
 
 @transaction.atomic
@@ -138,3 +148,194 @@ def interaction_delete(*, org: Organization, interaction: Interaction, by: User 
     _check(org, by, interaction)
     # The Trash every kind shares: the same stamp, the same audit event as a bulk delete.
     records_trash(org=org, by=by, kind=registry.kind("interaction"), ids=[interaction.pk])
+
+
+# --- Tasks -----------------------------------------------------------------------------------
+
+# What an edit of a task may change: the rest is who made it and why.
+TASK_EDITABLE = frozenset({
+    "title", "notes", "due_at", "assignee", "priority", "reminder_at", "contact", "company",
+})  # fmt: skip
+
+
+def _clean_task(fields: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    for name in ("title", "notes"):
+        if "\x00" in str(fields.get(name) or ""):
+            errors[name] = "Remove the null characters (\\x00) from this text."
+    if "title" in fields and not str(fields["title"] or "").strip():
+        errors["title"] = "Say what is to be done."
+    for name in ("due_at", "reminder_at"):
+        when = fields.get(name)
+        if when is not None and timezone.is_naive(when):
+            errors[name] = "Give the time with its time zone."
+    assignee = fields.get("assignee")
+    if assignee is not None and not Membership.objects.filter(user=assignee).exists():
+        errors["assignee"] = "Choose a member of this organisation."
+    if errors:
+        raise ValidationError(errors)
+    if "title" in fields:
+        fields["title"] = str(fields["title"]).strip()
+    return fields
+
+
+def contacts_next_step(*, contact_ids: list[int]) -> None:
+    """Set each contact's next step to its first open task (by due time, undated last), in
+    one UPDATE: the contacts list shows and sorts by it."""
+    ids = [pk for pk in set(contact_ids) if pk]
+    if not ids:
+        return
+    first = (
+        Task.objects.open()
+        .filter(contact_id=OuterRef("pk"))
+        .order_by(F("due_at").asc(nulls_last=True), "id")
+    )
+    Contact.objects.filter(pk__in=ids).update(
+        next_step_at=Subquery(first.values("due_at")[:1]),
+        next_step=Coalesce(Subquery(first.values("title")[:1]), Value("")),
+    )
+
+
+def tasks_changed(*, org: Organization, ids: list[int]) -> None:
+    """After a bulk edit, a move to the Trash or a restore of tasks: their contacts' next
+    steps (the Tasks kind's `changed`)."""
+    contact_ids = Task.objects.filter(pk__in=ids).values_list("contact_id", flat=True)
+    contacts_next_step(contact_ids=list(contact_ids))
+
+
+def _notify_assigned(org: Organization, task: Task, by: User | None) -> None:
+    if task.assignee_id is None or task.assignee_id == getattr(by, "pk", None):
+        return
+    who = by.display_name if by is not None else "A follow-up rule"
+    Notification.objects.get_or_create(
+        key=f"assigned:{task.pk}:{task.assignee_id}",
+        defaults={
+            "org": org, "user_id": task.assignee_id, "kind": Notification.Kind.ASSIGNED,
+            "title": f"{who} gave you a task: {task.title}", "task": task,
+            "url": reverse("tasks:detail", args=[org.slug, task.pk]),
+        },
+    )  # fmt: skip
+
+
+@transaction.atomic
+def task_create(
+    *, org: Organization, by: User | None, title: str, contact: Contact | None = None,
+    company: Company | None = None, source_key: str = "", **fields: Any,
+) -> Task:  # fmt: skip
+    """Add a task; `by` made it (None for a rule). With a `source_key` (what made it: a
+    rule and an interaction, a form submission), a second call returns the first task."""
+    unknown = set(fields) - TASK_EDITABLE
+    if unknown:
+        raise ValueError(f"Not a task field: {', '.join(sorted(unknown))}")
+    fields = _clean_task({"title": title, **fields})
+    if source_key:
+        existing = Task.objects.filter(source_key=source_key).first()
+        if existing is not None:
+            return existing
+    if contact is not None and company is None and contact.company_id:
+        company = contact.company
+    task = Task(org=org, created_by=by, contact=contact, company=company,
+                source_key=source_key, **fields)  # fmt: skip
+    task.full_clean(exclude=["org", "assignee", "contact", "company", "created_by", "search_text"])
+    try:
+        with transaction.atomic():  # a savepoint: the same source at the same instant
+            task.save()
+    except IntegrityError:
+        if not source_key:
+            raise
+        return Task.objects.get(source_key=source_key)
+    contacts_next_step(contact_ids=[task.contact_id] if task.contact_id else [])
+    _notify_assigned(org, task, by)
+    audit_record(org=org, actor=by, action="task.created", target=task)
+    return task
+
+
+def _minute(when: datetime | None) -> datetime | None:
+    return when.replace(second=0, microsecond=0) if when is not None else None
+
+
+def may_change_task(membership: Membership | None, task: Task) -> bool:
+    """Its assignee and its maker may change a task, and so may managers and admins."""
+    return can(membership, "task.edit", task)
+
+
+def _check_task(by: User | None, task: Task) -> None:
+    membership = Membership.objects.filter(user=by).first() if by else None
+    if membership is None or not may_change_task(membership, task):
+        raise PermissionDenied("Only its assignee, its maker or a manager may change this task.")
+
+
+@transaction.atomic
+def task_update(*, org: Organization, task: Task, by: User | None, **fields: Any) -> Task:
+    """Change a task. A new reminder time is a new reminder: it is sent again."""
+    _check_task(by, task)
+    unknown = set(fields) - TASK_EDITABLE
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    fields = _clean_task(fields)
+    contact = fields.get("contact")
+    if contact is not None and "company" not in fields and contact.company_id:
+        fields["company"] = contact.company  # a task moved to a contact goes to their company
+    before = {name: getattr(task, name) for name in fields}
+    contacts = {task.contact_id}
+    for name, value in fields.items():
+        setattr(task, name, value)
+    # The edit form gives whole minutes back: the same minute is the same reminder.
+    if "reminder_at" in fields and _minute(fields["reminder_at"]) != _minute(before["reminder_at"]):
+        task.reminded_at = None
+    task.full_clean(exclude=["org", "assignee", "contact", "company", "created_by", "search_text"])
+    task.save()
+    contacts.add(task.contact_id)
+    contacts_next_step(contact_ids=[pk for pk in contacts if pk])
+    if "assignee" in fields and fields["assignee"] != before["assignee"]:
+        _notify_assigned(org, task, by)
+    changes = diff(before, fields)
+    if changes:
+        audit_record(org=org, actor=by, action="task.updated", target=task, changes=changes)
+    return task
+
+
+@transaction.atomic
+def task_complete(*, org: Organization, task: Task, by: User | None, done: bool = True) -> Task:
+    """Mark a task done (or open again, `done=False`)."""
+    _check_task(by, task)
+    status = Task.Status.DONE if done else Task.Status.OPEN
+    if task.status == status:
+        return task
+    task.status = status
+    task.completed_at = timezone.now() if done else None
+    task.save(update_fields=["status", "completed_at", "updated_at"])
+    contacts_next_step(contact_ids=[task.contact_id] if task.contact_id else [])
+    action = "task.completed" if done else "task.reopened"
+    audit_record(org=org, actor=by, action=action, target=task)
+    return task
+
+
+def snooze_until(choice: str, *, now: datetime) -> datetime | None:
+    """When a snooze ends: "hour" (an hour from now), "tomorrow" (9:00 tomorrow), "week"
+    (9:00 next Monday), in the current time zone; None for anything else."""
+    local = timezone.localtime(now)
+    morning = local.replace(hour=9, minute=0, second=0, microsecond=0)
+    if choice == "hour":
+        return now + timedelta(hours=1)
+    if choice == "tomorrow":
+        return morning + timedelta(days=1)
+    if choice == "week":
+        return morning + timedelta(days=7 - local.weekday())
+    return None
+
+
+@transaction.atomic
+def task_snooze(*, org: Organization, task: Task, by: User | None, until: datetime) -> Task:
+    """Put a task off until `until`; its reminder, if it has one, goes then too."""
+    fields: dict[str, Any] = {"due_at": until}
+    if task.reminder_at is not None:
+        fields["reminder_at"] = until
+    return task_update(org=org, task=task, by=by, **fields)
+
+
+@transaction.atomic
+def task_delete(*, org: Organization, task: Task, by: User | None) -> None:
+    """Move a task to the Trash."""
+    _check_task(by, task)
+    records_trash(org=org, by=by, kind=registry.kind("task"), ids=[task.pk])

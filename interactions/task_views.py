@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,8 +14,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts import selectors as contact_selectors
+from contacts.models import Company, Contact
 from crm.forms import apply_errors
-from crm.permissions import org_member
+from crm.permissions import can, org_member
 from crm.requests import OrgRequest
 from interactions import selectors, services
 from interactions.forms import TaskForm, task_form_for
@@ -36,7 +37,8 @@ def _changeable(request: OrgRequest, task_id: int) -> Task:
 def _next(request: OrgRequest, task: Task | None = None) -> str:
     """Where to go after a plain form post: the page it came from, if it is ours."""
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(wanted, {request.get_host()}, request.is_secure()):
+    local = wanted.startswith("/") and not wanted.startswith("//")  # a path, not a view name
+    if local and url_has_allowed_host_and_scheme(wanted, {request.get_host()}, request.is_secure()):
         return wanted
     if task is not None:
         return reverse("tasks:detail", args=[request.org.slug, task.pk])
@@ -45,37 +47,69 @@ def _next(request: OrgRequest, task: Task | None = None) -> str:
 
 def _links(request: OrgRequest) -> dict[str, Any]:
     """The contact or company a new task is for (?contact=<id> or ?company=<id>), among
-    those the member may see; none for an id they may not."""
+    those the member may see: 404 for one they may not, as for one that does not exist."""
     source = request.POST if request.method == "POST" else request.GET
     links: dict[str, Any] = {}
     contact_id, company_id = source.get("contact", ""), source.get("company", "")
-    if contact_id.isascii() and contact_id.isdigit():
+    if contact_id:
         people = contact_selectors.contact_list(request.membership)
-        if contact := people.filter(pk=int(contact_id)).first():
-            links["contact"] = contact
-    elif company_id.isascii() and company_id.isdigit():
+        links["contact"] = get_object_or_404(people, pk=_id(contact_id))
+    elif company_id:
         companies = contact_selectors.company_list(request.membership)
-        if company := companies.filter(pk=int(company_id)).first():
-            links["company"] = company
+        links["company"] = get_object_or_404(companies, pk=_id(company_id))
     return links
+
+
+def _id(value: str) -> int:
+    """A record id from the query; 404 for anything else (another's, or none at all)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise Http404
+    return int(value)
+
+
+def tasks_card_context(
+    request: OrgRequest, record: Contact | Company, form: TaskForm | None = None
+) -> dict[str, Any]:
+    """What a record page's Tasks card shows: its open tasks and the quick add."""
+    key = "contact" if isinstance(record, Contact) else "company"
+    slug = request.org.slug
+    may_add = can(request.membership, "task.edit")
+    if form is None and may_add:
+        form = TaskForm(initial={"due_at": _tomorrow_morning()})
+    return {
+        "org": request.org, "request": request, "record": record, "key": key,
+        "tasks": selectors.record_tasks(record), "form": form, "may_add": may_add,
+        "list_url": f"{reverse('task:list', args=[slug])}?{key}={record.pk}",
+        "add_url": f"{reverse('tasks:new', args=[slug])}?{key}={record.pk}",
+    }  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])
 @org_member("task.edit")
 def task_new(request: OrgRequest) -> HttpResponse:
+    """The page that adds a task, which the Tasks card of a record's page also posts to
+    (htmx: the card comes back with the task in it)."""
     links = _links(request)
+    record = links.get("contact") or links.get("company")
     if request.method == "POST":
         form = TaskForm(request.POST)
         if form.is_valid():
+            fields = dict(form.cleaned_data)
+            if "assignee" not in request.POST:  # the quick add: the task is the member's
+                fields["assignee"] = request.user
             try:
-                task = services.task_create(
-                    org=request.org, by=request.user, **links, **form.cleaned_data
-                )
+                task = services.task_create(org=request.org, by=request.user, **links, **fields)
             except ValidationError as error:
                 apply_errors(form, error)
             else:
+                if request.htmx and record is not None:
+                    context = tasks_card_context(request, record)
+                    return render(request, "interactions/_tasks_card.html", context)
                 messages.success(request, f"Added the task “{task.title}”.")
                 return redirect(_next(request, task))
+        if request.htmx and record is not None:
+            context = tasks_card_context(request, record, form)
+            return render(request, "interactions/_tasks_card.html", context)
     else:
         form = TaskForm(initial={"assignee": request.user.pk, "due_at": _tomorrow_morning()})
     context = {
@@ -122,7 +156,10 @@ def task_edit(request: OrgRequest, task_id: int) -> HttpResponse:
 
 def _line(request: OrgRequest, task: Task, message: str) -> HttpResponse:
     if request.htmx:
-        return render(request, "interactions/_task.html", {"task": task, "changed": message})
+        # The line as it was: with its record (My day) or its assignee (a record's card).
+        shows = {name: request.POST.get(name) == "1" for name in ("show_record", "show_assignee")}
+        context = {"task": task, "changed": message, **shows}
+        return render(request, "interactions/_task.html", context)
     messages.success(request, message)
     return redirect(_next(request, task))
 

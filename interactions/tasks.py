@@ -41,3 +41,21 @@ def followups_run(*, org_id: int) -> int:
     from interactions import followups
 
     return followups.followups_run(org=require_org())
+
+
+@shared_task(name="interactions.reminders_run", base=TenantTask, ignore_result=True)
+def reminders_run(*, org_id: int) -> int:
+    """Sent by beat every minute in each organisation: the reminders now due."""
+    from crm.tenancy import require_org
+    from interactions import reminders
+
+    return reminders.reminders_run(org=require_org())
+
+
+@shared_task(name="interactions.notification_email", base=TenantTask, ignore_result=True)
+def notification_email(*, org_id: int, notification_id: int) -> bool:
+    """Email a notification (a reminder) once."""
+    from crm.tenancy import require_org
+    from interactions import reminders
+
+    return reminders.notification_email(org=require_org(), notification_id=notification_id)

@@ -22,17 +22,6 @@ urlpatterns = [
     path("settings/email-in/", inbound_views.mailbox_settings, name="mailbox"),
     path("settings/email-in/rotate/", inbound_views.mailbox_rotate, name="mailbox_rotate"),
     path("settings/follow-ups/", followup_settings, name="followups"),
-    path("contacts/<int:contact_id>/email/", outbound_views.contact_email, name="contact_email"),
-    path(
-        "interactions/<int:interaction_id>/retry/",
-        outbound_views.interaction_email_retry,
-        name="email_retry",
-    ),
-    path(
-        "interactions/<int:interaction_id>/delivery/",
-        outbound_views.interaction_delivery,
-        name="delivery",
-    ),
     path("settings/web-forms/", webform_views.webform_list, name="webforms"),
     path("settings/web-forms/new/", webform_views.webform_edit, name="webform_new"),
     path("settings/web-forms/<int:form_id>/", webform_views.webform_detail, name="webform"),
@@ -46,6 +35,17 @@ urlpatterns = [
         "settings/web-forms/<int:form_id>/delete/",
         webform_views.webform_delete,
         name="webform_delete",
+    ),
+    path("contacts/<int:contact_id>/email/", outbound_views.contact_email, name="contact_email"),
+    path(
+        "interactions/<int:interaction_id>/retry/",
+        outbound_views.interaction_email_retry,
+        name="email_retry",
+    ),
+    path(
+        "interactions/<int:interaction_id>/delivery/",
+        outbound_views.interaction_delivery,
+        name="delivery",
     ),
     path(
         "companies/<int:company_id>/interactions/", views.record_timeline, name="company_timeline"

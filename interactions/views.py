@@ -37,8 +37,9 @@ def timeline_context(request: OrgRequest, record: Contact | Company) -> dict[str
     """What the timeline section of a record's page shows, from the page's query."""
     channel = request.GET.get("channel", "")
     channel = channel if channel in Interaction.Channel.values else ""
-    before = selectors.parse_cursor(request.GET.get("before"))
-    page = selectors.timeline(record, before=before, channel=channel or None)
+    token = request.GET.get("before")
+    before = selectors.parse_timeline_token(token)
+    page = selectors.record_timeline(record, before=token, channel=channel or None)
     key = "contact_id" if isinstance(record, Contact) else "company_id"
     return {
         "record": record,
@@ -140,7 +141,7 @@ def interaction_edit(request: OrgRequest, interaction_id: int) -> HttpResponse:
         try:
             services.interaction_update(
                 org=request.org, interaction=interaction, by=request.user,
-                **form.service_fields(),
+                **form.service_fields(keep=interaction.details),
             )  # fmt: skip
         except ValidationError as error:
             apply_errors(form, error)

@@ -72,6 +72,20 @@ class MergeSpec:
 
 # --- The registry ------------------------------------------------------------------------
 
+# What other apps keep of a kind's records and work out again after a merge and its undo,
+# by kind: callables taking the records' ids (a contact's next step, from its tasks).
+_after: dict[str, list[Callable[[Sequence[int]], None]]] = {}
+
+
+def register_after_merge(record_kind: str, after: Callable[[Sequence[int]], None]) -> None:
+    if after not in _after.setdefault(record_kind, []):
+        _after[record_kind].append(after)
+
+
+def _after_others(record_kind: str, ids: Sequence[int]) -> None:
+    for after in _after.get(record_kind, []):
+        after(ids)
+
 
 @dataclass(frozen=True)
 class Link:
@@ -353,6 +367,7 @@ def records_merge(
     )
     if spec.after:
         spec.after(ids)
+    _after_others(kind.key, ids)
     merge = Merge.objects.create(
         org=org, record_kind=kind.key, survivor_id=survivor.pk, merged_ids=merged_ids,
         changes=changes, moved=moved, by=by, at=now,
@@ -449,6 +464,7 @@ def merge_undo(*, org: Organization, merge: Merge, by: User | None) -> Merge:
     )
     if kind.merge and kind.merge.after:
         kind.merge.after([survivor.pk, *merge.merged_ids])
+    _after_others(kind.key, [survivor.pk, *merge.merged_ids])
     merge.undone_at, merge.undone_by = timezone.now(), by
     merge.save(update_fields=["undone_at", "undone_by"])
     audit_record(

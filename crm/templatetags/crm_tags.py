@@ -104,3 +104,23 @@ def app_settings_pages(context: template.Context) -> list[dict[str, object]]:
         url = reverse(page.url_name, args=[org.slug])
         found.append({"label": page.label, "url": url, "current": request.path.startswith(url)})
     return found
+
+
+@register.simple_tag(takes_context=True)
+def app_account_pages(context: template.Context) -> list[dict[str, str]]:
+    """The Account pages of the organisation that the domain apps registered (a calendar
+    feed), for the account menu: [{"label", "url"}]."""
+    from django.urls import reverse
+
+    from crm.contributions import pages
+    from crm.permissions import can
+
+    org = context.get("org")
+    if org is None:
+        return []
+    return [
+        {"label": page.label, "url": reverse(page.url_name, args=[org.slug])}
+        for page in pages()
+        if page.section == "Account" and page.org
+        and (not page.action or can(context.get("membership"), page.action))
+    ]  # fmt: skip

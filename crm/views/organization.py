@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from crm import services
+from crm import contributions, services
 from crm.filters import AuditEventFilter
 from crm.forms import (
     OrganizationForm,
@@ -35,7 +35,11 @@ def org_home(request: OrgRequest) -> HttpResponse:
         request.session["last_org"] = request.org.slug
     sections = [_home_section(request, kind) for kind in registry.kinds()
                 if can(request.membership, kind.action("view"))]  # fmt: skip
-    context = {"sections": sections, "empty": not any(s["count"] for s in sections)}
+    # The apps' panels (My day: tasks and recent interactions), each only if it has data.
+    panels = [(panel.template, data) for panel in contributions.home_panels()
+              if (data := panel.data(request)) is not None]  # fmt: skip
+    context = {"sections": sections, "panels": panels,
+               "empty": not any(s["count"] for s in sections)}  # fmt: skip
     return render(request, "crm/org_home.html", context)
 
 

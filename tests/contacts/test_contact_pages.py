@@ -134,8 +134,9 @@ def test_it_shows_a_contact_in_a_fixed_number_of_queries(
     client.force_login(alice)
     # The user and the walls (see the list's test); the contact, its tags, its history with
     # the actors; the custom field definitions, when not in the cache; its timeline's page
-    # of interactions and the member's last channel for the quick log.
-    with django_assert_max_num_queries(13):
+    # of interactions, its done tasks and the member's last channel for the quick log; its
+    # open tasks for the Tasks card.
+    with django_assert_max_num_queries(15):
         response = client.get(f"/o/acme/contacts/{ada.pk}/")
     assert f"Title {changes - 1}" in response.content.decode()
 

@@ -65,16 +65,23 @@ def _path(route: str, ids: dict[str, int]) -> str:
 def _form_names(client: Client, path: str) -> list[str]:
     response = client.get(path)
     # The page's own fields, in <main>: not the top bar's search, which every page has.
-    main = response.content.decode().partition('<main id="main"')[2]
+    main = _body(response).partition('<main id="main"')[2]
     names = INPUT.findall(main) if response.status_code == 200 else []
     return sorted({n for n in names if n != "csrfmiddlewaretoken"}) or QUERY_NAMES
+
+
+def _body(response: Any) -> str:
+    """A page's text; a download streams its file and holds no form (an attachment)."""
+    if getattr(response, "streaming", False):
+        return ""
+    return str(response.content.decode(errors="replace"))
 
 
 def _is_refusal(response: Any) -> bool:
     """An answer that says the input was wrong: nothing may have been written."""
     if response.status_code == 400:
         return True
-    body = response.content.decode(errors="replace") if response.status_code == 200 else ""
+    body = _body(response) if response.status_code == 200 else ""
     return 'class="field__error"' in body or 'class="form-errors"' in body
 
 

@@ -54,3 +54,13 @@ def test_a_job_that_never_ran_runs(acme: Organization) -> None:
     assert set(caught) == set(_nightly())
     assert set(caught) == set(ScheduledRun.objects.values_list("task", flat=True))
     assert catch_up() == []
+
+
+def test_it_leaves_the_jobs_of_every_minute_to_beat_once_they_have_run(acme) -> None:
+    # Reminders and follow-ups run every minute: ten minutes without them is beat's next
+    # tick, not a missed night, and catching up would only run them once more.
+    for task in _nightly():
+        _ran(task, _at(12, 2, 4, 45))
+    with time_machine.travel(_at(12, 2, 4, 55), tick=False):
+        assert catch_up() == []
+    assert "interactions.reminders_run" in _nightly()

@@ -7,9 +7,11 @@ One test per width, each walking through every page in one browser tab: seeding 
 organisation and signing in once keeps the whole module within a few tens of seconds.
 """
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page
 
 from contacts.models import Company, Contact
@@ -17,10 +19,19 @@ from crm import services
 from crm.models import Membership, Organization, User
 from crm.records.duplicates import duplicates_find
 from crm.tenancy import activate
+from interactions.models import Task
+from interactions.reminders import reminders_run
+from interactions.services import task_complete
 from tests.conftest import ROOT, member
 from tests.e2e import axe
 from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
-from tests.factories import CompanyFactory, ContactFactory, trash
+from tests.factories import (
+    CompanyFactory,
+    ContactFactory,
+    InteractionFactory,
+    TaskFactory,
+    trash,
+)
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH"),
@@ -30,8 +41,8 @@ pytestmark = [
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 SIZES = {1280: 800, 390: 844}
 
-# Pages seen signed out, then signed in as an admin: name → path ({contact} and {company}
-# stand for a seeded record's id).
+# Pages seen signed out, then signed in as an admin: name → path ({contact}, {company} and
+# {task} stand for a seeded record's id).
 SIGNED_OUT = {"login": "/accounts/login/", "signup": "/accounts/signup/"}
 SIGNED_IN = {
     "home": "/o/acme/",
@@ -43,6 +54,11 @@ SIGNED_IN = {
     "import": "/o/acme/contacts/import/",
     "duplicates": "/o/acme/contacts/duplicates/",
     "trash": "/o/acme/trash/",
+    "interactions": "/o/acme/interactions/",
+    "tasks": "/o/acme/tasks/",
+    "task": "/o/acme/tasks/{task}/",
+    "task-new": "/o/acme/tasks/new/",
+    "notifications": "/o/acme/notifications/",
     "settings-profile": "/o/acme/settings/",
     "settings-members": "/o/acme/settings/members/",
     "settings-teams": "/o/acme/settings/teams/",
@@ -55,9 +71,10 @@ SIGNED_IN = {
 }
 
 
-def _seed(acme: Organization, alice: User) -> tuple[Contact, Company]:
+def _seed(acme: Organization, alice: User) -> tuple[Contact, Company, Task]:
     """An organisation in use: companies, tagged contacts, a likely duplicate, something in
-    the Trash, a team, and the audit events all of that wrote."""
+    the Trash, a team, interactions and tasks (one late, one today, one done), and the
+    audit events all of that wrote."""
     northwind = CompanyFactory(org=acme, by=alice, name="Northwind Traders",
                                domain="northwind.example", industry="Wholesale")  # fmt: skip
     CompanyFactory(org=acme, by=alice, name="Initech", domain="initech.example")
@@ -79,7 +96,19 @@ def _seed(acme: Organization, alice: User) -> tuple[Contact, Company]:
         lead = Membership.objects.get(user=alice)
         services.team_save(org=acme, by=alice, name="Sales", lead=lead,
                            members=[Membership.objects.get(user=rita)])  # fmt: skip
-    return ada, northwind
+    InteractionFactory(org=acme, by=alice, contact=ada, channel="meeting", direction="outbound",
+                       subject="Quarterly review", body="Walked through the roadmap.")  # fmt: skip
+    now = timezone.now()
+    mine: dict[str, Any] = {"org": acme, "by": alice, "owner": alice, "contact": ada}
+    late = TaskFactory(**mine, priority="high", title="Send the revised proposal",
+                       due_at=now - timedelta(days=1))  # fmt: skip
+    TaskFactory(**mine, title="Call back about pricing", due_at=now + timedelta(hours=1),
+                reminder_at=now - timedelta(minutes=5))  # fmt: skip
+    done = TaskFactory(**mine, title="Book the demo")
+    with activate(acme):
+        task_complete(org=acme, task=done, by=alice)
+        reminders_run(org=acme)  # the bell has one unread
+    return ada, northwind, late
 
 
 def _look_at(page: Page, name: str, width: int) -> list[str]:
@@ -102,7 +131,7 @@ def _look_at(page: Page, name: str, width: int) -> list[str]:
 def test_it_shows_every_main_page_whole_and_accessible(
     page: Page, live_server: Any, acme: Organization, alice: User, width: int
 ) -> None:
-    contact, company = _seed(acme, alice)
+    contact, company, task = _seed(acme, alice)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": SIZES[width]})
     problems = []
@@ -111,7 +140,9 @@ def test_it_shows_every_main_page_whole_and_accessible(
         problems += _look_at(page, name, width)
     log_in(page, live_server.url, alice.email)
     for name, path in SIGNED_IN.items():
-        response = page.goto(live_server.url + path.format(contact=contact.pk, company=company.pk))
+        response = page.goto(
+            live_server.url + path.format(contact=contact.pk, company=company.pk, task=task.pk)
+        )
         assert response is not None, name
         assert response.ok, f"{name} answers {response.status}"
         problems += _look_at(page, name, width)

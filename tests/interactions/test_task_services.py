@@ -303,3 +303,48 @@ def test_an_interaction_moves_its_contacts_and_companys_last_interaction_forward
                         contact=contact, occurred_at=at - timedelta(days=1))  # fmt: skip
         assert Contact.objects.get(pk=contact.pk).last_interaction_at == at
         assert Company.objects.get(pk=company.pk).last_interaction_at == at
+
+
+def test_a_task_moved_to_a_contact_goes_to_their_company(acme, alice) -> None:
+    northwind = CompanyFactory(org=acme)
+    ada = ContactFactory(org=acme, company=northwind)
+    task = TaskFactory(org=acme, by=alice, owner=alice)
+    with activate(acme):
+        task_update(org=acme, task=task, by=alice, contact=ada)
+    assert _fresh(acme, task).company_id == northwind.pk
+
+
+def test_a_bulk_complete_skips_the_tasks_a_rep_may_not_change(acme, alice, rita) -> None:
+    hers = TaskFactory(org=acme, by=rita, owner=rita, title="Rita's")
+    alices = TaskFactory(org=acme, by=alice, owner=alice, title="Alice's")
+    with activate(acme):
+        applied = records_bulk_apply(
+            kind=registry.kind("task"), org=acme, by=rita, membership=rita.memberships.get(),
+            ids=[hers.pk, alices.pk], filters=None, action="complete", value="",
+        )  # fmt: skip
+    assert applied.count == 1
+    assert (_fresh(acme, hers).status, _fresh(acme, alices).status) == ("done", "open")
+
+
+def test_the_contact_a_merge_keeps_gets_its_next_step(acme, alice) -> None:
+    from crm.records.merging import records_merge
+
+    ada, twin = ContactFactory(org=acme), ContactFactory(org=acme)
+    TaskFactory(org=acme, by=alice, contact=twin, title="Twin's call", due_at=SOON)
+    with activate(acme):
+        records_merge(org=acme, kind=registry.kind("contact"), survivor=ada, others=[twin],
+                      values={}, by=alice)  # fmt: skip
+    assert _fresh(acme, ada).next_step == "Twin's call"
+
+
+def test_a_reminder_set_back_to_a_time_already_sent_is_sent_again(acme, alice) -> None:
+    from interactions.reminders import reminders_run
+
+    when = timezone.now() - timedelta(minutes=5)
+    task = TaskFactory(org=acme, by=alice, owner=alice, reminder_at=when)
+    with activate(acme):
+        reminders_run(org=acme)
+        task_update(org=acme, task=task, by=alice, reminder_at=when + timedelta(minutes=1))
+        task_update(org=acme, task=_fresh(acme, task), by=alice, reminder_at=when)
+        reminders_run(org=acme)
+        assert Notification.objects.filter(task=task, kind="reminder").count() == 2
