@@ -293,6 +293,8 @@ if vars().get("EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBacken
     vars()["EMAIL_BACKEND"] = "crm.mail.FramedConsoleBackend"  # easy to find among the logs
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds a mail server may take to answer before a send fails (and is retried).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- Static files: WhiteNoise -------------------------------------------------------------
 

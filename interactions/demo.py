@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from contacts.models import Company, Contact
 from crm.models import Organization, User
-from interactions.models import Interaction, Task
+from interactions.models import Interaction, Task, WebForm
 from interactions.services import contacts_next_step
+from interactions.webforms import webform_create
 
 Channel, Direction, Outcome = Interaction.Channel, Interaction.Direction, Interaction.Outcome
 
@@ -55,6 +56,14 @@ def seed(*, org: Organization, users: dict[str, User], **kwargs: Any) -> None:
         _seed_interactions(org, users)
     if not Task.objects.exists():
         _seed_tasks(org, users)
+    if not WebForm.objects.exists():  # an example to embed, given to the sales rep
+        webform_create(
+            org=org, by=None, name="Website: talk to sales", owner=users.get("rep"),
+            fields=[{"name": name, "required": name != "company"}
+                    for name in ("first_name", "last_name", "email", "company")],
+            consent_label="Email me news about the product (you can stop at any time)",
+            thank_you="Thanks! Someone from our sales team will be in touch within a day.",
+        )  # fmt: skip
 
 
 def _seed_interactions(org: Organization, users: dict[str, User]) -> None:
