@@ -6,6 +6,7 @@ import pytest
 from django.db import DatabaseError, connection
 
 from crm.tenancy import TenantModel, activate
+from tests.factories import ContactFactory
 from tests.isolation.registry import tenant_models
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +90,9 @@ def test_functions_that_read_past_the_policy_apply_it_themselves() -> None:
         "FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
         "WHERE p.prosecdef AND p.pronamespace = 'public'::regnamespace"
     )
-    assert sorted(name for name, *_ in definers) == ["crm_search_ids", "crm_search_words_unused"]
+    assert sorted(name for name, *_ in definers) == [
+        "crm_contacts_by_other_email", "crm_search_ids", "crm_search_words_unused",
+    ]  # fmt: skip
     for name, owner, can_login, source, config in definers:
         assert not can_login, f"{name} is owned by {owner}, which can log in"
         # Temporary tables, which the app role may create, come last: none stands in for ours.
@@ -106,6 +109,17 @@ def test_search_past_the_policy_finds_nothing_with_no_organisation_active() -> N
 
 def test_the_words_check_past_the_policy_answers_nothing_with_no_organisation_active() -> None:
     assert _rows("SELECT crm_search_words_unused(ARRAY['secret', 'nowhere'])") == []
+
+
+def test_the_address_lookup_past_the_policy_finds_nothing_with_no_organisation_active(
+    acme, globex
+) -> None:
+    ContactFactory(org=acme, email="ada@acme.test", other_emails=["ada@home.test"])
+    assert _rows("SELECT crm_contacts_by_other_email(ARRAY['ada@home.test'])") == []
+    with activate(globex):  # another organisation's: its own contacts only
+        assert _rows("SELECT crm_contacts_by_other_email(ARRAY['ada@home.test'])") == []
+    with activate(acme):
+        assert len(_rows("SELECT crm_contacts_by_other_email(ARRAY['ada@home.test'])")) == 1
 
 
 def test_the_app_role_is_not_a_member_of_any_role_that_bypasses_the_policy() -> None:
