@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import environ
 import pytest
+from celery._state import _set_task_join_will_block  # type: ignore[attr-defined]  # no stub
 from django.core.cache import cache
 from django.db import connection
 
@@ -210,6 +211,15 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Child]]:
     yield start
     for child in children:
         child.stop()
+
+
+@pytest.fixture(autouse=True)
+def _joins_allowed() -> None:
+    """Celery keeps "this process runs a task" in one flag for the whole process, set and
+    put back around each eager task: two threads running eager tasks at once (the tests
+    of concurrent sends and claims) can leave it set, and a later test's result.get()
+    would then refuse to wait for a real worker. Each test starts with it clear."""
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture
