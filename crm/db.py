@@ -64,3 +64,10 @@ def grant_app_role(alias: str = "default") -> None:
             f"EXECUTE 'REVOKE DELETE ON crm_auditevent FROM {role}'; "
             "END IF; END $$;"
         )
+
+
+def advisory_lock(key: str) -> None:
+    """Wait for, and hold until the transaction ends, the lock named `key`: two requests
+    that would both create the same row (a lead for a new address) take turns."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])

@@ -21,8 +21,6 @@ At most MAX_ITEMS items, tasks first. Times are in UTC; DTSTAMP is when the row 
 changed, so the same data always makes the same feed.
 """
 
-import hashlib
-import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -33,6 +31,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from crm import tokens
 from crm.audit import audit_record
 from crm.models import Membership, Organization, User
 from crm.tenancy import activate
@@ -54,26 +53,22 @@ _NOBODY = Organization(pk=0)  # no organisation has id 0: its feed query finds n
 _NO_FEED = (0, datetime(2000, 1, 1, tzinfo=UTC))  # no user has id 0: no member is found
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 # --- The member's address ------------------------------------------------------------------
 
 
 @transaction.atomic
 def calendar_feed_rotate(*, org: Organization, user: User) -> str:
     """Give the member a new feed address (the old one stops working); the token, once."""
-    secret = secrets.token_urlsafe(32)
+    secret = tokens.new_secret()
     feed, created = CalendarFeed.objects.get_or_create(
-        user=user, defaults={"org": org, "key_hash": _hash(secret)}
+        user=user, defaults={"org": org, "key_hash": tokens.secret_hash(secret)}
     )
     if not created:
-        feed.key_hash, feed.created_at = _hash(secret), timezone.now()
+        feed.key_hash, feed.created_at = tokens.secret_hash(secret), timezone.now()
         feed.save(update_fields=["key_hash", "created_at"])
     action = "calendar_feed.created" if created else "calendar_feed.rotated"
     audit_record(org=org, actor=user, action=action, target=feed)
-    return f"{org.pk}.{secret}"
+    return tokens.org_token(org.pk, secret)
 
 
 @transaction.atomic
@@ -91,12 +86,10 @@ def calendar_feed_owner(token: str) -> tuple[Organization, Membership] | None:
     """The organisation and the membership whose live feed `token` opens, or None. Every
     wrong token costs the same three queries, whichever part of it is wrong; run it in a
     transaction."""
-    org_id, _, secret = token.partition(".")
-    # ASCII digits only ("²".isdigit() is true, and int() refuses it), within a bigint.
-    valid = org_id.isascii() and org_id.isdigit() and len(org_id) < 19
-    org = Organization.objects.filter(pk=int(org_id) if valid else 0).first()
+    org_id, secret = tokens.split(token)
+    org = Organization.objects.filter(pk=org_id).first()
     with activate(org or _NOBODY):
-        feeds = CalendarFeed.objects.filter(key_hash=_hash(secret))
+        feeds = CalendarFeed.objects.filter(key_hash=tokens.secret_hash(secret))
         user_id, made = feeds.values_list("user_id", "created_at").first() or _NO_FEED
         # Still a member, and since before the feed was made: a member removed and invited
         # back does not get their old address back.

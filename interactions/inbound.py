@@ -7,23 +7,23 @@ row-level security, and no SECURITY DEFINER function may look past it for a call
 organisation (ARCHITECTURE.md). Only sha256(secret) is stored, compared in constant time.
 """
 
-import hashlib
 import hmac
 import re
-import secrets
 from datetime import datetime
 from typing import Any, cast
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
 from contacts.selectors import contact_by_address, contacts_with_other_addresses
 from contacts.services import contact_create
+from crm import tokens
 from crm.audit import audit_record
+from crm.db import advisory_lock
 from crm.models import Membership, Organization, User
 from crm.tenancy import activate
 from interactions import attachments, mail_in
@@ -31,41 +31,36 @@ from interactions.models import Interaction, Mailbox
 from interactions.services import EARLIEST, interaction_log
 
 _NOBODY = Organization(pk=0)  # no organisation has id 0: its mailbox query finds nothing
-_NO_HASH = hashlib.sha256(b"").hexdigest()
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+_NO_HASH = tokens.secret_hash("")
 
 
 def mailbox_org(token: str) -> Organization | None:
     """The organisation whose live mailbox `token` opens, or None. Every wrong token costs
     the same two queries and one comparison, whichever part of it is wrong."""
-    org_id, _, secret = token.partition(".")
-    # ASCII digits only ("²".isdigit() is true, and int() refuses it), within a bigint.
-    valid = org_id.isascii() and org_id.isdigit() and len(org_id) < 19
-    org = Organization.objects.filter(pk=int(org_id) if valid else 0).first()
+    org_id, secret = tokens.split(token)
+    org = Organization.objects.filter(pk=org_id).first()
     with activate(org or _NOBODY):
         stored = Mailbox.objects.filter(revoked_at__isnull=True).values_list("key_hash", flat=True)
         key_hash = stored.first() or _NO_HASH
-    matches = hmac.compare_digest(key_hash, _hash(secret))
+    matches = hmac.compare_digest(key_hash, tokens.secret_hash(secret))
     return org if matches and secret and key_hash != _NO_HASH else None
 
 
 @transaction.atomic
 def mailbox_rotate(*, org: Organization, by: User | None) -> str:
     """Give the organisation a new address (the old one stops working); the token, once."""
-    secret = secrets.token_urlsafe(32)
-    mailbox, created = Mailbox.objects.get_or_create(org=org, defaults={"key_hash": _hash(secret)})
+    secret = tokens.new_secret()
+    key_hash = tokens.secret_hash(secret)
+    mailbox, created = Mailbox.objects.get_or_create(org=org, defaults={"key_hash": key_hash})
     if not created:
         mailbox.key_hash, mailbox.rotated_at, mailbox.revoked_at = (
-            _hash(secret),
+            key_hash,
             timezone.now(),
             None,
         )
         mailbox.save(update_fields=["key_hash", "rotated_at", "revoked_at"])
     audit_record(org=org, actor=by, action="mailbox.rotated", target=mailbox)
-    return f"{org.pk}.{secret}"
+    return tokens.org_token(org.pk, secret)
 
 
 @transaction.atomic
@@ -88,7 +83,7 @@ def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
     parsed = mail_in.parse(raw)
     # The same message posted twice at once: the second waits here for the first's
     # transaction to end, then finds its row.
-    _lock(f"interactions.message:{org.pk}:{parsed.message_id}")
+    advisory_lock(f"interactions.message:{org.pk}:{parsed.message_id}")
     existing = Interaction.objects.filter(external_id=parsed.message_id).first()
     if existing is not None:
         return existing, False
@@ -148,12 +143,6 @@ def _store(org: Organization, parsed: mail_in.Parsed, written: list[str]) -> Int
     return interaction
 
 
-def _lock(key: str) -> None:
-    """Wait for, and hold until the transaction ends, the lock named `key`."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-
-
 def _text(value: str) -> str:
     return value.replace("\x00", "")
 
@@ -197,7 +186,7 @@ def _sender_contact(
     address = lead.address
     # Two messages from a new address at once would make two leads: the second waits for
     # the first's transaction to end, then finds its lead.
-    _lock(f"interactions.lead:{org.pk}:{address}")
+    advisory_lock(f"interactions.lead:{org.pk}:{address}")
     contact = _known(address)
     if contact is not None:
         return contact

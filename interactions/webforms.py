@@ -7,7 +7,6 @@ read: they sit behind row-level security. The key itself is no secret once a pag
 the form, so it is stored as it is; it is long enough not to be guessed, and replaceable.
 """
 
-import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -16,14 +15,16 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from contacts.models import ConsentEvent, Contact
 from contacts.selectors import contact_by_address
 from contacts.services import contact_save, contact_set_consent
+from crm import tokens
 from crm.audit import audit_record, diff
+from crm.db import advisory_lock
 from crm.models import Membership, Organization, User
 from crm.records.custom_fields import definitions
 from crm.records.models import CustomField
@@ -125,7 +126,7 @@ def webform_create(
     """Add a capture form, with a new key; it takes submissions at once."""
     values = _clean({"name": name, "fields": fields, "consent_label": consent_label,
                      "thank_you": thank_you, "owner": owner})  # fmt: skip
-    form = WebForm(org=org, key=secrets.token_urlsafe(32), **values)
+    form = WebForm(org=org, key=tokens.new_secret(), **values)
     form.full_clean(exclude=["org", "owner"])
     form.save()
     audit_record(org=org, actor=by, action="web_form.created", target=form)
@@ -159,7 +160,7 @@ def webform_update(*, org: Organization, form: WebForm, by: User | None, **field
 @transaction.atomic
 def webform_rotate(*, org: Organization, form: WebForm, by: User | None) -> WebForm:
     """Give the form a new address; the old one stops working at once."""
-    form.key = secrets.token_urlsafe(32)
+    form.key = tokens.new_secret()
     form.save(update_fields=["key", "updated_at"])
     audit_record(org=org, actor=by, action="web_form.rotated", target=form)
     return form
@@ -176,20 +177,18 @@ def webform_delete(*, org: Organization, form: WebForm, by: User | None) -> None
 
 
 def webform_token(form: WebForm) -> str:
-    return f"{form.org_id}.{form.key}"
+    return tokens.org_token(form.org_id, form.key)
 
 
 @contextmanager
 def webform_opened(token: str) -> Iterator[tuple[Organization, WebForm] | None]:
     """With the organisation of the live form that `token` opens active: (it, the form);
     None, and nothing active, for any other token. A malformed one costs no query."""
-    org_id, dot, key = token.partition(".")
-    # ASCII digits only ("²".isdigit() is true, and int() refuses it), within a bigint.
-    valid = dot and len(token) <= MAX_TOKEN and org_id.isascii() and org_id.isdigit()
-    if not (valid and len(org_id) < 19 and key and set(key) <= _KEY_CHARS):
+    org_id, key = tokens.split(token)
+    if not (org_id and len(token) <= MAX_TOKEN and key and set(key) <= _KEY_CHARS):
         yield None
         return
-    org = Organization.objects.filter(pk=int(org_id)).first()
+    org = Organization.objects.filter(pk=org_id).first()
     if org is None:
         yield None
         return
@@ -245,7 +244,7 @@ def webform_submit(
     # Two submissions from a new address at once would make two contacts: the second waits
     # for the first's transaction to end, then finds its contact. The key is the inbound
     # email's, so that a form and a message from the same new address make one contact too.
-    _lock(f"interactions.lead:{org.pk}:{email}")
+    advisory_lock(f"interactions.lead:{org.pk}:{email}")
     contact = _known(email)
     contact = _save_contact(org, form, contact, {**given, "email": email})
     if consent and form.consent_label:
@@ -271,12 +270,6 @@ def webform_submit(
 
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == ()
-
-
-def _lock(key: str) -> None:
-    """Wait for, and hold until the transaction ends, the lock named `key`."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def _known(email: str) -> Contact | None:
