@@ -73,7 +73,11 @@ class Interaction(TenantModel):
         "contacts.Company", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="interactions",
     )  # fmt: skip
-    # Deal and ticket links come with the sales and support apps.
+    deal = models.ForeignKey(
+        "sales.Deal", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="interactions",
+    )  # fmt: skip
+    # The ticket link comes with the support app.
     # The Message-ID of an email: ingesting the same message twice creates nothing new.
     external_id = models.CharField(max_length=300, blank=True, verbose_name="external ID")
     # By channel: a meeting's attendees and place, a social network and handle, …
@@ -105,6 +109,11 @@ class Interaction(TenantModel):
             ),
             models.Index(
                 fields=["org", "company", "-occurred_at", "-id"], name="interaction_company_when"
+            ),
+            models.Index(
+                fields=["org", "deal", "-occurred_at", "-id"],
+                name="interaction_deal_when",
+                condition=Q(deal__isnull=False),
             ),
             # An author's interactions, the latest first: the quick log's starting channel
             # (selectors.last_channel) on every record page, one row read, not all of theirs.
@@ -212,7 +221,10 @@ class Task(TenantModel):
     company = models.ForeignKey(
         "contacts.Company", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
     )
-    # Deal and ticket links come with the sales and support apps.
+    deal = models.ForeignKey(
+        "sales.Deal", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
+    # The ticket link comes with the support app.
     created_by = models.ForeignKey(
         "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         editable=False,
@@ -238,6 +250,10 @@ class Task(TenantModel):
             models.Index(fields=["org", "assignee", "status", "due_at"], name="task_assignee_due"),
             models.Index(fields=["org", "contact", "status", "due_at"], name="task_contact_due"),
             models.Index(fields=["org", "company", "status", "due_at"], name="task_company_due"),
+            models.Index(
+                fields=["org", "deal", "status", "due_at"], name="task_deal_due",
+                condition=Q(deal__isnull=False),
+            ),
             models.Index(fields=["org", "-status", "due_at", "id"], name="task_org_open_due"),
             models.Index(fields=["org", "-created_at", "-id"], name="task_org_created"),
             # What beat claims every minute: the open tasks whose reminder has not gone.

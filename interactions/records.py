@@ -7,12 +7,13 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from crm.models import Membership
 from crm.people import person_html
+from crm.permissions import can
 from crm.records import bulk
 from crm.records import columns as c
 from crm.records.filters import DATE, RecordFilter
@@ -268,6 +269,15 @@ def _complete(*, org: Any, by: Any, kind: Any, ids: list[int], value: str) -> in
 
 COMPLETE = bulk.BulkAction("complete", "Mark done", _complete)
 
+
+def _editable_tasks(membership: Any, found: QuerySet[Task]) -> QuerySet[Task]:
+    """The tasks among `found` this member may change: given to them or made by them;
+    any, for managers and admins."""
+    if can(membership, "task.edit_any"):
+        return found
+    return found.filter(Q(assignee_id=membership.user_id) | Q(created_by_id=membership.user_id))
+
+
 TASK = Kind(
     key="task",
     model=Task,
@@ -287,4 +297,5 @@ TASK = Kind(
     searchable=True,
     bulk_actions=(COMPLETE, bulk.ASSIGN_OWNER, bulk.TRASH),
     changed=services.tasks_changed,
+    editable=_editable_tasks,
 )

@@ -40,7 +40,9 @@ ICONS = [
     "file-text", "filter", "history", "home", "inbox", "keyboard", "list", "list-checks",
     "log-out", "mail", "menu", "merge", "message-circle", "message-square", "messages-square",
     "more-horizontal", "paperclip", "pencil", "phone", "plus", "search", "send", "settings",
-    "sliders-horizontal", "sticky-note", "trash-2", "upload", "users", "x",
+    "sliders-horizontal", "sticky-note", "trash-2", "upload", "users", "x", "handshake",
+    "kanban", "chart-column", "trophy", "circle-x", "rotate-ccw", "grip-vertical",
+    "trending-up", "hourglass",
 ]  # fmt: skip
 
 INTER_WEIGHTS = (400, 500, 600, 700)

@@ -216,6 +216,70 @@ class _TaskFactory(_ServiceFactory):
 TaskFactory = cast(Maker[Any], _TaskFactory)  # interactions.models.Task
 
 
+class _PipelineFactory(_ServiceFactory):
+    """A pipeline with the usual stages (qualification to won or lost)."""
+
+    class Meta:
+        model = "sales.Pipeline"
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        from sales.pipelines import pipeline_create
+
+        values.setdefault("name", f"Pipeline {next(_numbers)}")
+        return pipeline_create(org=org, by=by, **values)
+
+
+PipelineFactory = cast(Maker[Any], _PipelineFactory)  # sales.models.Pipeline
+
+
+class _StageFactory(_ServiceFactory):
+    """An open stage of a new pipeline of its own (so: another pipeline's than a deal's)."""
+
+    class Meta:
+        model = "sales.Stage"
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        from sales.models import Stage
+        from sales.pipelines import pipeline_create
+
+        pipeline = values.pop("pipeline", None) or pipeline_create(
+            org=org, by=by, name=f"Pipeline {next(_numbers)}", stages=()
+        )
+        values.setdefault("name", f"Stage {next(_numbers)}")
+        values.setdefault("position", pipeline.stages.count())
+        return Stage.objects.create(org=org, pipeline=pipeline, **values)
+
+
+StageFactory = cast(Maker[Any], _StageFactory)  # sales.models.Stage
+
+
+class _DealFactory(_ServiceFactory):
+    """A deal in the organisation's first pipeline (made if there is none), in its first
+    open stage unless `stage` says otherwise; `tags` are names."""
+
+    class Meta:
+        model = "sales.Deal"
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        from sales.models import Pipeline
+        from sales.pipelines import pipelines_ensure
+        from sales.services import deal_create
+
+        pipelines_ensure(org=org)
+        stage = values.get("stage")
+        values.setdefault("pipeline", stage.pipeline if stage else Pipeline.objects.first())
+        values.setdefault("title", f"Deal {next(_numbers)}")
+        if names := values.pop("tags", None):
+            values["tags"] = contact_services.tags_by_name(org=org, names=names, by=by)
+        return deal_create(org=org, by=by, **values)
+
+
+DealFactory = cast(Maker[Any], _DealFactory)  # sales.models.Deal
+
+
 def _nth_interaction(n: int) -> dict[str, Any]:
     # A minute apart, the first the oldest: its list sorts by when.
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(minutes=n)
@@ -231,6 +295,7 @@ KIND_FACTORIES: dict[str, tuple[Maker[Any], Callable[[int], dict[str, Any]]]] = 
     "project": (ProjectFactory, lambda n: {"name": f"Project {n:03d}"}),
     "interaction": (InteractionFactory, _nth_interaction),
     "task": (TaskFactory, lambda n: {"title": f"Task {n:03d}"}),
+    "deal": (DealFactory, lambda n: {"title": f"Deal {n:03d}"}),
 }  # fmt: skip
 
 

@@ -199,7 +199,8 @@ def bulk_action(kind: Kind, key: str) -> BulkAction:
 def _targets(
     kind: Kind, membership: Membership, ids: list[int] | None, filters: QueryDict | None
 ) -> list[int]:
-    """The ids of the records the member may see among `ids`, or matching `filters`."""
+    """The ids of the records the member may see (and change) among `ids`, or matching
+    `filters`."""
     if ids is not None:
         if not ids:
             raise ValidationError(f"Select at least one {kind.noun}, or choose all matching rows.")
@@ -214,6 +215,8 @@ def _targets(
                 f"The search matches more than {MAX_ROWS:,} {kind.nouns}: narrow it or use "
                 "other filters."
             )
+    if kind.editable is not None:  # those the member may see but not change are left alone
+        found = kind.editable(membership, found)
     found = found.order_by().select_related(None).prefetch_related(None)
     targets = sorted(found.values_list("pk", flat=True).distinct()[: MAX_ROWS + 1])
     if len(targets) > MAX_ROWS:

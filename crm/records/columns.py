@@ -78,6 +78,9 @@ class Column:
     # only those of the columns it shows; None (unknown) loads every field. The cells below
     # say theirs.
     reads: tuple[str, ...] | None = None
+    # The permission a member needs to see it at all, in the list, the chooser and exports
+    # ("deal.view_value": what deals are worth); "" for everyone who sees the list.
+    action: str = ""
 
     def __post_init__(self) -> None:
         if self.reads is None:
@@ -244,12 +247,18 @@ def custom_column(custom: CustomField) -> Column:
     )
 
 
-def available(kind: Kind, fields: Iterable[CustomField]) -> dict[str, Column]:
-    """Every column of a kind's list: the declared ones, then one per custom field."""
+def available(
+    kind: Kind, fields: Iterable[CustomField], membership: Any = None
+) -> dict[str, Column]:
+    """Every column of a kind's list: the declared ones, then one per custom field; with a
+    `membership`, only those it may see."""
+    from crm.permissions import can  # the roles' table is read when a page asks
+
     return {
-        **{column.key: column for column in kind.columns},
+        **{column.key: column for column in kind.columns
+           if not column.action or membership is None or can(membership, column.action)},
         **{f"custom_{custom.key}": custom_column(custom) for custom in fields},
-    }
+    }  # fmt: skip
 
 
 def _first(kind: Kind) -> str:
@@ -259,15 +268,15 @@ def _first(kind: Kind) -> str:
 
 def chosen_keys(
     kind: Kind, values: Iterable[str] | None, fields: Iterable[CustomField],
-    default: Sequence[str] = (),
+    default: Sequence[str] = (), membership: Any = None,
 ) -> list[str]:  # fmt: skip
     """The column keys asked for, as `?columns=a,b` or `?columns=a&columns=b`: unknown keys
-    dropped, each once, the name first. Nothing asked for means `default`, or the kind's
-    default columns."""
-    columns = available(kind, fields)
+    (and those the member may not see) dropped, each once, the name first. Nothing asked
+    for means `default`, or the kind's default columns."""
+    columns = available(kind, fields, membership)
     values = list(values or [])
     if not values:
-        return list(default or kind.default_columns)
+        return [key for key in (default or kind.default_columns) if key in columns]
     keys = [_first(kind)]
     for value in values:
         for key in value.split(","):
@@ -277,23 +286,26 @@ def chosen_keys(
 
 
 def chosen(
-    kind: Kind, query: QueryDict, fields: Sequence[CustomField], default: Sequence[str] = ()
-) -> list[Column]:
-    """The columns a list's query string asks for, among the declared and custom ones."""
-    columns = available(kind, fields)
-    keys = chosen_keys(kind, query.getlist("columns"), fields, default)
+    kind: Kind, query: QueryDict, fields: Sequence[CustomField], default: Sequence[str] = (),
+    membership: Any = None,
+) -> list[Column]:  # fmt: skip
+    """The columns a list's query string asks for, among the declared and custom ones (and,
+    with a `membership`, among those it may see)."""
+    columns = available(kind, fields, membership)
+    keys = chosen_keys(kind, query.getlist("columns"), fields, default, membership)
     return [columns[key] for key in keys]
 
 
 def choices(
-    kind: Kind, shown: Sequence[Column], fields: Iterable[CustomField]
+    kind: Kind, shown: Sequence[Column], fields: Iterable[CustomField], membership: Any = None
 ) -> list[dict[str, Any]]:
-    """Every column of a kind, custom fields included, for the chooser's checkboxes."""
+    """Every column of a kind the member may see, custom fields included, for the chooser's
+    checkboxes."""
     keys = {column.key for column in shown}
     first = _first(kind)
     return [
         {"key": c.key, "label": c.label, "checked": c.key in keys, "locked": c.key == first}
-        for c in available(kind, fields).values()
+        for c in available(kind, fields, membership).values()
     ]
 
 

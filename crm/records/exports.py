@@ -70,7 +70,7 @@ def filtered(
             f"The search matches more than {SEARCH_MAX_ROWS:,} {kind.nouns}: narrow it to export."
         )
     default = kind.export_columns or kind.default_columns
-    return found, columns.chosen(kind, params, filters.custom_fields, default)
+    return found, columns.chosen(kind, params, filters.custom_fields, default, membership)
 
 
 def count_capped(queryset: QuerySet[Any], cap: int) -> int:

@@ -133,7 +133,7 @@ class RecordFilter(django_filters.FilterSet):
 
     def __init__(
         self, data: Any = None, queryset: QuerySet[Any] | None = None, *, kind: Kind,
-        search_limit: int = COUNT_CAP + 1,
+        search_limit: int = COUNT_CAP + 1, membership: Any = None,
     ) -> None:  # fmt: skip
         # django-filter's own __init__, but for the copy of the filters: it deep-copies every
         # filter on every page (a tenth of a list's CPU), where a copy with its own `extra`
@@ -148,6 +148,7 @@ class RecordFilter(django_filters.FilterSet):
         for found in self.filters.values():
             found.model, found.parent = queryset.model, self
         self.kind = kind
+        self.membership = membership  # whose list: a kind may hide filters from some roles
         # Choices from the scoped managers: this organisation's people and tags only.
         if kind.owner_field:
             self.filters["owner"].field_name = kind.owner_field
@@ -297,8 +298,9 @@ def list_rows(
     says when it reached them, so that the rows may be only a sample.
     """
     filters = kind.filterset(
-        data or None, queryset=kind.visible(membership), kind=kind, search_limit=search_limit
-    )
+        data or None, queryset=kind.visible(membership), kind=kind, search_limit=search_limit,
+        membership=membership,
+    )  # fmt: skip
     if filters.is_bound and not filters.is_valid():
         return filters, filters.queryset.none()
     found = filters.qs

@@ -98,6 +98,10 @@ class Kind:
     # Deletes these expired ids of the Trash for good, when a kind needs more than deleting
     # the rows: purge(org=, kind=, ids=) (a contact's search words, a company's contacts).
     purge: Callable[..., None] | None = None
+    # The records among `found` a member may change, where that is fewer than those they
+    # may see (a rep reads colleagues' deals, changes only their own): editable(membership,
+    # found) -> QuerySet. Bulk actions apply to these alone.
+    editable: Callable[[Membership, models.QuerySet[Any]], models.QuerySet[Any]] | None = None
     # Called after a bulk edit, a move to the Trash or a restore changed these records:
     # changed(org=, ids=), for what the kind keeps elsewhere (a contact's next step).
     changed: Callable[..., None] | None = None

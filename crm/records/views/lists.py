@@ -26,7 +26,11 @@ def record_list(request: OrgRequest, kind: Kind) -> HttpResponse:
 
     def columns(filters: RecordFilter) -> list[record_columns.Column]:
         # Declared, or one of the organisation's custom fields, which the filters read.
-        shown.extend(record_columns.chosen(kind, request.GET, filters.custom_fields))
+        shown.extend(
+            record_columns.chosen(
+                kind, request.GET, filters.custom_fields, membership=request.membership
+            )
+        )
         return shown
 
     filters, page = list_page(kind, request.membership, request.GET, columns=columns)
@@ -55,7 +59,7 @@ def _list_context(
     slug = request.org.slug
     return {
         "columns": shown,
-        "column_choices": record_columns.choices(kind, shown, fields),
+        "column_choices": record_columns.choices(kind, shown, fields, request.membership),
         # Read only when the whole page renders: htmx swaps of the results skip the menu.
         "saved_views": saved_view_list(request.user, kind.key),
         "view_state": {"query": query.urlencode(), "columns": keys},
