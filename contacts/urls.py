@@ -9,6 +9,7 @@ app_name = "contacts"
 
 urlpatterns = [
     path("contacts/new/", views.contact_new, name="new"),
+    path("contacts/suggest/", views.contact_suggest, name="contact_suggest"),
     path("contacts/<int:contact_id>/", views.contact_detail, name="detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="edit"),
     path("contacts/<int:contact_id>/delete/", views.contact_delete, name="delete"),

@@ -5,19 +5,24 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import selectors
 from contacts.forms import ContactForm, contact_form_save, initial_for
 from contacts.models import Contact
 from contacts.records import CONTACT, CONTACT_TAGS
+from crm.params import text_param
 from crm.permissions import can, org_member
 from crm.records import services as records
 from crm.records.facts import record_facts
+from crm.records.search import search
 from crm.records.views import gone, look_alike
 from crm.records.views.trash import say_trashed
 from crm.requests import OrgRequest
 from crm.selectors import object_history
+
+SUGGESTIONS = 10
 
 
 def _visible_contact(request: OrgRequest, contact_id: int) -> Contact | None:
@@ -90,3 +95,17 @@ def contact_delete(request: OrgRequest, contact_id: int) -> HttpResponse:
         say_trashed(request, contact)
         return redirect("contact:list", request.org.slug)
     return render(request, "contacts/contact_delete.html", {"contact": contact})
+
+
+@require_GET
+@org_member("contact.view")
+def contact_suggest(request: OrgRequest) -> HttpResponse:
+    """<option> elements for a contact box (a deal's primary contact), as the user types:
+    "Name <address>", which the box reads back by its address."""
+    text = (text_param(request.GET, "contact") or text_param(request.GET, "q")).strip()
+    if len(text) < 2:
+        return HttpResponse("")
+    found = search(selectors.contact_list(request.membership), text, limit=SUGGESTIONS * 5)
+    people = found.exclude(email="").order_by("last_name", "first_name", "id")[:SUGGESTIONS]
+    shown = ((f"{c.name} <{c.email}>" if c.name else c.email,) for c in people)
+    return HttpResponse(format_html_join("", '<option value="{}"></option>', shown))

@@ -130,4 +130,8 @@ VERBS = {
     "permissions_updated": "Permissions changed",
     "security_updated": "Security settings changed",
     "visibility_updated": "Who sees what changed",
+    "moved": "Moved to another stage",
+    "won": "Won",
+    "lost": "Lost",
+    "reopened": "Reopened",
 }

@@ -183,3 +183,31 @@ def register_topbar(template: str) -> None:
 
 def topbar() -> list[str]:
     return list(_topbar)
+
+
+# --- Cards on record pages ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordCard:
+    """A card of the right column of a record's page that another app fills (a contact's
+    deals): its template, given `card` (what `data(request, record)` returns; None hides it
+    for this member)."""
+
+    template: str
+    data: Callable[[Any, Any], Any]
+    order: int
+
+
+_record_cards: dict[str, dict[str, RecordCard]] = {}
+
+
+def register_record_card(
+    kind: str, template: str, data: Callable[[Any, Any], Any], *, order: int
+) -> None:
+    """Show `template` on the pages of records of `kind` ("contact", "company")."""
+    _record_cards.setdefault(kind, {})[template] = RecordCard(template, data, order)
+
+
+def record_cards(kind: str) -> list[RecordCard]:
+    return sorted(_record_cards.get(kind, {}).values(), key=lambda card: card.order)

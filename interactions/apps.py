@@ -10,19 +10,30 @@ class InteractionsConfig(AppConfig):
     def ready(self) -> None:
         from celery.schedules import crontab
 
+        from contacts.models import Company, Contact
+        from contacts.selectors import company_list, contact_list
         from crm import contributions, permissions
         from crm.models import Role
         from crm.permissions import ALL_ROLES, CRM_WRITERS
         from crm.records import registry
         from crm.records.merging import register_after_merge, register_link
         from crm.signals import demo_seeded
-        from interactions import demo, home, isolation
+        from interactions import demo, home, isolation, timeline
         from interactions import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
         from interactions.models import Interaction, Task
         from interactions.records import INTERACTION, TASK
 
         registry.register(INTERACTION)
         registry.register(TASK)
+        # Contacts' and companies' pages have a timeline (other apps add their records').
+        timeline.register_host(timeline.Host(
+            key="contact", model=Contact, prefix="contacts", visible=contact_list,
+            page="contacts:detail", links=lambda contact: {"contact": contact},
+        ))  # fmt: skip
+        timeline.register_host(timeline.Host(
+            key="company", model=Company, prefix="companies", visible=company_list,
+            page="contacts:company_detail", links=lambda company: {"company": company},
+        ))  # fmt: skip
         writers = CRM_WRITERS | {Role.REP, Role.AGENT}
         permissions.register_actions({
             "interaction.view": ALL_ROLES,

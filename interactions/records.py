@@ -38,6 +38,7 @@ class InteractionFilter(RecordFilter):
     # contact would be the organisation's whole address book.
     contact = django_filters.NumberFilter(field_name="contact_id", label="Contact (id)")
     company = django_filters.NumberFilter(field_name="company_id", label="Company (id)")
+    deal = django_filters.NumberFilter(field_name="deal_id", label="Deal (id)")
     sort = django_filters.OrderingFilter(
         fields=(("occurred_at", "name"), ("channel", "channel"), ("subject", "subject"),
                 ("created_at", "created")),
@@ -190,6 +191,7 @@ class TaskFilter(RecordFilter):
     )
     contact = django_filters.NumberFilter(field_name="contact_id", label="Contact (id)")
     company = django_filters.NumberFilter(field_name="company_id", label="Company (id)")
+    deal = django_filters.NumberFilter(field_name="deal_id", label="Deal (id)")
     sort = django_filters.OrderingFilter(
         fields=(("due_at", "due"), ("priority", "priority"), ("title", "name"),
                 ("created_at", "created")),

@@ -8,16 +8,19 @@ finds what they logged about a colleague's contact in the list.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
+from django.core.cache import cache
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from contacts.models import Company, Contact
 from crm.models import Membership, Organization, User
 from crm.selectors import person_fields_unshown
-from crm.tenancy import require_org
+from crm.tenancy import cache_key, require_org
 from interactions.models import Attachment, Interaction, Task
+from interactions.timeline import after as after_entry
+from interactions.timeline import everything, host_of, source, sources_for
 
 PAGE = 20
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,24 +66,37 @@ def task_list(membership: Membership) -> QuerySet[Task]:
     return cast(QuerySet[Task], found)
 
 
-def record_tasks(record: Contact | Company) -> list[Task]:
-    """A contact's or company's open tasks, the first due first: what its page lists above
-    the timeline. At most 20; the Tasks list has the rest."""
-    key = "contact" if isinstance(record, Contact) else "company"
+def record_tasks(record: Any) -> list[Task]:
+    """A record's (a contact's, a company's, a deal's) open tasks, the first due first: what
+    its page lists beside the timeline. At most 20; the Tasks list has the rest."""
+    key = host_of(record).key
     found = Task.objects.open().filter(**{key: record}).select_related("assignee")
     found = found.defer("search_text", *person_fields_unshown("assignee"))
     return list(found.order_by(F("due_at").asc(nulls_last=True), "id")[:20])
 
 
 def last_channel(user: User) -> str:
-    """The channel this member logged last, which the quick log starts with."""
+    """The channel this member logged last, which the quick log starts with: kept in the
+    cache by interaction_log, read from the log when the cache has forgotten it."""
+    key = last_channel_key(user.pk)
+    found = cache.get(key)
+    if found in Interaction.Channel.values:
+        return str(found)
     found = (
         Interaction.objects.filter(author=user)
         .order_by("-created_at", "-id")
         .values_list("channel", flat=True)
         .first()
-    )
-    return found or Interaction.Channel.CALL
+    ) or Interaction.Channel.CALL
+    cache.set(key, found, LAST_CHANNEL_SECONDS)
+    return str(found)
+
+
+LAST_CHANNEL_SECONDS = 7 * 24 * 3600
+
+
+def last_channel_key(user_id: int) -> str:
+    return cache_key("last_channel", user_id)
 
 
 @dataclass(frozen=True)
@@ -96,25 +112,16 @@ class TimelinePage:
 
 
 def timeline(
-    record: Contact | Company, *, before: Cursor | None = None, channel: str | None = None,
-    limit: int = PAGE,
+    record: Any, *, before: Cursor | None = None, channel: str | None = None, limit: int = PAGE,
 ) -> TimelinePage:  # fmt: skip
-    """A contact's or company's interactions, newest first, `limit` at a time: each page
-    starts after the (occurred_at, id) of the last one, on the index, never at an OFFSET.
+    """A record's interactions alone, newest first, `limit` at a time: each page starts
+    after the (occurred_at, id) of the last one, on the index, never at an OFFSET.
 
     Whoever may open the record sees all of its timeline (see the module's docstring)."""
-    key = "contact" if isinstance(record, Contact) else "company"
-    found = Interaction.objects.alive().filter(**{key: record})
-    if channel:
-        found = found.filter(channel=channel)
+    found = _interactions(record, host_of(record).key, channel)
     if before is not None:
         when, pk = before
         found = found.filter(Q(occurred_at__lt=when) | Q(occurred_at=when, pk__lt=pk))
-    found = found.select_related("author").defer("search_text", *person_fields_unshown("author"))
-    # The paperclip's count: a subquery run for the page's rows only, not a join to group.
-    attached = Attachment.objects.filter(interaction=OuterRef("pk")).values("interaction")
-    count = Subquery(attached.annotate(n=Count("pk")).values("n"))
-    found = found.annotate(attachment_count=Coalesce(count, 0))
     rows = list(found.order_by("-occurred_at", "-pk")[: limit + 1])
     entries = rows[:limit]
     more = len(rows) > limit
@@ -138,18 +145,20 @@ def parse_cursor(token: str | None) -> Cursor | None:
         return None
 
 
-# --- A record's timeline: interactions and done tasks, merged by time ------------------------
+# --- A record's timeline: interactions, done tasks and what other apps add, merged by time --
 
-# On a tie of times, an interaction comes before a task; then the higher id first.
-_RANK = {"interaction": 1, "task": 0}
+# On a tie of times, an interaction comes before a task, and both before other sources'
+# entries (their ranks are lower); then the higher id first.
+_RANK = {"i": 2, "t": 1}
 
 
 @dataclass(frozen=True)
 class MergedPage:
-    """Timeline entries newest first (interactions, and tasks at the time they were done),
-    and the token of the next (older) page, "" when there is none."""
+    """Timeline entries newest first (interactions, tasks at the time they were done, and
+    the entries of other sources), and the token of the next (older) page, "" when there
+    is none. Each entry carries `timeline_template`, which renders it."""
 
-    entries: list[Interaction | Task]
+    entries: list[Any]
     next_token: str
 
     @property
@@ -158,63 +167,91 @@ class MergedPage:
 
 
 def record_timeline(
-    record: Contact | Company, *, before: str | None = None, channel: str | None = None,
-    limit: int = PAGE,
+    record: Any, *, before: str | None = None, channel: str | None = None, limit: int = PAGE,
 ) -> MergedPage:  # fmt: skip
     """A record's timeline page: its interactions (`timeline`) and, unless a channel is
-    chosen, its done tasks, merged by time. Each source is read by keyset after the last
-    entry shown, so that a record with 10,000 of either opens as fast as one with 10."""
+    chosen, its done tasks and the entries other apps add (a deal's stage changes), merged
+    by time. Each source is read by keyset after the last entry shown, so that a record with
+    10,000 of any of them opens as fast as one with 10."""
+    key = host_of(record).key
     cursor = parse_timeline_token(before)
-    kind, when, pk = cursor if cursor else ("interaction", None, 0)
-    found = timeline(
-        record,
-        before=(when, pk if kind == "interaction" else 0) if when else None,
-        channel=channel, limit=limit,
-    )  # fmt: skip
-    tasks: list[Task] = []
+    letter, when, pk = cursor if cursor else ("i", None, 0)
+    cursor_rank = _rank(letter)
+
+    def after(rank: int) -> Any:
+        return after_entry(when, pk, rank, cursor_rank) if when is not None else everything
+
+    found = after(_RANK["i"])(_interactions(record, key, channel), "occurred_at")
+    rows: list[tuple[str, Any]] = [
+        ("i", e) for e in found.order_by("-occurred_at", "-pk")[: limit + 1]
+    ]
     if not channel:
-        key = "contact" if isinstance(record, Contact) else "company"
         done = Task.objects.alive().filter(**{key: record}, completed_at__isnull=False)
-        if when is not None:
-            if kind == "task":
-                done = done.filter(Q(completed_at__lt=when) | Q(completed_at=when, pk__lt=pk))
-            else:  # a task done at the same instant as an interaction comes after it
-                done = done.filter(completed_at__lte=when)
-        done = done.select_related("assignee")
+        done = after(_RANK["t"])(done, "completed_at").select_related("assignee")
         done = done.defer("search_text", *person_fields_unshown("assignee"))
-        tasks = list(done.order_by("-completed_at", "-pk")[: limit + 1])
-    both: list[Interaction | Task] = [*found.entries, *tasks[:limit]]
-    merged = sorted(
-        both,
-        key=lambda entry: (_entry_time(entry), _RANK[_entry_kind(entry)], entry.pk),
-        reverse=True,
-    )
-    entries = merged[:limit]
-    more = len(merged) > limit or found.next_cursor is not None or len(tasks) > limit
-    older = ""  # where the next (older) page starts: "i…" or "t…", the last entry shown
-    if more and entries:
-        last = entries[-1]
-        older = f"{_entry_kind(last)[0]}{cursor_token((_entry_time(last), last.pk))}"
-    return MergedPage(entries, older)
+        rows += [("t", task) for task in done.order_by("-completed_at", "-pk")[: limit + 1]]
+        for extra in sources_for(key):
+            rows += [
+                (extra.letter, e) for e in extra.fetch(record, key, after(extra.rank), limit + 1)
+            ]
+    rows.sort(key=lambda item: (_time(*item), _rank(item[0]), item[1].pk), reverse=True)
+    shown = rows[:limit]
+    for letter_, entry in shown:
+        entry.timeline_template = _template(letter_)
+    older = ""  # where the next (older) page starts: the letter and cursor of the last entry
+    if len(rows) > limit and shown:
+        last_letter, last = shown[-1]
+        older = f"{last_letter}{cursor_token((_time(last_letter, last), last.pk))}"
+    return MergedPage([entry for _, entry in shown], older)
 
 
-def _entry_kind(entry: Interaction | Task) -> str:
-    return "task" if isinstance(entry, Task) else "interaction"
+def _interactions(record: Any, key: str, channel: str | None) -> QuerySet[Interaction]:
+    found = Interaction.objects.alive().filter(**{key: record})
+    if channel:
+        found = found.filter(channel=channel)
+    found = found.select_related("author").defer("search_text", *person_fields_unshown("author"))
+    # The paperclip's count: a subquery run for the page's rows only, not a join to group.
+    attached = Attachment.objects.filter(interaction=OuterRef("pk")).values("interaction")
+    count = Subquery(attached.annotate(n=Count("pk")).values("n"))
+    return found.annotate(attachment_count=Coalesce(count, 0))
 
 
-def _entry_time(entry: Interaction | Task) -> datetime:
-    if isinstance(entry, Task):
-        assert entry.completed_at is not None
-        return entry.completed_at
-    return entry.occurred_at
+def _rank(letter: str) -> int:
+    if letter in _RANK:
+        return _RANK[letter]
+    found = source(letter)
+    return found.rank if found else 0
+
+
+def _time(letter: str, entry: Any) -> datetime:
+    if letter == "i":
+        return cast(datetime, entry.occurred_at)
+    if letter == "t":
+        return cast(datetime, entry.completed_at)
+    found = source(letter)
+    assert found is not None
+    return found.time(entry)
+
+
+def _template(letter: str) -> str:
+    if letter == "i":
+        return "interactions/_entry.html"
+    if letter == "t":
+        return "interactions/_task_entry.html"
+    found = source(letter)
+    assert found is not None
+    return found.template
 
 
 def parse_timeline_token(token: str | None) -> tuple[str, datetime, int] | None:
-    """("interaction" or "task", time, id) of a token of `record_timeline`; a bare token of
-    `cursor_token` is an interaction's. None for anything else."""
+    """(letter, time, id) of a token of `record_timeline`: "i…" an interaction's, "t…" a
+    task's, another letter a registered source's; a bare token of `cursor_token` is an
+    interaction's. None for anything else."""
     token = token or ""
-    kind = "interaction"
-    if token[:1] in ("i", "t"):
-        kind, token = ("task" if token[0] == "t" else "interaction"), token[1:]
+    letter = "i"
+    if token[:1].isalpha():
+        letter, token = token[0], token[1:]
+        if letter not in _RANK and source(letter) is None:
+            return None
     found = parse_cursor(token)
-    return (kind, found[0], found[1]) if found else None
+    return (letter, found[0], found[1]) if found else None

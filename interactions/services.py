@@ -4,6 +4,7 @@ is audited."""
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, Subquery, Value
@@ -18,7 +19,7 @@ from crm.permissions import can
 from crm.records import registry
 from crm.records.services import records_trash
 from crm.tasks import enqueue
-from interactions import html_body
+from interactions import html_body, selectors
 from interactions.models import Interaction, Notification, Task
 
 # How far from now an interaction may be dated: a little ahead, for a clock that runs
@@ -99,9 +100,12 @@ def interaction_log(
     fields.setdefault("author", by)
     interaction = Interaction(org=org, direction=direction, contact=contact, company=company,
                               **{**fields, "occurred_at": occurred_at or now})  # fmt: skip
-    interaction.full_clean(exclude=["org", "author", "contact", "company", "search_text"])
+    interaction.full_clean(exclude=["org", "author", "contact", "company", "deal", "search_text"])
     interaction.save()
     _touch(interaction)
+    if interaction.author_id:  # the quick log starts with it next time (selectors.last_channel)
+        key = selectors.last_channel_key(interaction.author_id)
+        cache.set(key, interaction.channel, selectors.LAST_CHANNEL_SECONDS)
     audit_record(org=org, actor=by, action="interaction.logged", target=interaction)
     enqueue("interactions.followups_schedule", org_id=org.pk, interaction_id=interaction.pk)
     return interaction
@@ -131,7 +135,7 @@ def interaction_update(
     before = {name: getattr(interaction, name) for name in fields}
     for name, value in fields.items():
         setattr(interaction, name, value)
-    interaction.full_clean(exclude=["org", "author", "contact", "company", "search_text"])
+    interaction.full_clean(exclude=["org", "author", "contact", "company", "deal", "search_text"])
     interaction.save()
     _touch(interaction)
     changes = diff(before, fields)
@@ -155,6 +159,7 @@ def interaction_delete(*, org: Organization, interaction: Interaction, by: User 
 # What an edit of a task may change: the rest is who made it and why.
 TASK_EDITABLE = frozenset({
     "title", "notes", "due_at", "assignee", "priority", "reminder_at", "contact", "company",
+    "deal",
 })  # fmt: skip
 
 
@@ -236,7 +241,9 @@ def task_create(
         company = contact.company
     task = Task(org=org, created_by=by, contact=contact, company=company,
                 source_key=source_key, **fields)  # fmt: skip
-    task.full_clean(exclude=["org", "assignee", "contact", "company", "created_by", "search_text"])
+    task.full_clean(
+        exclude=["org", "assignee", "contact", "company", "deal", "created_by", "search_text"]
+    )
     try:
         with transaction.atomic():  # a savepoint: the same source at the same instant
             task.save()
@@ -283,7 +290,9 @@ def task_update(*, org: Organization, task: Task, by: User | None, **fields: Any
     # The edit form gives whole minutes back: the same minute is the same reminder.
     if "reminder_at" in fields and _minute(fields["reminder_at"]) != _minute(before["reminder_at"]):
         task.reminded_at = None
-    task.full_clean(exclude=["org", "assignee", "contact", "company", "created_by", "search_text"])
+    task.full_clean(
+        exclude=["org", "assignee", "contact", "company", "deal", "created_by", "search_text"]
+    )
     task.save()
     contacts.add(task.contact_id)
     contacts_next_step(contact_ids=[pk for pk in contacts if pk])

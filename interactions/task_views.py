@@ -13,12 +13,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts import selectors as contact_selectors
-from contacts.models import Company, Contact
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.requests import OrgRequest
-from interactions import selectors, services
+from interactions import selectors, services, timeline
 from interactions.forms import TaskForm, task_form_for
 from interactions.models import Task
 
@@ -45,19 +43,14 @@ def _next(request: OrgRequest, task: Task | None = None) -> str:
     return reverse("task:list", args=[request.org.slug])
 
 
-def _links(request: OrgRequest) -> dict[str, Any]:
-    """The contact or company a new task is for (?contact=<id> or ?company=<id>), among
-    those the member may see: 404 for one they may not, as for one that does not exist."""
+def _record(request: OrgRequest) -> Any:
+    """The record a new task is for (?contact=<id>, ?company=<id>, ?deal=<id>…), among those
+    the member may see: 404 for one they may not, as for one that does not exist."""
     source = request.POST if request.method == "POST" else request.GET
-    links: dict[str, Any] = {}
-    contact_id, company_id = source.get("contact", ""), source.get("company", "")
-    if contact_id:
-        people = contact_selectors.contact_list(request.membership)
-        links["contact"] = get_object_or_404(people, pk=_id(contact_id))
-    elif company_id:
-        companies = contact_selectors.company_list(request.membership)
-        links["company"] = get_object_or_404(companies, pk=_id(company_id))
-    return links
+    for host in reversed(timeline.hosts()):  # the most particular first: a deal's, then…
+        if record_id := source.get(host.key, ""):
+            return get_object_or_404(host.visible(request.membership), pk=_id(record_id))
+    return None
 
 
 def _id(value: str) -> int:
@@ -68,10 +61,10 @@ def _id(value: str) -> int:
 
 
 def tasks_card_context(
-    request: OrgRequest, record: Contact | Company, form: TaskForm | None = None
+    request: OrgRequest, record: Any, form: TaskForm | None = None
 ) -> dict[str, Any]:
     """What a record page's Tasks card shows: its open tasks and the quick add."""
-    key = "contact" if isinstance(record, Contact) else "company"
+    key = timeline.host_of(record).key
     slug = request.org.slug
     may_add = can(request.membership, "task.edit")
     if form is None and may_add:
@@ -89,8 +82,8 @@ def tasks_card_context(
 def task_new(request: OrgRequest) -> HttpResponse:
     """The page that adds a task, which the Tasks card of a record's page also posts to
     (htmx: the card comes back with the task in it)."""
-    links = _links(request)
-    record = links.get("contact") or links.get("company")
+    record = _record(request)
+    links = timeline.host_of(record).links(record) if record is not None else {}
     if request.method == "POST":
         form = TaskForm(request.POST)
         if form.is_valid():
@@ -112,9 +105,12 @@ def task_new(request: OrgRequest) -> HttpResponse:
             return render(request, "interactions/_tasks_card.html", context)
     else:
         form = TaskForm(initial={"assignee": request.user.pk, "due_at": _tomorrow_morning()})
+    host = timeline.host_of(record) if record is not None else None
     context = {
         "form": form,
-        "links": links,
+        "record": record,
+        "record_key": host.key if host else "",
+        "record_url": reverse(host.page, args=[request.org.slug, record.pk]) if host else "",
         "next": _next(request) if "next" in request.GET else "",
     }
     return render(

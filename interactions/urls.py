@@ -1,9 +1,10 @@
-"""An interaction's pages, and the timeline and quick log of a contact's or company's page,
-under /o/<org_slug>/; the list across channels is the platform's (crm.records.urls)."""
+"""An interaction's pages, and the timeline and quick log of a record's page (a contact's,
+a company's, a deal's), under /o/<org_slug>/; the list across channels is the platform's
+(crm.records.urls)."""
 
 from django.urls import path
 
-from interactions import inbound_views, outbound_views, views, webform_views
+from interactions import inbound_views, outbound_views, timeline, views, webform_views
 from interactions.attachment_views import attachment_download
 from interactions.followup_views import followup_settings
 
@@ -18,7 +19,6 @@ urlpatterns = [
         attachment_download,
         name="attachment",
     ),
-    path("contacts/<int:contact_id>/interactions/", views.record_timeline, name="contact_timeline"),
     path("settings/email-in/", inbound_views.mailbox_settings, name="mailbox"),
     path("settings/email-in/rotate/", inbound_views.mailbox_rotate, name="mailbox_rotate"),
     path("settings/follow-ups/", followup_settings, name="followups"),
@@ -47,7 +47,15 @@ urlpatterns = [
         outbound_views.interaction_delivery,
         name="delivery",
     ),
-    path(
-        "companies/<int:company_id>/interactions/", views.record_timeline, name="company_timeline"
-    ),
+    # A timeline and quick log per record that has them (interactions.timeline): contacts,
+    # companies, and those other apps declare.
+    *[
+        path(
+            f"{host.prefix}/<int:{host.key}_id>/interactions/",
+            views.record_timeline,
+            {"host": host.key},
+            name=f"{host.key}_timeline",
+        )
+        for host in timeline.hosts()
+    ],
 ]

@@ -1,55 +1,41 @@
-"""The quick log and timeline of a contact's or company's page, and an interaction's page,
+"""The quick log and timeline of a record's page, and an interaction's page,
 edit and delete (the list across channels is the platform's, crm.records)."""
 
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from contacts import selectors as contact_selectors
-from contacts.models import Company, Contact
+from contacts.models import Contact
 from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.requests import OrgRequest
-from interactions import selectors, services
+from interactions import selectors, services, timeline
 from interactions.forms import InteractionForm, blank_form, form_for
 from interactions.models import Interaction
 
 
-def _record(request: OrgRequest, contact_id: int | None, company_id: int | None) -> Any:
-    # Through the member's visible lists: a colleague's record a rep may not see answers
-    # the same 404 as another organisation's.
-    if contact_id is not None:
-        found: Any = contact_selectors.contact_list(request.membership).filter(pk=contact_id)
-    else:
-        found = contact_selectors.company_list(request.membership).filter(pk=company_id or 0)
-    record = found.first()
-    if record is None:
-        raise Http404
-    return record
-
-
-def timeline_context(request: OrgRequest, record: Contact | Company) -> dict[str, Any]:
+def timeline_context(request: OrgRequest, record: Any) -> dict[str, Any]:
     """What the timeline section of a record's page shows, from the page's query."""
+    host = timeline.host_of(record)
     channel = request.GET.get("channel", "")
     channel = channel if channel in Interaction.Channel.values else ""
     token = request.GET.get("before")
     before = selectors.parse_timeline_token(token)
     page = selectors.record_timeline(record, before=token, channel=channel or None)
-    key = "contact_id" if isinstance(record, Contact) else "company_id"
     return {
         "record": record,
         "page": page,
         "channel": channel,
         "channels": Interaction.Channel.choices,
         "timeline_url": reverse(
-            f"interactions:{key.removesuffix('_id')}_timeline", args=[request.org.slug, record.pk]
+            f"interactions:{host.key}_timeline", args=[request.org.slug, record.pk]
         ),
-        "record_url": _page_of(request, record),
+        "record_url": reverse(host.page, args=[request.org.slug, record.pk]),
         "older": before is not None,
         "can_log": can(request.membership, "interaction.log"),
         "can_edit_any": can(request.membership, "interaction.edit_any"),
@@ -60,44 +46,41 @@ def timeline_context(request: OrgRequest, record: Contact | Company) -> dict[str
     }
 
 
-def _page_of(request: OrgRequest, record: Contact | Company) -> str:
-    name = "contacts:detail" if isinstance(record, Contact) else "contacts:company_detail"
-    return reverse(name, args=[request.org.slug, record.pk])
-
-
 @require_http_methods(["GET", "POST"])
 @org_member("interaction.view")
-def record_timeline(
-    request: OrgRequest, contact_id: int | None = None, company_id: int | None = None
-) -> HttpResponse:
-    """GET: a page of the timeline (htmx: its entries; else the record's page at it).
+def record_timeline(request: OrgRequest, host: str, **ids: int) -> HttpResponse:
+    """GET: a page of a record's timeline (htmx: its entries; else the record's page at it).
     POST: log an interaction on the record."""
-    record = _record(request, contact_id, company_id)
+    found = timeline.host(host)
+    # Through the member's visible records: a colleague's record a rep may not see answers
+    # the same 404 as another organisation's.
+    record = get_object_or_404(found.visible(request.membership), pk=ids[f"{host}_id"])
+    page = reverse(found.page, args=[request.org.slug, record.pk])
     if request.method == "GET":
         if not request.htmx:
             query = request.GET.urlencode()
-            return redirect(f"{_page_of(request, record)}{'?' + query if query else ''}#timeline")
+            return redirect(f"{page}{'?' + query if query else ''}#timeline")
         context = timeline_context(request, record)
         part = "entries" if context["older"] else "timeline"
         return render(request, f"interactions/_timeline.html#{part}", context)
     if not can(request.membership, "interaction.log"):
         raise PermissionDenied
-    return _log(request, record)
+    return _log(request, found, record, page)
 
 
-def _log(request: OrgRequest, record: Contact | Company) -> HttpResponse:
+def _log(request: OrgRequest, host: timeline.Host, record: Any, page: str) -> HttpResponse:
     form = InteractionForm(request.POST)
-    links: dict[str, Any] = (
-        {"contact": record} if isinstance(record, Contact) else {"company": record}
-    )
     saved = None
     if form.is_valid():
         try:
             saved = services.interaction_log(
-                org=request.org, by=request.user, **links, **form.service_fields()
+                org=request.org, by=request.user, **host.links(record), **form.service_fields()
             )
         except ValidationError as error:
             apply_errors(form, error)
+        else:
+            if host.logged is not None:
+                host.logged(org=request.org, record=record, at=saved.occurred_at)
     context = {**timeline_context(request, record), "form": form}
     if saved is None:
         template = "interactions/_quick_log.html" if request.htmx else "interactions/log.html"
@@ -106,7 +89,7 @@ def _log(request: OrgRequest, record: Contact | Company) -> HttpResponse:
         context.update(form=blank_form(saved.channel), entry=saved, added=True)
         return render(request, "interactions/_logged.html", context)
     messages.success(request, "Logged.")
-    return redirect(f"{_page_of(request, record)}#timeline")
+    return redirect(f"{page}#timeline")
 
 
 def _visible(request: OrgRequest, interaction_id: int) -> Interaction:
@@ -123,10 +106,12 @@ def interaction_detail(request: OrgRequest, interaction_id: int) -> HttpResponse
 
 
 def _back(request: OrgRequest, interaction: Interaction) -> str:
-    if interaction.contact_id:
-        return reverse("contacts:detail", args=[request.org.slug, interaction.contact_id])
-    if interaction.company_id:
-        return reverse("contacts:company_detail", args=[request.org.slug, interaction.company_id])
+    """The page of the record it was logged on: the most particular one (a deal's before its
+    contact's, declared later), else the list."""
+    for host in reversed(timeline.hosts()):
+        record_id = getattr(interaction, f"{host.key}_id", None)
+        if record_id:
+            return reverse(host.page, args=[request.org.slug, record_id])
     return reverse("interaction:list", args=[request.org.slug])
 
 

@@ -14,7 +14,8 @@ class SalesConfig(AppConfig):
         from crm.records import registry
         from crm.records.merging import register_link
         from crm.signals import demo_seeded
-        from sales import demo, isolation
+        from interactions import timeline
+        from sales import cards, demo, isolation, selectors
         from sales.models import Deal, DealContact
         from sales.records import DEAL
 
@@ -37,6 +38,21 @@ class SalesConfig(AppConfig):
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
         # After the contacts' and interactions' own: deals on their contacts.
         demo_seeded.connect(demo.seed, dispatch_uid="sales.demo.seed")
+        # A deal's page has a timeline; its stage changes are on it, and on its contact's
+        # and its company's.
+        timeline.register_host(timeline.Host(
+            key="deal", model=Deal, prefix="deals", visible=selectors.deal_list,
+            page="deals:detail", links=_deal_links, logged=_deal_touched,
+        ))  # fmt: skip
+        timeline.register_source(timeline.Source(
+            letter="s", rank=0, template="sales/_stage_change_entry.html",
+            hosts=frozenset({"deal", "contact", "company"}),
+            fetch=selectors.contact_stage_changes, time=lambda change: change.at,
+        ))  # fmt: skip
+        contributions.register_record_card("contact", "sales/_deals_card.html", cards.deals_card,
+                                           order=10)  # fmt: skip
+        contributions.register_record_card("company", "sales/_deals_card.html", cards.deals_card,
+                                           order=10)  # fmt: skip
         # A merged contact's or company's deals move to the one that stays.
         register_link("contact", Deal, "contact")
         register_link("company", Deal, "company")
@@ -46,3 +62,15 @@ class SalesConfig(AppConfig):
 def _own_deal(membership: Any, deal: Any) -> bool:
     """A rep edits only the deals they own; others' they may only read."""
     return membership.role != "rep" or getattr(deal, "owner_id", None) == membership.user_id
+
+
+def _deal_links(deal: Any) -> dict[str, Any]:
+    """What an interaction or a task made on a deal's page links to: the deal, and its
+    contact and company, whose timelines show it too."""
+    return {"deal": deal, "contact": deal.contact, "company": deal.company}
+
+
+def _deal_touched(*, org: Any, record: Any, at: Any) -> None:
+    from sales.services import deals_touch
+
+    deals_touch(deal_ids=[record.pk], at=at)

@@ -9,17 +9,21 @@ from zoneinfo import ZoneInfo
 
 import django_filters
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from contacts.services import tags_by_name
-from crm.models import Membership
+from crm.models import Membership, TeamMember
 from crm.permissions import can
 from crm.records import bulk
 from crm.records import columns as c
+from crm.records import facts as f
 from crm.records.filters import DATE, RecordFilter
 from crm.records.registry import Kind, Tags
+from crm.tenancy import require_org
 from sales import selectors
+from sales.forms import DealForm, deal_form_save, initial_for
 from sales.models import Deal, DealTag, Pipeline, Stage
 from sales.money import money
 
@@ -62,6 +66,11 @@ class DealFilter(RecordFilter):
     close = django_filters.DateFromToRangeFilter(
         field_name="close_date", label="Expected close", widget=DATE
     )
+    # The dashboard's figures link here: deals won or lost in a period, a team's deals.
+    closed = django_filters.DateFromToRangeFilter(
+        field_name="closed_at", label="Closed", widget=DATE
+    )
+    team = django_filters.NumberFilter(method="filter_team", label="Owner's team (id)")
     amount = django_filters.RangeFilter(field_name="amount_base", label="Amount (base currency)")
     company = django_filters.NumberFilter(field_name="company_id", label="Company (id)")
     contact = django_filters.NumberFilter(field_name="contact_id", label="Contact (id)")
@@ -71,6 +80,10 @@ class DealFilter(RecordFilter):
     class Meta:
         model = Deal
         fields: list[str] = []
+
+    def filter_team(self, queryset: QuerySet[Deal], name: str, value: Any) -> QuerySet[Deal]:
+        members = TeamMember.objects.filter(team_id=value).values("membership__user_id")
+        return queryset.filter(owner_id__in=members)
 
     def __init__(self, *args: Any, membership: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, membership=membership, **kwargs)
@@ -195,6 +208,73 @@ COLUMNS = [
 ]  # fmt: skip
 
 
+# --- Facts on its page ----------------------------------------------------------------------
+
+
+def _show_amount(deal: Deal) -> str:
+    if deal.amount is None:
+        return ""
+    shown = escape(money(deal.amount, deal.currency))
+    org = require_org()  # the deal's organisation, whose page this is
+    if deal.currency != org.base_currency and deal.amount_base is not None:
+        base = escape(money(deal.amount_base, org.base_currency))
+        return f'{shown} <span class="muted">≈ {base}</span>'
+    return shown
+
+
+def _show_close(deal: Deal) -> str:
+    if deal.close_date is None:
+        return ""
+    text = escape(c.short_date(deal.close_date))
+    if deal.closed_at is None and deal.close_date < timezone.localdate():
+        return f'<span class="is-overdue" title="Expected close has passed">{text}</span>'
+    return text
+
+
+def _show_person(relation: str) -> f.Show:
+    def show(deal: Deal) -> str:
+        found = getattr(deal, relation)
+        return escape(str(found)) if found is not None else ""
+
+    return show
+
+
+def _page_of(relation: str, url_name: str) -> f.Link:
+    def link(deal: Deal, org_slug: str) -> str:
+        found_id = getattr(deal, f"{relation}_id")
+        return reverse(url_name, args=[org_slug, found_id]) if found_id else ""
+
+    return link
+
+
+def _show_lost(deal: Deal) -> str:
+    if deal.lost_reason is None:
+        return ""
+    note = f"<br>{escape(deal.lost_note)}" if deal.lost_note else ""
+    return f"{escape(deal.lost_reason.name)}{note}"
+
+
+DEAL_FACTS = f.Facts(
+    facts=(
+        f.text("title", "Title"),
+        f.Fact("amount", "Amount", _show_amount, fields=("amount", "currency"), action=VALUE),
+        f.Fact("close_date", "Expected close", _show_close),
+        f.OWNER,
+        f.Fact("contact", "Primary contact", _show_person("contact"),
+               link=_page_of("contact", "contacts:detail"), link_label="Open"),
+        f.Fact("company", "Company", _show_person("company"),
+               link=_page_of("company", "contacts:company_detail"), link_label="Open"),
+        f.text("source", "Source"),
+        f.TAGS,
+        f.Fact("lost_reason", "Lost because", _show_lost, fields=("lost_reason", "lost_note")),
+        f.ADDED,
+    ),
+    form=DealForm,
+    initial=initial_for,
+    save=deal_form_save,
+)  # fmt: skip
+
+
 def _editable(membership: Membership, found: QuerySet[Deal]) -> QuerySet[Deal]:
     """The deals among `found` this member may change: a rep's own; any, for managers."""
     if can(membership, "deal.edit", Deal(owner_id=None)):
@@ -236,4 +316,5 @@ DEAL = Kind(
     tags=DEAL_TAGS,
     bulk_actions=(bulk.ASSIGN_OWNER, bulk.ADD_TAG, bulk.REMOVE_TAG, bulk.TRASH),
     editable=_editable,
+    facts=DEAL_FACTS,
 )

@@ -93,8 +93,9 @@ def deals_rebase(*, org: Organization, currency: str | None = None) -> int:
         END
         WHERE d.org_id = %(org)s AND (%(currency)s::text IS NULL OR d.currency = %(currency)s)
     """
-    params = {"base": org.base_currency, "zone": org.time_zone, "org": org.pk,
-              "currency": currency}  # fmt: skip
+    params: dict[str, str | int | None] = {
+        "base": org.base_currency, "zone": org.time_zone, "org": org.pk, "currency": currency,
+    }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

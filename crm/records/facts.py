@@ -47,6 +47,8 @@ class Fact:
     fields: tuple[str, ...] | None = None
     link: Link | None = None
     link_label: str = ""  # what following the link does: "Write", "Call", "Open"
+    # The permission a member needs to see it at all ("deal.view_value"); "" for everyone.
+    action: str = ""
 
     @property
     def form_fields(self) -> tuple[str, ...]:
@@ -182,7 +184,10 @@ class Page:
 def record_facts(kind: "Kind", record: Any, membership: "Membership") -> Page:
     """The record's facts as its page shows them, editable where the member may."""
     edit = editable(kind, membership, record)
-    every = [shown(kind, fact, record, membership.org.slug, edit) for fact in fact_list(kind)]
+    every = [
+        shown(kind, fact, record, membership.org.slug, edit) for fact in fact_list(kind)
+        if not fact.action or can(membership, fact.action)
+    ]  # fmt: skip
     return Page(filled=[f for f in every if f.html], empty=[f for f in every if not f.html])
 
 

@@ -153,3 +153,21 @@ def options(choices: Iterable[tuple[Any, Any]], empty: str = "—") -> SafeStrin
     found = [f'<option value="">{escape(empty)}</option>'] if empty is not None else []
     found += [f'<option value="{escape(v)}">{escape(label)}</option>' for v, label in choices]
     return mark_safe("".join(found))  # noqa: S308  # nosec B308, B703  # every value escaped
+
+
+@register.simple_tag(takes_context=True)
+def record_cards(context: template.Context, kind_key: str, record: Any) -> SafeString:
+    """{% record_cards "contact" contact %}: the cards other apps add to a record's page
+    (crm.contributions.register_record_card), each with `card` and the page's context."""
+    from crm import contributions
+
+    request = context["request"]
+    parts = []
+    for found in contributions.record_cards(kind_key):
+        card = found.data(request, record)
+        if card is not None:
+            page = context.template.engine.get_template(found.template)  # type: ignore[union-attr]
+            with context.push(card=card, record=record):
+                parts.append(page.render(context))
+    # Bandit B308, B703: templates rendered with autoescaping, as an include would.
+    return mark_safe("".join(parts))  # noqa: S308  # nosec B308, B703
