@@ -31,6 +31,18 @@ class SalesConfig(AppConfig):
         contributions.register_org_urls("sales.urls")
         contributions.register_org_urls("sales.board_urls")
         contributions.register_org_urls("sales.settings_urls")
+        contributions.register_page(
+            "Pipelines", "pipelines:list", section="Settings", action="settings.configure",
+            keywords="deal stages probability won lost stale",
+        )  # fmt: skip
+        contributions.register_page(
+            "Lost reasons", "pipelines:reasons", section="Settings",
+            action="settings.configure", keywords="deal lost why",
+        )  # fmt: skip
+        contributions.register_page(
+            "Exchange rates", "pipelines:rates", section="Settings",
+            action="settings.configure", keywords="currency conversion fx base",
+        )  # fmt: skip
         contributions.register_org_urls("sales.dashboard_urls")
         contributions.register_navigation(
             "Deals", "deal:list", order=25, action="deal.view", icon="handshake"
