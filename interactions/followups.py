@@ -39,8 +39,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "enabled": False, "days": 14, "task_title": "Open deal untouched for {days} days"
     },
 }  # fmt: skip
-# The rules whose check this product can make: deals, and so stale deals, come later.
-AVAILABLE = frozenset({Kind.NO_REPLY, Kind.AFTER_MEETING})
+# The rules whose check this product can make: the stale-deal rule's is the sales app's,
+# which makes it available (make_available) when it is installed.
+AVAILABLE: set[str] = {Kind.NO_REPLY, Kind.AFTER_MEETING}
 DAYS = (1, 90)
 EDITABLE = ("enabled", "days", "task_title")
 PLACEHOLDERS = ("{subject}", "{days}")
@@ -99,10 +100,16 @@ def followup_rules_save(
     return rules
 
 
-def task_title(rule: FollowUpRule, interaction: Interaction) -> str:
-    """The rule's title for a task, with {subject} and {days} filled in."""
+def make_available(kind: str) -> None:
+    """Let organisations turn on a rule whose check another app makes (stale deals)."""
+    AVAILABLE.add(kind)
+
+
+def task_title(rule: FollowUpRule, interaction: Any) -> str:
+    """The rule's title for a task, with {subject} (an interaction's, a deal's title) and
+    {days} filled in."""
     template = rule.task_title.strip() or DEFAULTS[rule.kind]["task_title"]
-    subject = interaction.subject or str(interaction)
+    subject = getattr(interaction, "subject", "") or str(interaction)
     return template.replace("{subject}", subject).replace("{days}", str(rule.days))[:200]
 
 

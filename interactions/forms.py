@@ -217,8 +217,9 @@ _RULE_TEXT: dict[str, tuple[str, str, str]] = {
     ),
     FollowUpRule.Kind.STALE_DEAL: (
         "Days without activity",
-        "When an open deal has had no activity for this many days, its owner gets a task.",
-        "{days} becomes the number of days.",
+        "When an open deal has had no activity for this many days (no call, email or note"
+        " logged on it, no move, no edit), its owner gets a task, once until someone acts.",
+        "{subject} becomes the deal's title, {days} the number of days.",
     ),
 }
 

@@ -8,14 +8,18 @@ class SalesConfig(AppConfig):
     verbose_name = "Sales"
 
     def ready(self) -> None:
+        from celery.schedules import crontab
+
         from crm import contributions
         from crm.models import Role
         from crm.permissions import ALL_ROLES, CRM_WRITERS, register_actions, register_rule
         from crm.records import registry
         from crm.records.merging import register_link
         from crm.signals import demo_seeded
-        from interactions import timeline
+        from interactions import followups, timeline
+        from interactions.models import FollowUpRule
         from sales import cards, demo, isolation, selectors
+        from sales import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
         from sales.models import Deal, DealContact
         from sales.records import DEAL
 
@@ -65,6 +69,11 @@ class SalesConfig(AppConfig):
                                            order=10)  # fmt: skip
         contributions.register_record_card("company", "sales/_deals_card.html", cards.deals_card,
                                            order=10)  # fmt: skip
+        # Every hour: tasks for the deals gone stale, when the organisation's rule is on.
+        followups.make_available(FollowUpRule.Kind.STALE_DEAL)
+        contributions.register_tenant_job(
+            "stale deals", "sales.stale_deals_run", crontab(minute=17)
+        )
         # A merged contact's or company's deals move to the one that stays.
         register_link("contact", Deal, "contact")
         register_link("company", Deal, "company")

@@ -23,8 +23,9 @@ def _as(role: str, user_id: int = 1) -> Membership:
          ["org.manage", "audit.view"]),
         (Role.REP, ["contact.edit", "company.edit", "interaction.edit", "task.edit", "deal.edit"],
          ["org.manage", "ticket.edit", "dashboard.view_all"]),
-        (Role.AGENT, ["ticket.edit", "canned_reply.edit", "contact.edit", "company.edit"],
-         ["deal.view", "deal.view_value", "deal.edit", "org.manage"]),
+        # An agent sees deals, never what they are worth.
+        (Role.AGENT, ["ticket.edit", "canned_reply.edit", "contact.edit", "company.edit",
+                      "deal.view"], ["deal.view_value", "deal.edit", "org.manage"]),
         (Role.VIEWER, ["contact.view", "deal.view", "ticket.view", "dashboard.view_all"],
          ["contact.edit", "deal.edit", "ticket.edit", "task.edit", "org.manage"]),
     ],

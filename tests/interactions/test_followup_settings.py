@@ -20,6 +20,7 @@ def _form(**values: str) -> dict[str, str]:
         "no_reply_task_title": "Follow up: no reply to “{subject}”",
         "after_meeting_enabled": "on", "after_meeting_days": "1",
         "after_meeting_task_title": "Send notes from “{subject}”",
+        "stale_deal_days": "14", "stale_deal_task_title": "Open deal untouched for {days} days",
     }  # fmt: skip
     form.update(values)
     return {name: value for name, value in form.items() if value != "off"}
@@ -30,14 +31,13 @@ def _rules(org: Any) -> dict[str, tuple[bool, int, str]]:
         return {r.kind: (r.enabled, r.days, r.task_title) for r in FollowUpRule.objects.all()}
 
 
-def test_it_shows_an_admin_the_rules_with_stale_deals_to_come(client, acme, alice):
+def test_it_shows_an_admin_the_three_rules(client, acme, alice):
     client.force_login(alice)
     body = client.get(PAGE).content.decode()
     assert "No reply to an email" in body
     assert "After a meeting" in body
-    # The stale-deal rule shows, its fields disabled, and says why.
-    assert body.count('<fieldset class="rule-group stack" disabled') == 1
-    assert "Comes with deals" in body
+    assert "Open deal untouched" in body
+    assert "disabled" not in body  # the sales app checks stale deals: every rule can be on
     assert _rules(acme) == {}  # reading the page writes nothing
 
 
@@ -58,10 +58,11 @@ def test_it_saves_the_rules_and_audits_the_change(client, acme, alice):
     assert event.changes["days"] == [3, 5]
 
 
-def test_it_keeps_the_stale_deal_rule_off_whatever_is_posted(client, acme, alice):
+def test_it_turns_the_stale_deal_rule_on(client, acme, alice):
     client.force_login(alice)
-    client.post(PAGE, _form(stale_deal_enabled="on", stale_deal_days="2"))
-    assert _rules(acme)["stale_deal"][:2] == (False, 14)
+    client.post(PAGE, _form(stale_deal_enabled="on", stale_deal_days="10",
+                            stale_deal_task_title="Revive {subject}"))  # fmt: skip
+    assert _rules(acme)["stale_deal"] == (True, 10, "Revive {subject}")
 
 
 @pytest.mark.parametrize("days", ["0", "91", "soon", ""])
