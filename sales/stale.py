@@ -42,7 +42,8 @@ def stale_deals_run(*, org: Organization, now: datetime | None = None, batch: in
     due = working_time(now, org=org)
     made = 0
     for deal in stale:
-        key = f"{SOURCE}:{deal.pk}:{deal.touched_at:%Y%m%d%H%M%S}"
+        # Once per stretch of silence: a later touch makes another key.
+        key = f"{SOURCE}:{deal.pk}:{deal.touched_at.timestamp():.6f}"
         try:
             with transaction.atomic():  # a savepoint: one deal's refusal spoils no other
                 task_create(
