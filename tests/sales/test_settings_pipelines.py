@@ -34,7 +34,7 @@ def test_a_new_organisation_sees_its_default_pipeline(client, acme, alice):
     for stage in ("Qualification", "Negotiation", "Won", "Lost"):
         assert stage in body
     assert '<span class="badge badge--success">Won</span>' in body
-    assert '<td class="num">75%</td>' in body
+    assert '<td class="num">75%<span class="settings-unit">' in body
     assert _pipelines(acme) == [("Sales pipeline", 14, False)]
 
 
@@ -45,7 +45,7 @@ def test_it_counts_the_deals_in_each_stage_without_the_trash(client, acme, alice
     client.force_login(alice)
     body = client.get(PAGE).content.decode()
     assert "2 deals · stale after 14 days" in body
-    assert '<td class="num">2</td>' in body
+    assert '<td class="num">2<span class="settings-unit"> deals</span></td>' in body
 
 
 def test_it_adds_a_pipeline_with_the_usual_stages(client, acme, alice):
