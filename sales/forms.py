@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from contacts import selectors as contact_selectors
 from contacts import services as contact_services
@@ -67,7 +68,10 @@ class DealForm(CustomValuesMixin, forms.Form):
     # The version of the deal the form was opened on (crm.records.versions); "" on create.
     version = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, membership: Membership | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, membership: Membership | None = None, deal: Deal | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.membership = membership
         # Choices from the scoped managers: this organisation's own.
@@ -78,12 +82,20 @@ class DealForm(CustomValuesMixin, forms.Form):
             "pipeline__position", "pipeline_id", "position", "id"
         )
         stage.label_from_instance = _stage_label  # type: ignore[method-assign,assignment]
+        if membership is not None:  # the full form, not a fact's: a deal closes by Won or Lost
+            # A lost deal says why on its own form; a new one, or an open one, is not lost.
+            kinds = [Stage.Kind.OPEN, Stage.Kind.WON]
+            current = deal.stage_id if deal is not None else None
+            stage.queryset = stage.queryset.filter(Q(kind__in=kinds) | Q(pk=current))
+            if deal is None or deal.stage.kind != Stage.Kind.LOST:
+                del self.fields["lost_reason"], self.fields["lost_note"]
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = org_users()
-        reason = self.fields["lost_reason"]
-        assert isinstance(reason, forms.ModelChoiceField)
-        reason.queryset = LostReason.objects.filter(is_archived=False)
+        if "lost_reason" in self.fields:
+            reason = self.fields["lost_reason"]
+            assert isinstance(reason, forms.ModelChoiceField)
+            reason.queryset = LostReason.objects.filter(is_archived=False)
 
     def clean_contact(self) -> Contact | None:
         text = self.cleaned_data["contact"].strip()

@@ -22,7 +22,7 @@ from crm.records import facts as f
 from crm.records.filters import DATE, RecordFilter
 from crm.records.registry import Kind, Tags
 from crm.tenancy import require_org
-from sales import selectors
+from sales import imports, selectors
 from sales.forms import DealForm, deal_form_save, initial_for
 from sales.models import Deal, DealTag, Pipeline, Stage
 from sales.money import money
@@ -164,6 +164,12 @@ def _related_export(relation: str) -> c.Export:
     return export
 
 
+def _contact_export(deal: Deal, zone: ZoneInfo) -> list[str]:
+    # The email too: an import finds the contact by it, names being no one's alone.
+    found = deal.contact
+    return [str(found), found.email] if found is not None else ["", ""]
+
+
 @c.reading("pipeline__name")
 def _pipeline(deal: Deal, row: c.Row) -> str:
     return deal.pipeline.name
@@ -191,7 +197,8 @@ COLUMNS = [
     c.Column("company", "Company", _related("company", "contacts:company_detail",
              "company__name"), _related_export("company"), width="md"),
     c.Column("contact", "Contact", _related("contact", "contacts:detail", "contact__first_name",
-             "contact__last_name", "contact__email"), _related_export("contact"), width="md"),
+             "contact__last_name", "contact__email"), _contact_export,
+             headers=("Contact", "Contact email"), width="md"),
     c.Column("pipeline", "Pipeline", _pipeline, lambda deal, zone: [deal.pipeline.name],
              width="md"),
     c.Column("probability", "Probability", _probability,
@@ -266,7 +273,8 @@ DEAL_FACTS = f.Facts(
                link=_page_of("company", "contacts:company_detail"), link_label="Open"),
         f.text("source", "Source"),
         f.TAGS,
-        f.Fact("lost_reason", "Lost because", _show_lost, fields=("lost_reason", "lost_note")),
+        # Set by Lost, which asks for it (and by an edit of a lost deal), not in place.
+        f.Fact("lost_reason", "Lost because", _show_lost, fields=()),
         f.ADDED,
     ),
     form=DealForm,
@@ -304,6 +312,9 @@ DEAL = Kind(
         "contact",
         "pipeline",
         "tags",
+        "source",
+        "closed",
+        "lost_reason",
         "created",
     ),
     default_order=("-created_at", "-id"),
@@ -317,4 +328,6 @@ DEAL = Kind(
     bulk_actions=(bulk.ASSIGN_OWNER, bulk.ADD_TAG, bulk.REMOVE_TAG, bulk.TRASH),
     editable=_editable,
     facts=DEAL_FACTS,
+    views=(("Board", "board:board"),),
+    imports=imports.DEALS,
 )

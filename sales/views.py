@@ -123,7 +123,7 @@ def deal_edit(request: OrgRequest, deal_id: int) -> HttpResponse:
     if isinstance(deal, HttpResponse):
         return deal
     initial = initial_for(deal)
-    form = DealForm(request.POST or None, initial=initial, membership=request.membership)
+    form = DealForm(request.POST or None, initial=initial, membership=request.membership, deal=deal)
     if form.is_valid() and (saved := deal_form_save(form, org=request.org, by=request.user,
                                                     record=deal)):  # fmt: skip
         messages.success(request, f"Saved “{saved}”.")

@@ -110,6 +110,9 @@ class Kind:
     duplicates: DuplicateSpec | None = None
     # Its page's facts, each edited in place at <prefix>/<id>/field/<name>/ (crm.records.facts).
     facts: Facts | None = None
+    # Other ways to show the kind's records besides its list, as (label, URL name taking
+    # (org_slug,)): the list's header offers them beside "List" (deals' "Board").
+    views: tuple[tuple[str, str], ...] = ()
     # Values a kind's own pages need besides these facts, by name.
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -254,3 +254,20 @@ def test_the_deal_page_reads_a_fixed_number_of_queries(
 
 
 QUERIES = 15
+
+
+def test_the_form_closes_no_deal_a_lost_one_says_why_on_its_own(client: Client, acme, alice):
+    DealFactory(org=acme)
+    client.force_login(alice)
+    html = client.get("/o/acme/deals/new/").content.decode()
+    assert "Sales pipeline · Lost" not in html
+    assert "Lost reason" not in html
+    assert "Sales pipeline · Won" in html  # a deal won already may be recorded as such
+
+
+def test_the_list_offers_the_board(client: Client, acme, alice) -> None:
+    DealFactory(org=acme, title="Listed")
+    client.force_login(alice)
+    html = client.get("/o/acme/deals/").content.decode()
+    assert "Listed" in html
+    assert 'href="/o/acme/deals/board/">Board</a>' in html
