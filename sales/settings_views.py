@@ -148,6 +148,7 @@ def pipeline_archive(request: OrgRequest, pipeline_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @org_member(CONFIGURE)
 def stage_new(request: OrgRequest, pipeline_id: int) -> HttpResponse:
+    services.pipelines_ensure(org=request.org)
     pipeline = _pipeline(pipeline_id)
     form = StageForm(request.POST or None)
     if form.is_valid():
@@ -166,6 +167,7 @@ def stage_new(request: OrgRequest, pipeline_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @org_member(CONFIGURE)
 def stage_edit(request: OrgRequest, pipeline_id: int, stage_id: int) -> HttpResponse:
+    services.pipelines_ensure(org=request.org)
     stage = _stage(pipeline_id, stage_id)
     initial = {"name": stage.name, "probability": stage.probability, "kind": stage.kind}
     form = StageForm(request.POST or None, initial=initial)
@@ -223,6 +225,7 @@ def stage_archive(request: OrgRequest, pipeline_id: int, stage_id: int) -> HttpR
 @require_http_methods(["GET", "POST"])
 @org_member(CONFIGURE)
 def stage_delete(request: OrgRequest, pipeline_id: int, stage_id: int) -> HttpResponse:
+    services.pipelines_ensure(org=request.org)
     stage = _stage(pipeline_id, stage_id)
     error = ""
     if request.method == "POST":
@@ -263,6 +266,7 @@ def reason_list(request: OrgRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @org_member(CONFIGURE)
 def reason_edit(request: OrgRequest, reason_id: int) -> HttpResponse:
+    services.pipelines_ensure(org=request.org)
     reason = get_object_or_404(LostReason.objects, pk=reason_id)
     form = LostReasonForm(request.POST or None, initial={"name": reason.name})
     if form.is_valid():
@@ -326,6 +330,7 @@ def rate_list(request: OrgRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @org_member(CONFIGURE)
 def rate_delete(request: OrgRequest, rate_id: int) -> HttpResponse:
+    services.pipelines_ensure(org=request.org)
     rate = get_object_or_404(ExchangeRate.objects, pk=rate_id)
     if request.method == "POST":
         services.rate_delete(org=request.org, rate=rate, by=request.user)
