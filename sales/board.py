@@ -143,7 +143,8 @@ def board_columns(
     )
     # The ids first, then their rows by primary key: joined to its ranking in one query, the
     # planner may read all the stage's deals once per card.
-    ranked = found.order_by().annotate(rank=rank).filter(rank__lte=limit)
+    in_columns = found.filter(stage_id__in=[column.stage.pk for column in wanted])
+    ranked = in_columns.order_by().annotate(rank=rank).filter(rank__lte=limit)
     ids = list(ranked.values_list("pk", flat=True))
     cards = _for_cards(Deal.objects.filter(pk__in=ids))
     for deal in cards.order_by("stage_id", "-touched_at", "-id"):

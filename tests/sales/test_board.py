@@ -118,6 +118,17 @@ def test_won_and_lost_columns_show_only_recent_closings(client: Client, acme, al
     assert "Won long ago" not in html
 
 
+def test_a_stage_archived_with_deals_in_it_has_no_column(client: Client, acme, alice) -> None:
+    DealFactory(org=acme, title="Kept", stage=_stage(acme, "Proposal"))
+    DealFactory(org=acme, title="Shown")
+    with activate(acme):
+        Stage.objects.filter(name="Proposal").update(is_archived=True)
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    assert "Shown" in html
+    assert "<span>Proposal</span>" not in html
+
+
 def test_a_card_marks_a_late_close_and_a_stale_deal(client: Client, acme, alice) -> None:
     deal = DealFactory(org=acme, title="Dusty", owner=alice, close_date=date(2020, 1, 2))
     now = timezone.now()
@@ -144,6 +155,8 @@ def test_filters_narrow_the_cards_and_the_totals(client: Client, acme, alice, ri
     narrowed = client.get(f"{URL}?amount_min=500", headers=HTMX).content.decode()
     assert narrowed.lstrip().startswith('<div id="board"')
     assert 'title="$700 in all"' in narrowed
+    assert 'id="board-filter-state" hx-swap-oob="true"' in narrowed  # with "Clear filters"
+    assert ">Clear filters</a>" in narrowed
 
 
 def test_a_company_filter_names_the_company(client: Client, acme, alice) -> None:
