@@ -342,6 +342,7 @@ def test_a_lost_stage_asks_why_first(client: Client, acme, alice) -> None:
     )
     assert client.post(_move_url(acme), data)["Location"] == response["HX-Redirect"]
     assert _stored(acme, deal).stage_id == deal.stage_id
+    assert client.get(form).status_code == 200  # the deal's page asks why
 
 
 # --- Other organisations and query counts ---------------------------------------------------
@@ -383,3 +384,18 @@ def test_the_board_reads_a_fixed_number_of_queries(
 # and its release), the pipelines, the stages, the owner filtered on, the totals, the cards'
 # ids and their rows, and the owners and tags to choose from: as many for 60 deals as for 3.
 BOARD_QUERIES = 15
+
+
+@pytest.mark.parametrize("stages", [2, 12])
+def test_the_query_count_does_not_grow_with_the_stages(
+    client: Client, acme, alice, stages, django_assert_max_num_queries
+) -> None:
+    wide = PipelineFactory(org=acme, name="Wide", stages=tuple(
+        (f"Step {n}", 10, Stage.Kind.OPEN) for n in range(stages)))  # fmt: skip
+    for n in range(stages):
+        DealFactory(org=acme, title=f"Step deal {n}", stage=_stage(acme, f"Step {n}", wide))
+    client.force_login(alice)
+    client.get(f"{URL}{wide.pk}/")
+    with django_assert_max_num_queries(BOARD_QUERIES):
+        html = client.get(f"{URL}{wide.pk}/").content.decode()
+    assert html.count('<li class="board-card') == stages

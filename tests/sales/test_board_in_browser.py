@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from crm.models import Organization, User
 from crm.tenancy import activate
 from sales.models import Deal, Stage
+from tests.e2e import axe
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.factories import CompanyFactory, DealFactory
@@ -48,6 +49,8 @@ def test_a_card_dropped_on_another_column_moves_its_deal(
     deal, proposal = found["deals"][0], found["stages"]["Proposal"]
     log_in(page, live_server.url, alice.email)
     page.goto(f"{live_server.url}/o/acme/deals/board/")
+    found_problems = axe.blocking(axe.violations(page))
+    assert not found_problems, axe.describe(found_problems)
     page.drag_and_drop(f"#deal-{deal.pk}", f'.board-column__cards[data-stage="{proposal.pk}"]')
     expect(page.get_by_role("status")).to_contain_text("Moved “Deal 0” to Proposal.")
     expect(page.locator(f"#stage-{proposal.pk} #deal-{deal.pk}")).to_be_visible()
@@ -77,6 +80,8 @@ def test_at_390px_the_columns_scroll_sideways(
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, live_server.url, alice.email)
     page.goto(f"{live_server.url}/o/acme/deals/board/")
+    found_problems = axe.blocking(axe.violations(page))
+    assert not found_problems, axe.describe(found_problems)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     columns = page.locator(".board__columns")
     assert columns.evaluate("(node) => node.scrollWidth > node.clientWidth")
