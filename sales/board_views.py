@@ -144,7 +144,7 @@ def board_move(request: OrgRequest, pipeline_id: int) -> HttpResponse:
     pipeline = get_object_or_404(Pipeline.objects, pk=pipeline_id)
     deal = _movable(request, _id(request.POST.get("deal")))
     stage = get_object_or_404(Stage.objects, pk=_id(request.POST.get("stage")))
-    seen = request.POST.get("from_stage")
+    seen, was = request.POST.get("from_stage"), deal.stage_id
     try:
         if stage.pipeline_id != pipeline.pk:
             raise ValidationError("That stage belongs to another pipeline: nothing was moved.")
@@ -154,6 +154,8 @@ def board_move(request: OrgRequest, pipeline_id: int) -> HttpResponse:
         if "lost_reason" in getattr(error, "error_dict", {}):
             return _lost_form(request, pipeline, deal, stage)
         return _refused(request, pipeline, error)
+    if stage.pk == was:
+        return _moved(request, pipeline, f"“{deal}” is already in {stage}.")
     return _moved(request, pipeline, f"Moved “{deal}” to {stage}.")
 
 

@@ -8,7 +8,11 @@
   placeholder.className = "board-card board-card--placeholder";
   placeholder.setAttribute("aria-hidden", "true");
 
-  const cardsOf = (node) => (node && node.closest ? node.closest(".board-column__cards") : null);
+  // The whole column takes a drop, its header too: the card goes into its list.
+  function cardsOf(node) {
+    const column = node && node.closest ? node.closest(".board-column") : null;
+    return column ? column.querySelector(".board-column__cards") : null;
+  }
 
   function clear() {
     placeholder.remove();

@@ -264,6 +264,16 @@ def test_a_drop_moves_the_deal_and_answers_the_board(client: Client, acme, alice
     assert _stored(acme, deal).stage_id == proposal.pk
 
 
+def test_choosing_the_stage_it_is_in_changes_nothing(client: Client, acme, alice) -> None:
+    deal = DealFactory(org=acme, title="Staying")
+    client.force_login(alice)
+    data = {"deal": deal.pk, "from_stage": deal.stage_id, "stage": deal.stage_id}
+    html = client.post(_move_url(acme), data, headers=HTMX).content.decode()
+    assert "“Staying” is already in Qualification." in html
+    with activate(acme):
+        assert Deal.objects.get(pk=deal.pk).stage_changes.count() == 1  # its creation only
+
+
 def test_the_plain_form_moves_and_redirects_back(client: Client, acme, alice) -> None:
     deal = DealFactory(org=acme, title="No script", owner=alice)
     negotiation = _stage(acme, "Negotiation")
