@@ -1,10 +1,11 @@
 """`make bench`: the pages of ARCHITECTURE.md's budget table, timed through HTTP.
 
 Brings the data up to size first (one organisation with --contacts contacts, --companies
-companies, --interactions interactions and --tasks tasks among --orgs organisations; see
-seed_scale and seed_interactions_scale), then serves the product with gunicorn as in
-production and requests each page --requests times after a warm-up, as a signed-in manager
-of the large organisation, once every page has been warmed up. Prints p50 and p95 against
+companies, --interactions interactions, --tasks tasks and --deals deals among --orgs
+organisations; see seed_scale, seed_interactions_scale and seed_deals_scale), then serves
+the product with gunicorn as in production and requests each page --requests times after
+a warm-up, as a signed-in manager of the large organisation, once every page has been
+warmed up. Prints p50 and p95 against
 the budgets, the CPU time one request costs the app (gunicorn's workers: Python and
 templates) and PostgreSQL (its server processes), and the requests per second the page
 reaches with 8 clients at once; exits 1 when a budget is missed. Then times a CSV import of
@@ -13,7 +14,7 @@ reaches with 8 clients at once; exits 1 when a budget is missed. Then times a CS
 
     make bench          1,000,000 contacts, 5,000,000 interactions (the first load is long)
     make bench ARGS="--contacts 100000 --companies 10000 --orgs 5 --interactions 500000 \
-        --tasks 100000"                                                   a quicker look
+        --tasks 100000 --deals 20000"                                     a quicker look
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from crm.models import Organization, User
 from crm.tenancy import activate
 from interactions.management.commands.seed_interactions_scale import HEAVY_MARK
 from interactions.models import Interaction
+from sales.models import Deal
 
 sys.path.insert(0, str(ROOT / "bench"))
 import import_budget  # bench/import_budget.py, beside this script
@@ -62,7 +64,8 @@ IMPORT_BUDGET = 30  # seconds, for 100,000 rows
 INGEST_BUDGET = 10  # seconds, for 1,000 email messages
 LIST_CPU_BUDGET = 15  # ms of app CPU per list request (50 rows)
 CONCURRENCY = 8
-LISTS = ("contacts", "interactions", "tasks")  # the pages held to LIST_CPU_BUDGET
+LISTS = ("contacts", "interactions", "tasks", "deals")  # the pages held to LIST_CPU_BUDGET
+OPEN_DEALS = 2_000  # on the board: the first pipeline's open deals
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
@@ -74,7 +77,9 @@ def _count(slug: str) -> int:
         return Contact.objects.count()
 
 
-def ensure_data(contacts: int, companies: int, orgs: int, interactions: int, tasks: int) -> None:
+def ensure_data(
+    contacts: int, companies: int, orgs: int, interactions: int, tasks: int, deals: int
+) -> None:
     """Load what is missing: the large organisation, then the small ones around it."""
     call_command("migrate", "--noinput", verbosity=0)
     missing = contacts - _count(MAIN)
@@ -85,6 +90,8 @@ def ensure_data(contacts: int, companies: int, orgs: int, interactions: int, tas
     # Up to size, or nothing when it is (the command counts first).
     call_command("seed_interactions_scale", "--org", MAIN, "--interactions", str(interactions),
                  "--tasks", str(tasks))  # fmt: skip
+    call_command("seed_deals_scale", "--org", MAIN, "--deals", str(deals),
+                 "--open", str(OPEN_DEALS))  # fmt: skip
     small = max(100, contacts // 500)
     for n in range(1, orgs):
         slug = f"bench-{n:02d}"
@@ -94,6 +101,8 @@ def ensure_data(contacts: int, companies: int, orgs: int, interactions: int, tas
         call_command("seed_interactions_scale", "--org", slug, "--interactions",
                      str(interactions // 500), "--tasks", str(tasks // 500), "--heavy", "0",
                      verbosity=0)  # fmt: skip
+        call_command("seed_deals_scale", "--org", slug, "--deals", str(deals // 500),
+                     "--open", str(OPEN_DEALS // 500), verbosity=0)  # fmt: skip
 
 
 def session_cookie(email: str) -> str:
@@ -215,18 +224,22 @@ def main() -> int:
     parser.add_argument("--orgs", type=int, default=50)
     parser.add_argument("--interactions", type=int, default=5_000_000)
     parser.add_argument("--tasks", type=int, default=1_000_000)
+    parser.add_argument("--deals", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--import-rows", type=int, default=100_000, help="0 skips the import")
     parser.add_argument("--ingest-messages", type=int, default=1_000, help="0 skips ingesting")
     args = parser.parse_args()
 
-    ensure_data(args.contacts, args.companies, args.orgs, args.interactions, args.tasks)
+    ensure_data(args.contacts, args.companies, args.orgs, args.interactions, args.tasks,
+                args.deals)  # fmt: skip
     org = Organization.objects.get(slug=MAIN)
     with activate(org):
         total = Contact.objects.count()
         ids = list(Contact.objects.order_by("?").values_list("pk", flat=True)[:200])
         heavy = Contact.objects.filter(external_id=HEAVY_MARK).values_list("pk", flat=True)[0]
         interactions = Interaction.objects.count()
+        deals = Deal.objects.count()
+        deal_ids = list(Deal.objects.order_by("?").values_list("pk", flat=True)[:200])
     cookie = session_cookie(f"manager@{MAIN}.test")
     port = free_port()
     base = f"http://127.0.0.1:{port}/o/{MAIN}"
@@ -245,6 +258,14 @@ def main() -> int:
         ("interactions, emails", 100, lambda: f"{base}/interactions/?channel=email"),
         ("tasks list", 100, lambda: f"{base}/tasks/"),
         ("tasks, overdue", 100, lambda: f"{base}/tasks/?due=overdue"),
+        ("deals list", 100, lambda: f"{base}/deals/"),
+        ("deals, open", 100, lambda: f"{base}/deals/?status=open"),
+        ("deals, by amount", 100, lambda: f"{base}/deals/?sort=-amount"),
+        # Any deal: most closed, with a few stage changes each (seed_deals_scale).
+        ("deal page", 100, lambda: f"{base}/deals/{rng.choice(deal_ids)}/"),
+        # The first pipeline, with its OPEN_DEALS open deals.
+        ("deal board", 150, lambda: f"{base}/deals/board/"),
+        ("pipeline dashboard", 300, lambda: f"{base}/dashboards/pipeline/"),
         # The quick search's whole page (the palette asks for its list alone, as it is typed).
         ("quick search by name", 100, lambda: f"{base}/find/?q=smith"),
         ("quick search misspelt", 100, lambda: f"{base}/find/?q=jonhson"),
@@ -255,7 +276,8 @@ def main() -> int:
     app = CpuMeter(server.pid)
     failures = 0
     try:
-        print(f"\n{total:,} contacts and {interactions:,} interactions in '{MAIN}' among "
+        print(f"\n{total:,} contacts, {interactions:,} interactions and {deals:,} deals in "
+              f"'{MAIN}' among "
               f"{Organization.objects.count()} organisations; {args.requests} requests each "
               "after 5 to warm up.\n")  # fmt: skip
         print(
