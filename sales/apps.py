@@ -48,6 +48,15 @@ class SalesConfig(AppConfig):
             action="settings.configure", keywords="currency conversion fx base",
         )  # fmt: skip
         contributions.register_org_urls("sales.dashboard_urls")
+        # Reps see their own figures, managers and viewers everyone's; agents see no amounts.
+        contributions.register_navigation(
+            "Dashboards", "dashboards:pipeline", order=60, action="deal.view_value",
+            icon="chart-column",
+        )  # fmt: skip
+        contributions.register_page(
+            "Targets", "dashboards:targets", section="Settings", action="settings.configure",
+            keywords="quota goal forecast month rep team",
+        )  # fmt: skip
         contributions.register_navigation(
             "Deals", "deal:list", order=25, action="deal.view", icon="handshake"
         )

@@ -1,6 +1,6 @@
 """Sales' isolation seeder: one row of each of the app's tenant models, through the
-services: a pipeline with its stages, a lost reason, an exchange rate, and a deal on the
-seeded contact, with a tag, another contact and a move to another stage."""
+services: a pipeline with its stages, a lost reason, an exchange rate, a deal on the seeded
+contact, with a tag, another contact and a move to another stage, and a monthly target."""
 
 from datetime import date
 from decimal import Decimal
@@ -10,7 +10,7 @@ from django.db import models
 
 from contacts.models import Contact, Tag
 from crm.models import Organization, User
-from sales import pipelines, services
+from sales import dashboard, pipelines, services
 from sales.models import (
     Deal,
     DealContact,
@@ -20,6 +20,7 @@ from sales.models import (
     LostReason,
     Pipeline,
     Stage,
+    Target,
 )
 
 URL_KWARGS: dict[str, type[models.Model]] = {
@@ -47,9 +48,12 @@ def seed(org: Organization, admin: User) -> dict[type[models.Model], Any]:
         tags=list(Tag.objects.all()[:1]), contacts=[other],
     )  # fmt: skip
     services.deal_move(org=org, deal=deal, stage=second, by=admin)
+    target = dashboard.target_set(
+        org=org, by=admin, month=date(2026, 1, 1), amount=Decimal(5000), user=admin
+    )
     return {
         Pipeline: pipeline, Stage: first, LostReason: LostReason.objects.first(),
         ExchangeRate: rate, Deal: deal, DealTag: DealTag.objects.get(deal=deal),
         DealContact: DealContact.objects.get(deal=deal),
-        DealStageChange: DealStageChange.objects.filter(deal=deal).first(),
+        DealStageChange: DealStageChange.objects.filter(deal=deal).first(), Target: target,
     }  # fmt: skip

@@ -269,3 +269,42 @@ class DealStageChange(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.from_name or '—'} → {self.to_name}"
+
+
+class Target(TenantModel):
+    """What a rep, or a team, is to win in one month, in the base currency."""
+
+    user = models.ForeignKey(
+        "crm.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    team = models.ForeignKey(
+        "crm.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    month = models.DateField(help_text="The first day of the month.")
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    owner_field = None  # a setting of the organisation: every member may read it
+
+    class Meta:
+        ordering = ("month", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, team__isnull=True)
+                | Q(user__isnull=True, team__isnull=False),
+                name="sales_target_user_or_team",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="sales_target_not_negative"),
+            models.CheckConstraint(condition=Q(month__day=1), name="sales_target_first_of_month"),
+            models.UniqueConstraint(
+                fields=["org", "user", "month"], name="sales_target_user_month",
+                condition=Q(user__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["org", "team", "month"], name="sales_target_team_month",
+                condition=Q(team__isnull=False),
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.user or self.team} {self.month:%Y-%m}: {self.amount}"

@@ -1,0 +1,689 @@
+"""The pipeline dashboard's figures: a handful of SQL aggregates over the deals a member may
+see, in the organisation's time zone and base currency, so that two managers anywhere see
+the same numbers. Each card carries its figures once, as a table of cells: the page's chart,
+its "Data" table and the CSV export all read that one table.
+
+Also the monthly targets the forecast is measured against, and their one write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.expressions import Case, When
+from django.db.models.functions import TruncMonth
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.audit import audit_record
+from crm.models import Membership, Organization, Role, Team, TeamMember, User
+from crm.permissions import can
+from crm.selectors import org_users
+from crm.tenancy import require_org
+from interactions.models import Interaction, Task
+from sales.models import Deal, DealStageChange, Pipeline, Stage, Target
+from sales.money import money
+
+ALL = "dashboard.view_all"  # the whole organisation's figures; without it, one's own
+PERIODS = [
+    ("this_month", "This month"), ("last_month", "Last month"),
+    ("this_quarter", "This quarter"), ("last_quarter", "Last quarter"),
+    ("this_year", "This year"), ("last_12_months", "Last 12 months"), ("custom", "From – to"),
+]  # fmt: skip
+FORECAST_MONTHS = 6
+SLIPPING_SHOWN = 20
+_CENT, _TENTH = Decimal("0.01"), Decimal("0.1")
+_AMOUNT: DecimalField[Decimal, Decimal] = DecimalField(max_digits=24, decimal_places=4)
+
+
+# --- Periods ------------------------------------------------------------------------------
+
+
+def _month(day: date, months: int = 0) -> date:
+    """The first day of the month `months` after the one holding `day`."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_days(
+    key: str, today: date, first: date | None = None, last: date | None = None
+) -> tuple[date, date]:
+    """The first and last day (both included) of a period, seen from `today`."""
+    quarter = _month(today, -((today.month - 1) % 3))
+    match key:
+        case "last_month":
+            return _month(today, -1), _month(today) - timedelta(days=1)
+        case "this_quarter":
+            return quarter, _month(quarter, 3) - timedelta(days=1)
+        case "last_quarter":
+            return _month(quarter, -3), quarter - timedelta(days=1)
+        case "this_year":
+            return date(today.year, 1, 1), date(today.year, 12, 31)
+        case "last_12_months":  # the eleven whole months before this one, and this one
+            return _month(today, -11), _month(today, 1) - timedelta(days=1)
+        case "custom" if first and last:
+            return min(first, last), max(first, last)
+    return _month(today), _month(today, 1) - timedelta(days=1)
+
+
+def midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The moment a day starts in `zone`: an aware datetime, right on either side of a
+    change of summer time (the offset is the day's own, not today's)."""
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days from `first` to `last`, both included, in the organisation's time zone."""
+
+    key: str
+    first: date
+    last: date
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return midnight(self.first, self.zone)
+
+    @property
+    def end(self) -> datetime:
+        """The first moment after the period: it runs up to, not including, this."""
+        return midnight(self.last + timedelta(days=1), self.zone)
+
+    @property
+    def label(self) -> str:
+        if self.first.year != self.last.year:
+            return f"{self.first:%-d %b %Y} – {self.last:%-d %b %Y}"
+        if self.first.month != self.last.month:
+            return f"{self.first:%-d %b} – {self.last:%-d %b %Y}"
+        return f"{self.first.day}–{self.last:%-d %B %Y}"
+
+
+# --- What the dashboard covers ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose deals, in which pipeline, over which period: the filters at the top."""
+
+    membership: Membership
+    pipeline: Pipeline
+    stages: list[Stage]
+    period: Period
+    owner: User | None = None
+    team: Team | None = None
+    now: datetime = field(default_factory=timezone.now)
+
+    @property
+    def org(self) -> Organization:
+        return require_org()
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.period.zone).date()
+
+    def stage_ids(self, kind: str) -> list[int]:
+        return [stage.pk for stage in self.stages if stage.kind == kind]
+
+    def owner_ids(self) -> QuerySet[Any] | list[int] | None:
+        """The owners the figures are limited to; None for everyone visible."""
+        if self.owner is not None:
+            return [self.owner.pk]
+        if self.team is not None:
+            return TeamMember.objects.filter(team=self.team).values("membership__user_id")
+        return None
+
+    def deals(self) -> QuerySet[Deal]:
+        """The pipeline's deals these figures are made of: the member's visible ones, of the
+        chosen owner or team."""
+        found = Deal.objects.alive().visible_to(self.membership).filter(pipeline=self.pipeline)
+        owners = self.owner_ids()
+        if owners is not None:
+            found = found.filter(owner_id__in=owners)
+        return found.order_by()
+
+    def list_url(self, **params: Any) -> str:
+        """The deals list, filtered to the deals behind a figure."""
+        query: dict[str, Any] = {"pipeline": self.pipeline.pk}
+        if self.owner is not None:
+            query["owner"] = self.owner.pk
+        elif self.team is not None:
+            query["team"] = self.team.pk
+        query.update({name: value for name, value in params.items() if value is not None})
+        return reverse("deal:list", args=[self.org.slug]) + "?" + urlencode(query)
+
+    def closed_params(self, first: date, last: date) -> dict[str, str]:
+        return {"closed_after": first.isoformat(), "closed_before": last.isoformat()}
+
+
+def scope_for(
+    membership: Membership, *, pipeline: Pipeline, stages: list[Stage], period: Period,
+    owner: User | None = None, team: Team | None = None, now: datetime | None = None,
+) -> Scope:  # fmt: skip
+    """The scope a member may have: without dashboard.view_all, their own deals alone."""
+    if not can(membership, ALL):
+        owner, team = membership.user, None
+    elif owner is not None:
+        team = None
+    return Scope(membership, pipeline, stages, period, owner, team, now or timezone.now())
+
+
+# --- Tables: the one form every figure takes ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure: its value for the CSV, its text for the page, and the deals behind it."""
+
+    value: Any
+    text: str
+    url: str = ""
+    num: bool = True
+
+
+@dataclass
+class Card:
+    """One card of the dashboard: a title, when it covers, its chart and its table."""
+
+    key: str  # its CSV's name
+    title: str
+    when: str
+    chart: str  # the chart component's template
+    headers: list[str]
+    rows: list[list[Cell]]
+    url: str  # the records behind the whole card
+    plot: dict[str, Any] = field(default_factory=dict)
+    figures: list[tuple[str, Cell]] = field(default_factory=list)
+    open: bool = False  # its table unfolded: the table is what it shows
+
+    def csv_rows(self) -> list[list[Any]]:
+        figures = [[label, cell.value] for label, cell in self.figures]
+        return [*figures, *([[]] if figures else []), self.headers,
+                *[[cell.value for cell in row] for row in self.rows]]  # fmt: skip
+
+
+def _label(text: str) -> Cell:
+    return Cell(text, text, num=False)
+
+
+def _count(value: int, url: str = "") -> Cell:
+    return Cell(value, f"{value:,}", url)
+
+
+def _amount(value: Decimal | None, currency: str, url: str = "") -> Cell:
+    value = (value or Decimal(0)).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return Cell(value, money(value, currency), url)
+
+
+def _share(part: int, whole: int, url: str = "") -> Cell:
+    """A percentage to a tenth; none of nothing."""
+    if not whole:
+        return Cell(None, "—", url)
+    value = (Decimal(100 * part) / whole).quantize(_TENTH, rounding=ROUND_HALF_UP)
+    return Cell(value, f"{value}%", url)
+
+
+def _days(seconds: Decimal | float | None, url: str = "") -> Cell:
+    if seconds is None:
+        return Cell(None, "—", url)
+    value = (Decimal(str(seconds)) / 86400).quantize(_TENTH, rounding=ROUND_HALF_UP)
+    return Cell(value, f"{value} day{'' if value == 1 else 's'}", url)
+
+
+def _weighted(value: Any) -> Decimal:
+    """A sum of amount * probability, in hundredths, as an amount."""
+    return (Decimal(value or 0) / 100).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _weight() -> ExpressionWrapper:
+    return ExpressionWrapper(F("amount_base") * F("stage__probability"), output_field=_AMOUNT)
+
+
+# --- Geometry of the charts (in the SVG's own units) --------------------------------------
+
+BAR_PLOT = 300  # the bars' length at their longest, between the labels and the values
+
+
+Bar = tuple[str, Decimal | int | None, str, str]  # label, value, text, url
+
+
+def _bars(cells: Sequence[Bar], inner: Sequence[Decimal | int | None] = ()) -> dict[str, Any]:
+    """Horizontal bars: (label, value, text, url) each, scaled to the longest; `inner`, a
+    second value drawn inside each (the weighted part of an amount)."""
+    top = max([Decimal(value or 0) for _, value, _, _ in cells] + [Decimal(0)])
+    bars = []
+    for i, (label, value, text, url) in enumerate(cells):
+        width = float(Decimal(value or 0) / top * BAR_PLOT) if top else 0.0
+        fill = float(Decimal(inner[i] or 0) / top * BAR_PLOT) if top and inner else None
+        bars.append({
+            "label": label, "text": text, "url": url, "y": 8 + i * 30, "width": round(width, 1),
+            "inner": None if fill is None else round(fill, 1),
+        })  # fmt: skip
+    return {"bars": bars, "height": 16 + 30 * len(bars)}
+
+
+COLUMN_PLOT = 160  # the forecast's tallest column
+
+
+def _columns(months: list[dict[str, Any]]) -> dict[str, Any]:
+    """The forecast: three columns a month (weighted, best case, won) and the target's mark."""
+    values = [m[name] for m in months for name in ("weighted", "best", "won", "target")]
+    top = max([Decimal(v or 0) for v in values] + [Decimal(0)])
+
+    def height(value: Decimal | None) -> float:
+        return round(float(Decimal(value or 0) / top * COLUMN_PLOT), 1) if top else 0.0
+
+    slots = []
+    for i, month in enumerate(months):
+        x = 48 + i * 96
+        columns = []
+        for j, name in enumerate(("weighted", "best", "won")):
+            h = height(month[name])
+            columns.append({"name": name, "x": x + j * 22, "y": 20 + COLUMN_PLOT - h, "h": h})
+        target = month["target"]
+        mark = None if target is None else 20 + COLUMN_PLOT - height(target)
+        slots.append({"label": month["label"], "x": x, "columns": columns, "target": mark,
+                      "title": month["title"]})  # fmt: skip
+    return {"slots": slots, "base": 20 + COLUMN_PLOT, "width": 48 + 96 * len(months)}
+
+
+# --- The cards ----------------------------------------------------------------------------
+
+
+def open_by_stage(scope: Scope) -> Card:
+    """Open deals by stage now: how many, their amount, and that amount weighted by the
+    stage's probability."""
+    currency = scope.org.base_currency
+    found = {
+        row["stage_id"]: row
+        for row in scope.deals().filter(closed_at__isnull=True).values("stage_id").annotate(
+            n=Count("pk"), amount=Sum("amount_base"), weighted=Sum(_weight())
+        )
+    }  # fmt: skip
+    rows: list[list[Cell]] = []
+    cells: list[Bar] = []
+    inner: list[Decimal | int | None] = []
+    count, total, total_weighted = 0, Decimal(0), Decimal(0)
+    for stage in scope.stages:
+        if stage.kind != Stage.Kind.OPEN or (stage.is_archived and stage.pk not in found):
+            continue
+        row = found.get(stage.pk, {})
+        n, amount = row.get("n", 0), row.get("amount") or Decimal(0)
+        weighted = _weighted(row.get("weighted"))
+        url = scope.list_url(status="open", stage=stage.pk)
+        rows.append([
+            _label(stage.name), Cell(stage.probability, f"{stage.probability}%"), _count(n, url),
+            _amount(amount, currency, url), _amount(weighted, currency, url),
+        ])  # fmt: skip
+        cells.append((stage.name, amount, money(amount, currency), url))
+        inner.append(weighted)
+        count, total, total_weighted = count + n, total + amount, total_weighted + weighted
+    url = scope.list_url(status="open")
+    rows.append([
+        _label("Total"), _label(""), _count(count, url), _amount(total, currency, url),
+        _amount(total_weighted, currency, url),
+    ])  # fmt: skip
+    return Card(
+        "stages", "Open pipeline by stage", "Now", "components/_chart_bars.html",
+        ["Stage", "Probability", "Deals", "Amount", "Weighted"], rows, url,
+        plot=_bars(cells, inner) | {"legend": ("Amount", "Weighted")},
+    )  # fmt: skip
+
+
+def forecast(scope: Scope) -> Card:
+    """The months from the period's start: open deals by expected close (weighted, and all
+    of them: the best case), against what was won in each month and the target."""
+    currency, zone = scope.org.base_currency, scope.period.zone
+    first = _month(scope.period.first)
+    months = [_month(first, i) for i in range(FORECAST_MONTHS)]
+    after = _month(first, FORECAST_MONTHS)
+    expected = {
+        row["month"]: row
+        for row in scope.deals().filter(
+            closed_at__isnull=True, close_date__gte=first, close_date__lt=after
+        ).annotate(month=TruncMonth("close_date")).values("month").annotate(
+            best=Sum("amount_base"), weighted=Sum(_weight())
+        )
+    }  # fmt: skip
+    won = {
+        row["month"].date(): row["won"]
+        for row in scope.deals().filter(
+            stage_id__in=scope.stage_ids(Stage.Kind.WON),
+            closed_at__gte=midnight(first, zone), closed_at__lt=midnight(after, zone),
+        ).annotate(month=TruncMonth("closed_at", tzinfo=zone)).values("month").annotate(
+            won=Sum("amount_base")
+        )
+    }  # fmt: skip
+    targets = _targets(scope, first, after)
+    rows, plotted = [], []
+    for month in months:
+        last = _month(month, 1) - timedelta(days=1)
+        row = expected.get(month, {})
+        open_url = scope.list_url(status="open", close_after=month.isoformat(),
+                                  close_before=last.isoformat())  # fmt: skip
+        won_url = scope.list_url(status="won", **scope.closed_params(month, last))
+        values = {"weighted": _weighted(row.get("weighted")), "best": row.get("best") or Decimal(0),
+                  "won": won.get(month) or Decimal(0), "target": targets.get(month)}  # fmt: skip
+        target = values["target"]
+        rows.append([
+            _label(f"{month:%b %Y}"), _amount(values["weighted"], currency, open_url),
+            _amount(values["best"], currency, open_url), _amount(values["won"], currency, won_url),
+            _amount(target, currency) if target is not None else Cell(None, "—"),
+        ])  # fmt: skip
+        title = ", ".join(f"{name} {cell.text}" for name, cell in zip(
+            ("weighted", "best case", "won", "target"), rows[-1][1:], strict=True))  # fmt: skip
+        plotted.append(values | {"label": f"{month:%b}", "title": f"{month:%B %Y}: {title}"})
+    return Card(
+        "forecast", "Forecast", f"{first:%b %Y} – {months[-1]:%b %Y}",
+        "components/_chart_columns.html", ["Month", "Weighted", "Best case", "Won", "Target"],
+        rows, scope.list_url(status="open", close_after=first.isoformat(),
+                             close_before=(after - timedelta(days=1)).isoformat()),
+        plot=_columns(plotted),
+    )  # fmt: skip
+
+
+def _targets(scope: Scope, first: date, after: date) -> dict[date, Decimal]:
+    """The chosen rep's or team's target by month; for everyone, the sum of the reps'."""
+    found = Target.objects.filter(month__gte=first, month__lt=after)
+    if scope.owner is not None:
+        found = found.filter(user=scope.owner)
+    elif scope.team is not None:
+        found = found.filter(team=scope.team)
+    else:
+        found = found.filter(user__isnull=False)
+    rows = found.order_by().values("month").annotate(amount=Sum("amount"))
+    return {row["month"]: row["amount"] for row in rows}
+
+
+def results(scope: Scope) -> Card:
+    """Deals closed in the period: the win rate, the average won deal and how long it took
+    from creation to won, and the average time a deal spent in each stage it left."""
+    currency, period = scope.org.base_currency, scope.period
+    won_ids, lost_ids = scope.stage_ids(Stage.Kind.WON), scope.stage_ids(Stage.Kind.LOST)
+    won = Q(stage_id__in=won_ids)
+    cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+    found = scope.deals().filter(closed_at__gte=period.start, closed_at__lt=period.end).aggregate(
+        won=Count("pk", filter=won), lost=Count("pk", filter=Q(stage_id__in=lost_ids)),
+        won_amount=Sum("amount_base", filter=won), size=Avg("amount_base", filter=won),
+        cycle=Avg(cycle, filter=won),
+    )  # fmt: skip
+    closed = scope.closed_params(period.first, period.last)
+    won_url, lost_url = (
+        scope.list_url(status="won", **closed),
+        scope.list_url(status="lost", **closed),
+    )
+    cycle_seconds = found["cycle"].total_seconds() if found["cycle"] is not None else None
+    figures = [
+        ("Win rate", _share(found["won"], found["won"] + found["lost"], scope.list_url(**closed))),
+        ("Won", _count(found["won"], won_url)),
+        ("Lost", _count(found["lost"], lost_url)),
+        ("Won amount", _amount(found["won_amount"], currency, won_url)),
+        ("Average deal size", _amount(found["size"], currency, won_url)
+         if found["size"] is not None else Cell(None, "—", won_url)),
+        ("Average sales cycle", _days(cycle_seconds, won_url)),
+    ]  # fmt: skip
+    stays = time_in_stage(scope)
+    total = found["won"] + found["lost"]
+    split = [("Won", found["won"], f"{found['won']:,}", won_url),
+             ("Lost", found["lost"], f"{found['lost']:,}", lost_url)]  # fmt: skip
+    return Card(
+        "results", "Win rate and cycle", period.label, "components/_chart_split.html",
+        ["Stage", "Moves out", "Average time in stage"], stays, scope.list_url(**closed),
+        plot={"parts": _split(split, total)},
+        figures=figures,
+    )  # fmt: skip
+
+
+def _split(parts: list[tuple[str, int, str, str]], total: int) -> list[dict[str, Any]]:
+    """Parts of one 600-long bar, each as long as its share, one after the other."""
+    found, x = [], 20.0
+    for label, n, text, url in parts:
+        width = round(600 * n / total, 1) if total else 0.0
+        found.append({"label": label, "text": text, "url": url, "x": x, "width": width})
+        x += width
+    return found
+
+
+def time_in_stage(scope: Scope) -> list[list[Cell]]:
+    """For each stage, the deals that left it in the period and how long, on average, they
+    had been in it."""
+    period = scope.period
+    changes = DealStageChange.objects.filter(
+        at__gte=period.start, at__lt=period.end, from_stage_id__in=[s.pk for s in scope.stages],
+        deal__deleted_at__isnull=True,
+    )  # fmt: skip
+    owners = scope.owner_ids()
+    if owners is not None:
+        changes = changes.filter(deal__owner_id__in=owners)
+    if require_org().visibility_for(scope.membership.role) != Organization.Visibility.ALL:
+        changes = changes.filter(deal__in=Deal.objects.visible_to(scope.membership).values("pk"))
+    found = {
+        row["from_stage_id"]: row
+        for row in changes.order_by().values("from_stage_id").annotate(
+            n=Count("pk"), seconds=Avg("seconds_in_from")
+        )
+    }  # fmt: skip
+    rows = []
+    for stage in scope.stages:
+        if (stage.kind != Stage.Kind.OPEN or stage.is_archived) and stage.pk not in found:
+            continue  # a closed stage appears only when reopened deals left it
+        row = found.get(stage.pk, {})
+        rows.append([_label(stage.name), _count(row.get("n", 0)), _days(row.get("seconds"))])
+    return rows
+
+
+def funnel(scope: Scope) -> Card:
+    """Of the deals created in the period, how many reached each stage or went beyond it
+    (won counts as beyond every open stage; a deal moved back counts once, at the furthest
+    stage it reached)."""
+    period = scope.period
+    steps = [s for s in scope.stages if s.kind == Stage.Kind.OPEN and not s.is_archived]
+    ranks = {stage.pk: i for i, stage in enumerate(steps)}
+    ranks |= {pk: len(steps) for pk in scope.stage_ids(Stage.Kind.WON)}
+    cohort = scope.deals().filter(created_at__gte=period.start, created_at__lt=period.end)
+    rank = Case(*[When(to_stage_id=pk, then=Value(i)) for pk, i in ranks.items()], default=None)
+    # A deal's history starts when it is created: nothing before the period is needed.
+    furthest = DealStageChange.objects.filter(
+        deal__in=cohort.values("pk"), at__gte=period.start, to_stage_id__in=list(ranks)
+    ).order_by().values("deal_id").annotate(top=Max(rank))  # fmt: skip
+    counts: dict[str, int] = {}
+    if ranks:  # "reached step i or beyond", over each deal's furthest step
+        reached_at = {
+            f"s{i}": Count("deal_id", filter=Q(top__gte=i)) for i in range(len(steps) + 1)
+        }
+        counts = furthest.aggregate(**reached_at)
+    url = scope.list_url(created_after=period.first.isoformat(),
+                         created_before=period.last.isoformat())  # fmt: skip
+    names = [stage.name for stage in steps] + ["Won"]
+    reached = [counts.get(f"s{i}", 0) for i in range(len(names))]
+    rows, cells = [], []
+    for i, name in enumerate(names):
+        from_first = _share(reached[i], reached[0]) if i else Cell(None, "")
+        from_last = _share(reached[i], reached[i - 1]) if i else Cell(None, "")
+        rows.append([_label(name), _count(reached[i], url), from_last, from_first])
+        cells.append((name, reached[i], f"{reached[i]:,}", url))
+    return Card(
+        "funnel", "Conversion funnel", period.label, "components/_chart_bars.html",
+        ["Stage reached", "Deals", "From the stage before", "From the first"], rows, url,
+        plot=_bars(cells),
+    )  # fmt: skip
+
+
+def reps(scope: Scope) -> Card:
+    """Per owner: open amount, won amount and win rate in the period, interactions logged
+    in the period and open tasks past due."""
+    currency, period = scope.org.base_currency, scope.period
+    closed_in = Q(closed_at__gte=period.start, closed_at__lt=period.end)
+    won = closed_in & Q(stage_id__in=scope.stage_ids(Stage.Kind.WON))
+    lost = closed_in & Q(stage_id__in=scope.stage_ids(Stage.Kind.LOST))
+    is_open = Q(closed_at__isnull=True)
+    by_owner = {
+        row["owner_id"]: row
+        for row in scope.deals().filter(is_open | closed_in).values("owner_id").annotate(
+            open=Sum("amount_base", filter=is_open), won=Sum("amount_base", filter=won),
+            n_won=Count("pk", filter=won), n_lost=Count("pk", filter=lost),
+        )
+    }  # fmt: skip
+    people = _people(scope, [pk for pk in by_owner if pk is not None])
+    ids = [person.pk for person in people]
+    logged = dict(
+        Interaction.objects.alive().filter(
+            author_id__in=ids, occurred_at__gte=period.start, occurred_at__lt=period.end
+        ).order_by().values_list("author_id").annotate(n=Count("pk"))
+    )  # fmt: skip
+    overdue = dict(
+        Task.objects.open().filter(assignee_id__in=ids, due_at__lt=scope.now)
+        .order_by().values_list("assignee_id").annotate(n=Count("pk"))
+    )  # fmt: skip
+    closed = scope.closed_params(period.first, period.last)
+    slug = scope.org.slug
+    rows, cells = [], []
+    for person in [*people, None]:
+        row = by_owner.get(person.pk if person else None)
+        if person is None and row is None:
+            continue
+        row = row or {"open": None, "won": None, "n_won": 0, "n_lost": 0}
+        owner = {"owner": person.pk if person else None}
+        mine = {"pipeline": scope.pipeline.pk, **owner}
+        open_url = _list(slug, "deal", mine | {"status": "open"})
+        won_url = _list(slug, "deal", mine | {"status": "won", **closed})
+        name = person.display_name if person else "No owner"
+        logged_url = _list(slug, "interaction", owner | {
+            "occurred_after": period.first.isoformat(),
+            "occurred_before": period.last.isoformat(),
+        })  # fmt: skip
+        tasks_url = _list(slug, "task", owner | {"status": "open", "due": "overdue"})
+        rows.append([
+            _label(name), _amount(row["open"], currency, open_url),
+            _amount(row["won"], currency, won_url),
+            _share(row["n_won"], row["n_won"] + row["n_lost"], _list(slug, "deal", mine | closed)),
+            _count(logged.get(person.pk, 0), logged_url) if person else Cell(None, ""),
+            _count(overdue.get(person.pk, 0), tasks_url) if person else Cell(None, ""),
+        ])  # fmt: skip
+        cells.append((name, row["won"], money(row["won"] or 0, currency), won_url))
+    return Card(
+        "reps", "By rep", period.label, "components/_chart_bars.html",
+        ["Rep", "Open amount", "Won amount", "Win rate", "Interactions", "Overdue tasks"],
+        rows, scope.list_url(), plot=_bars(cells) | {"legend": ("Won amount",)}, open=True,
+    )  # fmt: skip
+
+
+def _list(slug: str, kind: str, params: dict[str, Any]) -> str:
+    query = urlencode({name: value for name, value in params.items() if value is not None})
+    return reverse(f"{kind}:list", args=[slug]) + "?" + query
+
+
+def _people(scope: Scope, owners: list[int]) -> list[User]:
+    """The rows of the per-rep table: the owner chosen, else the team's members or the
+    organisation's reps, and whoever owns deals among the figures, by name."""
+    if scope.owner is not None:
+        wanted: Q = Q(pk=scope.owner.pk)
+    elif scope.team is not None:
+        wanted = Q(pk__in=TeamMember.objects.filter(team=scope.team).values("membership__user_id"))
+    else:
+        wanted = Q(pk__in=Membership.objects.filter(role=Role.REP).values("user_id"))
+    found = org_users().filter(wanted | Q(pk__in=owners)).only("first_name", "last_name", "email")
+    return list(found)
+
+
+def slipping(scope: Scope) -> Card:
+    """Open deals whose expected close has passed: the largest first."""
+    currency, today = scope.org.base_currency, scope.today
+    late = scope.deals().filter(closed_at__isnull=True, close_date__lt=today)
+    summary = late.aggregate(n=Count("pk"), amount=Sum("amount_base"))
+    shown = list(
+        late.select_related("stage").only("title", "amount_base", "close_date", "stage__name")
+        .order_by(F("amount_base").desc(nulls_last=True), "close_date", "id")[:SLIPPING_SHOWN]
+    )  # fmt: skip
+    slug = scope.org.slug
+    rows, cells = [], []
+    for deal in shown:
+        url = reverse("deals:detail", args=[slug, deal.pk])
+        close = deal.close_date or today  # never None here: the filter wants a date before
+        rows.append([
+            Cell(deal.title, deal.title, url, num=False), _label(deal.stage.name),
+            Cell(close.isoformat(), f"{close:%-d %b %Y}", num=False),
+            Cell((today - close).days, f"{(today - close).days:,}"),
+            _amount(deal.amount_base, currency),
+        ])  # fmt: skip
+        cells.append((deal.title, deal.amount_base, money(deal.amount_base or 0, currency), url))
+    url = scope.list_url(status="open", close_before=(today - timedelta(days=1)).isoformat(),
+                         sort="-amount")  # fmt: skip
+    return Card(
+        "slipping", "Slipping deals", f"Expected before {today:%-d %b %Y}",
+        "components/_chart_bars.html", ["Deal", "Stage", "Expected close", "Days late", "Amount"],
+        rows, url, plot=_bars(cells),
+        figures=[("Open deals past their close date", _count(summary["n"], url)),
+                 ("Their amount", _amount(summary["amount"], currency, url))],
+        open=True,
+    )  # fmt: skip
+
+
+CARDS = {"stages": open_by_stage, "forecast": forecast, "results": results, "funnel": funnel,
+         "reps": reps, "slipping": slipping}  # fmt: skip
+
+
+def pipeline_dashboard(scope: Scope) -> list[Card]:
+    """Every card of the pipeline dashboard, in the order the page shows them."""
+    return [make(scope) for make in CARDS.values()]
+
+
+# --- Targets ------------------------------------------------------------------------------
+
+
+def targets_of(first: date, months: int = 12) -> list[Target]:
+    """The targets set for `months` months from `first`, by month and then whose."""
+    found = Target.objects.filter(month__gte=first, month__lt=_month(first, months))
+    return list(
+        found.select_related("user", "team").order_by(
+            "month", "team__name", "user__first_name", "id"
+        )
+    )
+
+
+@transaction.atomic
+def target_set(
+    *, org: Organization, by: User | None, month: date, amount: Decimal | None,
+    user: User | None = None, team: Team | None = None,
+) -> Target | None:  # fmt: skip
+    """Set a rep's or a team's target for a month (in the base currency); no amount removes
+    it. Audited."""
+    if (user is None) == (team is None):
+        raise ValueError("A target is for a rep or for a team.")
+    month = _month(month)
+    whose: dict[str, Any] = {"user": user} if user is not None else {"team": team}
+    current = Target.objects.select_for_update().filter(month=month, **whose).first()
+    before = current.amount if current else None
+    if amount is None:
+        if current is not None:
+            audit_record(org=org, actor=by, action="target.removed", target=current,
+                         changes={"amount": [str(before), None]})  # fmt: skip
+            current.delete()
+        return None
+    target = current or Target(org=org, month=month, **whose)
+    target.amount = amount
+    target.save()
+    if before != amount:
+        was = None if before is None else str(before)
+        audit_record(org=org, actor=by, action="target.set", target=target,
+                     changes={"amount": [was, str(amount)]})  # fmt: skip
+    return target
