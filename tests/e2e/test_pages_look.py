@@ -7,7 +7,8 @@ One test per width, each walking through every page in one browser tab: seeding 
 organisation and signing in once keeps the whole module within a few tens of seconds.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,12 +23,15 @@ from crm.tenancy import activate
 from interactions.models import Task
 from interactions.reminders import reminders_run
 from interactions.services import task_complete
+from sales import services as services_sales
+from sales.models import Deal, ExchangeRate, Stage
 from tests.conftest import ROOT, member
 from tests.e2e import axe
 from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.factories import (
     CompanyFactory,
     ContactFactory,
+    DealFactory,
     InteractionFactory,
     TaskFactory,
     trash,
@@ -41,8 +45,8 @@ pytestmark = [
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 SIZES = {1280: 800, 390: 844}
 
-# Pages seen signed out, then signed in as an admin: name → path ({contact}, {company} and
-# {task} stand for a seeded record's id).
+# Pages seen signed out, then signed in as an admin: name → path ({contact}, {company},
+# {task} and {deal} stand for a seeded record's id).
 SIGNED_OUT = {"login": "/accounts/login/", "signup": "/accounts/signup/"}
 SIGNED_IN = {
     "home": "/o/acme/",
@@ -58,6 +62,11 @@ SIGNED_IN = {
     "tasks": "/o/acme/tasks/",
     "task": "/o/acme/tasks/{task}/",
     "task-new": "/o/acme/tasks/new/",
+    "deals": "/o/acme/deals/",
+    "deal": "/o/acme/deals/{deal}/",
+    "deal-new": "/o/acme/deals/new/",
+    "deal-lost": "/o/acme/deals/{deal}/lost/",
+    "board": "/o/acme/deals/board/",
     "notifications": "/o/acme/notifications/",
     "settings-profile": "/o/acme/settings/",
     "settings-members": "/o/acme/settings/members/",
@@ -65,16 +74,19 @@ SIGNED_IN = {
     "settings-permissions": "/o/acme/settings/permissions/",
     "settings-security": "/o/acme/settings/security/",
     "settings-audit": "/o/acme/settings/audit/",
+    "settings-pipelines": "/o/acme/settings/pipelines/",
+    "settings-lost-reasons": "/o/acme/settings/lost-reasons/",
+    "settings-exchange-rates": "/o/acme/settings/exchange-rates/",
     "account-email": "/accounts/email/",
     "account-password": "/accounts/password/change/",
     "account-two-factor": "/accounts/2fa/",
 }
 
 
-def _seed(acme: Organization, alice: User) -> tuple[Contact, Company, Task]:
+def _seed(acme: Organization, alice: User) -> tuple[Contact, Company, Task, Deal]:
     """An organisation in use: companies, tagged contacts, a likely duplicate, something in
-    the Trash, a team, interactions and tasks (one late, one today, one done), and the
-    audit events all of that wrote."""
+    the Trash, a team, interactions and tasks (one late, one today, one done), deals in
+    several stages (one won, one in euros), and the audit events all of that wrote."""
     northwind = CompanyFactory(org=acme, by=alice, name="Northwind Traders",
                                domain="northwind.example", industry="Wholesale")  # fmt: skip
     CompanyFactory(org=acme, by=alice, name="Initech", domain="initech.example")
@@ -108,7 +120,25 @@ def _seed(acme: Organization, alice: User) -> tuple[Contact, Company, Task]:
     with activate(acme):
         task_complete(org=acme, task=done, by=alice)
         reminders_run(org=acme)  # the bell has one unread
-    return ada, northwind, late
+        ExchangeRate.objects.create(org=acme, currency="EUR", rate=Decimal("1.08"),
+                                    valid_from=date(2026, 1, 1))  # fmt: skip
+    deal = DealFactory(org=acme, by=alice, title="Northwind expansion", owner=alice,
+                       contact=ada, amount=Decimal("48000"), close_date=date(2027, 2, 15),
+                       tags=["Expansion"])  # fmt: skip
+    for title, amount, currency in [("Initech pilot", "12500", "USD"),
+                                    ("Hopper consulting", "8200", "EUR"),
+                                    ("Turing renewal", "31000", "USD")]:  # fmt: skip
+        DealFactory(org=acme, by=alice, title=title, owner=rita, amount=Decimal(amount),
+                    currency=currency)  # fmt: skip
+    with activate(acme):
+        proposal = Stage.objects.get(name="Proposal")
+        services_sales.deal_move(org=acme, deal=deal, stage=proposal, by=alice)
+        won = Deal.objects.get(title="Turing renewal")
+        services_sales.deal_move(org=acme, deal=won, stage=Stage.objects.get(name="Won"),
+                                 by=alice)  # fmt: skip
+    InteractionFactory(org=acme, by=alice, contact=ada, deal=deal, channel="call",
+                       direction="outbound", subject="Pricing for 40 seats")  # fmt: skip
+    return ada, northwind, late, deal
 
 
 def _look_at(page: Page, name: str, width: int) -> list[str]:
@@ -131,7 +161,7 @@ def _look_at(page: Page, name: str, width: int) -> list[str]:
 def test_it_shows_every_main_page_whole_and_accessible(
     page: Page, live_server: Any, acme: Organization, alice: User, width: int
 ) -> None:
-    contact, company, task = _seed(acme, alice)
+    contact, company, task, deal = _seed(acme, alice)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": SIZES[width]})
     problems = []
@@ -141,7 +171,8 @@ def test_it_shows_every_main_page_whole_and_accessible(
     log_in(page, live_server.url, alice.email)
     for name, path in SIGNED_IN.items():
         response = page.goto(
-            live_server.url + path.format(contact=contact.pk, company=company.pk, task=task.pk)
+            live_server.url
+            + path.format(contact=contact.pk, company=company.pk, task=task.pk, deal=deal.pk)
         )
         assert response is not None, name
         assert response.ok, f"{name} answers {response.status}"
