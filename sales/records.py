@@ -22,7 +22,7 @@ from crm.records import facts as f
 from crm.records.filters import DATE, RecordFilter
 from crm.records.registry import Kind, Tags
 from crm.tenancy import require_org
-from sales import selectors
+from sales import imports, selectors
 from sales.forms import DealForm, deal_form_save, initial_for
 from sales.models import Deal, DealTag, Pipeline, Stage
 from sales.money import money
@@ -329,4 +329,5 @@ DEAL = Kind(
     editable=_editable,
     facts=DEAL_FACTS,
     views=(("Board", "board:board"),),
+    imports=imports.DEALS,
 )

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 class Match:
     """A way to find the record a row updates: by the value of one field."""
 
-    field: str  # the field (and the target that must be mapped)
+    # The field (and the target that must be mapped); "" matches nothing: every row adds a
+    # record (deals, which no column tells apart).
+    field: str
     noun: str  # what the report calls it: "email"
     label: str  # what the mapping page offers: "Email address"
     lowered: bool = False  # compared in any case (names), rather than as stored

@@ -107,7 +107,7 @@ def check_mapping(kind: Kind, headers: list[str], mapping: list[str], mode: str,
     if match_by not in importer.match:
         raise ValidationError(f"“{match_by}” is not a way to match {kind.noun} records.")
     match = importer.match[match_by]
-    if mode != ImportJob.Mode.CREATE and match.field not in chosen:
+    if mode != ImportJob.Mode.CREATE and match.field and match.field not in chosen:
         raise ValidationError(
             {"match_by": f"To update existing records by {match.noun}, map a column to "
                          f"{match.noun}."}
