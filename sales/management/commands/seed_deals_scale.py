@@ -6,11 +6,12 @@ it checks the product's writes.
 
 All go into the organisation's first pipeline: --open of them open, spread over its open
 stages (fewer in the later ones; one in ten untouched for weeks, one in seven past its
-expected close), the rest won or lost over the past year. Each deal walks forward from the
-stage it was added in to where it is, one stage change per step at increasing times with
-the time spent in the stage before (3 to 4 changes a deal on average). Amounts are lognormal
-between 2,000 and 120,000, about one deal in eight in EUR or GBP (when the base currency
-is USD), owned by the organisation's members, on its contacts and their companies.
+expected close), the rest closed over the past year, about a third of them won. Each deal
+walks forward from the stage it was added in to where it is, one stage change per step at
+increasing times with the time spent in the stage before (about 3 changes a deal on
+average). Amounts are lognormal between 2,000 and 120,000, about one deal in eight in EUR
+or GBP (when the base currency is USD), owned by the organisation's members, on its
+contacts and their companies.
 
 It brings the count up to the size asked, so running it again adds only what is missing.
 """
@@ -44,7 +45,7 @@ FROM (
              ELSE now() - r.u_when * interval '10 days' END AS ended
     FROM (
         SELECT g AS n,
-            CASE WHEN g <= %(open)s THEN 'open' WHEN random() < 0.55 THEN 'won' ELSE 'lost' END
+            CASE WHEN g <= %(open)s THEN 'open' WHEN random() < 0.35 THEN 'won' ELSE 'lost' END
                 AS kind,
             random() AS u_stage, random() AS u_when, random() AS u_cycle, random() AS u_idle,
             random() AS u_close, random() AS u_cur, random() AS u_pick,
