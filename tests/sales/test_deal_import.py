@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from contacts.models import Company
+from contacts.services import tags_by_name
 from crm.models import AuditEvent, Membership, Organization, User
 from crm.records.imports import services as imports
 from crm.records.models import ImportChange, ImportJob
@@ -261,3 +264,44 @@ def test_the_command_checks_a_file_of_deals(
     assert "would be" in out
     assert "new companies: 1" in out
     assert _deals(ready) == {}
+
+
+def test_hostile_cells_are_refused_or_kept_as_text(ready: Organization, alice: User) -> None:
+    formula = '=HYPERLINK("http://example.com")'
+    rows = [["Title", "Stage", "Amount", "Closed", "Source"],
+            ["x" * 201, "", "", "", ""],
+            ["Huge", "", "1e400000", "", ""],
+            ["Early bird", "Won", "", "2999-01-01", ""],
+            [formula, "Proposal", "", "2026-01-01", "@SUM(A1)"]]  # fmt: skip
+    job = run(ready, alice, csv_bytes(rows), record_kind="deal")
+    found = {(row, column): (message, outcome) for row, column, message, outcome in job.problems}
+    assert found[2, "Title"] == ("Longer than 200 characters.", "rejected")
+    assert found[3, "Amount"][1] == "rejected"
+    assert found[4, "Closed"] == ("A deal cannot have closed in the future.", "rejected")
+    open_note = "The deal is open (in Proposal): its closing date is left out."
+    assert found[5, "Closed"] == (open_note, "created")
+    (deal,) = _deals(ready).values()
+    assert (deal.title, deal.source, deal.closed_at) == (formula, "@SUM(A1)", None)
+
+
+def test_a_larger_file_takes_no_more_queries(ready: Organization, alice: User) -> None:
+    """Rows are looked up and written set-based: ten times the rows, the same queries."""
+    with activate(ready):
+        tags_by_name(org=ready, names=["Hot"], by=alice)
+
+    def queries(count: int) -> int:
+        with activate(ready):
+            for n in range(count):
+                ContactFactory(org=ready, by=alice, email=f"p{count}-{n}@example.com")
+        rows = [HEADERS] + [
+            [f"Deal {n}", "", "Proposal", "10", "EUR", "", "", "rita@acme.test",
+             f"p{count}-{n}@example.com", f"Company {count}-{n}", "Hot", "", ""]
+            for n in range(count)
+        ]  # fmt: skip
+        job = check(ready, alice, upload(ready, alice, csv_bytes(rows), record_kind="deal"))
+        with CaptureQueriesContext(connection) as captured:
+            job = commit(ready, alice, job)
+        assert job.totals["created"] == count, job.problems
+        return len(captured)
+
+    assert queries(30) == queries(3)
