@@ -169,13 +169,15 @@ class Command(BaseCommand):
             added = self._deals(org, params, options["deals"], options["open"])
         # Committed and analysed before their history is written: the history's foreign keys
         # are checked against them one row at a time.
-        self._analyse("sales_deal")
+        if added:
+            self._analyse("sales_deal")
         with transaction.atomic(), activate(org), connection.cursor() as cursor:
             cursor.execute("SELECT setseed(%s)", [options["seed"]])
             cursor.execute(CHANGES, params)
             changes = cursor.rowcount
             self._say(f"  {changes:,} stage changes")
-        self._analyse("sales_dealstagechange")
+        if changes:
+            self._analyse("sales_dealstagechange")
         self._say(f"Added {added:,} deals and {changes:,} stage changes to {org.slug}.")
 
     def _deals(self, org: Organization, params: dict[str, Any], target: int, open_: int) -> int:
