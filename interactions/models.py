@@ -120,6 +120,13 @@ class Interaction(TenantModel):
             models.Index(
                 fields=["org", "author", "-created_at", "-id"], name="interaction_author_latest"
             ),
+            # What each author logged in a period, counted from the index alone: the pipeline
+            # dashboard's interactions per rep.
+            models.Index(
+                fields=["org", "author", "occurred_at"],
+                name="interaction_author_when",
+                condition=Q(deleted_at__isnull=True),
+            ),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="interaction_search_trgm"),
         ]
         constraints = [
