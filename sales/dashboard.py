@@ -579,6 +579,11 @@ def reps(scope: Scope) -> Card:
         mine = {"pipeline": scope.pipeline.pk, **owner}
         open_url = _list(slug, "deal", mine | {"status": "open"})
         won_url = _list(slug, "deal", mine | {"status": "won", **closed})
+        rate_url = _list(slug, "deal", mine | closed)
+        if (
+            person is None
+        ):  # the list has no filter for "nobody's": no link, rather than a wrong one
+            open_url = won_url = rate_url = ""
         name = person.display_name if person else "No owner"
         logged_url = _list(slug, "interaction", owner | {
             "occurred_after": period.first.isoformat(),
@@ -588,7 +593,7 @@ def reps(scope: Scope) -> Card:
         rows.append([
             _label(name), _amount(row["open"], currency, open_url),
             _amount(row["won"], currency, won_url),
-            _share(row["n_won"], row["n_won"] + row["n_lost"], _list(slug, "deal", mine | closed)),
+            _share(row["n_won"], row["n_won"] + row["n_lost"], rate_url),
             _count(logged.get(person.pk, 0), logged_url) if person else Cell(None, ""),
             _count(overdue.get(person.pk, 0), tasks_url) if person else Cell(None, ""),
         ])  # fmt: skip

@@ -348,3 +348,12 @@ def test_reps_of_the_organisation_show_with_nothing_yet(acme, alice, rita):
     assert _values(_card(_scope(alice, acme), "reps")) == [
         ["Rita Reyes", D("0.00"), D("0.00"), None, 0, 0]
     ]
+
+
+def test_deals_of_nobody_have_their_line_without_a_link(acme, alice):
+    with time_machine.travel(paris(3, 2, 10), tick=False):
+        deal = DealFactory(org=acme, by=alice, title="Orphan", amount=D(700))
+    card = _card(_scope(alice, acme), "reps")
+    assert _values(card) == [["No owner", D("700.00"), D("0.00"), None, None, None]]
+    assert [cell.url for cell in card.rows[0]] == [""] * 6
+    assert deal.owner_id is None
