@@ -198,3 +198,12 @@ def test_the_navigation_offers_dashboards_to_those_who_may_see_them(client, acme
         assert (
             'href="/o/acme/dashboards/pipeline/"' in client.get("/o/acme/").content.decode()
         ) is shown
+
+
+def test_a_viewer_kept_to_their_own_records_sees_only_those(client, book, acme, bob):
+    acme.record_visibility = {"viewer": "own"}
+    acme.save(update_fields=["record_visibility"])
+    client.force_login(bob)
+    body = _body(client, PAGE + MARCH)
+    assert _table(_card(body, "stages"))[-1] == ["Total", "", "0", "€0", "€0"]
+    assert "Golf" not in body
