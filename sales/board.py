@@ -13,9 +13,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.expressions import Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -104,15 +102,28 @@ class Column:
 def board_deals(
     membership: Membership, pipeline: Pipeline, data: Any
 ) -> tuple[BoardFilter, QuerySet[Deal]]:
-    """The pipeline's deals the member may see and the filters keep: the open ones, and
-    those won or lost in the last CLOSED_DAYS days. Filters that do not validate keep none."""
-    since = timezone.now() - timedelta(days=CLOSED_DAYS)
+    """The pipeline's deals the member may see and the filters keep (of which the board
+    shows the open ones and the recently closed). Filters that do not validate keep none."""
     found = selectors.deal_list(membership).filter(pipeline=pipeline)
-    found = found.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=since))
     filters = BoardFilter(data or None, found, membership=membership)
     if filters.is_bound and not filters.is_valid():
         return filters, found.none()
     return filters, filters.qs
+
+
+def _in_view(found: QuerySet[Deal], stage: Stage) -> QuerySet[Deal]:
+    """A column's deals, latest first: an open stage's by when they were last touched (the
+    partial index deal_org_stage_open), a won or lost one's closed in the last CLOSED_DAYS
+    days, by when they closed (deal_org_closed)."""
+    if stage.kind == Stage.Kind.OPEN:
+        in_stage = found.filter(stage=stage, closed_at__isnull=True)
+        return in_stage.order_by("-touched_at", "-id")
+    since = timezone.now() - timedelta(days=CLOSED_DAYS)
+    return found.filter(stage=stage, closed_at__gte=since).order_by("-closed_at", "-id")
+
+
+def _latest(deal: Deal) -> tuple[Any, int]:
+    return (deal.touched_at if deal.closed_at is None else deal.closed_at), deal.pk
 
 
 def board_columns(
@@ -120,34 +131,29 @@ def board_columns(
     shown: Mapping[int, int] | None = None,
 ) -> list[Column]:  # fmt: skip
     """A column per stage, its totals from one aggregate grouped by stage, and its first
-    cards (`shown[stage_id]` of them, else PAGE), the latest touched of each stage: three
-    queries, however many stages and deals."""
+    cards (`shown[stage_id]` of them, else PAGE): two queries, however many stages and
+    deals, each read through index ranges."""
     shown = shown or {}
     columns = {s.pk: Column(s, currency, shown=shown.get(s.pk, PAGE)) for s in stages}
-    totals = (
-        found.order_by().values("stage_id").annotate(count=Count("id"), total=Sum("amount_base"))
-    )
-    for row in totals:
+    # The open deals and the recently closed as two sets rather than one condition with OR,
+    # which would read the pipeline's whole history.
+    since = timezone.now() - timedelta(days=CLOSED_DAYS)
+    totals = [
+        part.order_by().values("stage_id").annotate(count=Count("id"), total=Sum("amount_base"))
+        for part in (found.filter(closed_at__isnull=True), found.filter(closed_at__gte=since))
+    ]
+    for row in totals[0].union(totals[1], all=True):
         if row["stage_id"] in columns:
             column = columns[row["stage_id"]]
-            column.count, column.total = row["count"], row["total"] or Decimal(0)
+            column.count += row["count"]
+            column.total += row["total"] or Decimal(0)
     wanted = [column for column in columns.values() if column.count]
     if not wanted:
         return list(columns.values())
-    limit = Case(
-        *(When(stage_id=c.stage.pk, then=Value(c.shown)) for c in wanted if c.shown != PAGE),
-        default=Value(PAGE), output_field=IntegerField(),
-    )  # fmt: skip
-    rank = Window(
-        RowNumber(), partition_by=[F("stage_id")], order_by=[F("touched_at").desc(), F("id").desc()]
-    )
-    # The ids first, then their rows by primary key: joined to its ranking in one query, the
-    # planner may read all the stage's deals once per card.
-    in_columns = found.filter(stage_id__in=[column.stage.pk for column in wanted])
-    ranked = in_columns.order_by().annotate(rank=rank).filter(rank__lte=limit)
-    ids = list(ranked.values_list("pk", flat=True))
-    cards = _for_cards(Deal.objects.filter(pk__in=ids))
-    for deal in cards.order_by("stage_id", "-touched_at", "-id"):
+    # Each column's first cards, a subquery a column (its own index range) in one statement.
+    firsts = [_for_cards(_in_view(found, column.stage))[: column.shown] for column in wanted]
+    cards = firsts[0].union(*firsts[1:], all=True) if len(firsts) > 1 else firsts[0]
+    for deal in sorted(cards, key=_latest, reverse=True):
         columns[deal.stage_id].cards.append(deal)
     return list(columns.values())
 
@@ -155,10 +161,9 @@ def board_columns(
 def column_cards(found: QuerySet[Deal], stage: Stage, *, shown: int) -> tuple[list[Deal], int]:
     """One column's cards after the first `shown - PAGE` (what "Show more" adds), and how
     many deals the column has in all."""
-    in_stage = found.filter(stage=stage)
-    start = max(0, shown - PAGE)
-    cards = list(_for_cards(in_stage).order_by("-touched_at", "-id")[start:shown])
-    return cards, in_stage.order_by().count()
+    in_view = _in_view(found, stage)
+    cards = list(_for_cards(in_view)[max(0, shown - PAGE) : shown])
+    return cards, in_view.order_by().count()
 
 
 def _for_cards(found: QuerySet[Deal]) -> QuerySet[Deal]:
