@@ -12,12 +12,8 @@ from crm.models import Organization, User
 from crm.tenancy import activate
 from sales.models import Deal, Stage
 from tests.e2e import axe
-from tests.e2e import conftest as e2e
 from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.factories import CompanyFactory, DealFactory
-
-# The browser tests' fixtures, which pytest finds only in tests/e2e: this module's too.
-browser, page = e2e.browser, e2e.page
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH"),
