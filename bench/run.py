@@ -228,6 +228,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--import-rows", type=int, default=100_000, help="0 skips the import")
     parser.add_argument("--ingest-messages", type=int, default=1_000, help="0 skips ingesting")
+    parser.add_argument("--only", default="", help="time only the pages whose name has this")
     args = parser.parse_args()
 
     ensure_data(args.contacts, args.companies, args.orgs, args.interactions, args.tasks,
@@ -271,6 +272,7 @@ def main() -> int:
         ("quick search misspelt", 100, lambda: f"{base}/find/?q=jonhson"),
         ("quick search email part", 100, lambda: f"{base}/find/?q=mail42.exam"),
     ]
+    pages = [page for page in pages if args.only.lower() in page[0]]
     postgres = CpuMeter(postmaster_pid())
     server = serve(port)
     app = CpuMeter(server.pid)

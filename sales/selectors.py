@@ -4,7 +4,7 @@ company's page shows of them."""
 from typing import Any, cast
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import F, OuterRef, Q, QuerySet
+from django.db.models import F, OuterRef, QuerySet
 from django.db.models.functions import JSONObject
 
 from contacts.models import Company, Contact
@@ -35,16 +35,33 @@ def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
     return list(pipeline.stages.filter(is_archived=False).order_by("position", "id"))
 
 
+def _deal_ids(record: Contact | Company) -> QuerySet[Any]:
+    """The ids of a record's deals: a company's; a contact's as its primary contact or one of
+    the others. A UNION of two index reads, where an OR over the join would read every deal."""
+    deals = Deal.objects.alive().order_by()
+    if isinstance(record, Company):
+        return deals.filter(company=record).values("pk")
+    primary = deals.filter(contact=record).values("pk")
+    other = DealContact.objects.filter(contact=record, deal__deleted_at__isnull=True)
+    return primary.union(other.order_by().values("deal_id"), all=True)
+
+
+# What a timeline's entry shows of a stage change (sales/_stage_change_entry.html).
+_CHANGE = (
+    "at", "from_name", "to_name", "deal__title", "to_stage__kind", "by__first_name",
+    "by__last_name", "by__email",
+)  # fmt: skip
+_LINE = ("title", "amount", "currency", "close_date", "closed_at", "stage__name", "stage__kind")
+
+
 def record_deals(
     membership: Membership, record: Contact | Company, *, limit: int = 10
 ) -> dict[str, list[Deal]]:
     """A contact's or company's deals that the member may see: open ones first, then the
-    latest closed; and how many of each there are."""
-    if isinstance(record, Contact):
-        mine = Q(contact=record) | Q(contact_links__contact=record)
-    else:
-        mine = Q(company=record)
-    found = deal_list(membership).filter(mine).distinct()
+    latest closed; at most `limit` of each."""
+    found = Deal.objects.alive().visible_to(membership).filter(pk__in=_deal_ids(record))
+    # What a line of the card shows, and no more: fewer joins to plan on every page.
+    found = found.select_related("stage").only(*_LINE)
     # One query: the open ones first (closing soonest first), then the latest closed.
     order = (F("closed_at").desc(nulls_first=True), F("close_date").asc(nulls_last=True), "id")
     deals = list(found.order_by(*order)[: limit * 2])
@@ -100,9 +117,7 @@ def contact_stage_changes(record: Any, key: str, after: Any, limit: int) -> list
         if read is not None and after is everything:
             return read[:limit]
         found = DealStageChange.objects.filter(deal=record)
-    else:
-        found = DealStageChange.objects.filter(**{f"deal__{key}": record, "deal__deleted_at": None})
-    found = after(found, "at").select_related("by", "deal", "to_stage").defer(
-        *person_fields_unshown("by"), "deal__search_text", "deal__custom"
-    )  # fmt: skip
+    else:  # its deals' (in the Trash, they are not on it)
+        found = DealStageChange.objects.filter(deal_id__in=_deal_ids(record))
+    found = after(found, "at").select_related("by", "deal", "to_stage").only(*_CHANGE)
     return list(found.order_by("-at", "-id")[:limit])

@@ -1,7 +1,7 @@
 """The pipeline dashboard in a browser, at 1280x800 and 390x844: axe finds nothing serious or
 critical, the page never scrolls sideways, a filter changed swaps the cards (htmx, under
 the page's CSP) and keeps them in the URL; screenshots are left in
-artifacts/screenshots/dashboard-<width>.png for a person to look at."""
+artifacts/screenshots/dashboard-march-<width>.png for a person to look at."""
 
 from typing import Any
 
@@ -10,7 +10,6 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ROOT
 from tests.e2e import axe
-from tests.e2e import conftest as e2e
 from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
 from tests.sales import test_dashboard_figures as figures
 
@@ -18,8 +17,8 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="no chromium on PATH"),
     pytest.mark.django_db(transaction=True),
 ]
-# The browser and its page, and the book of deals of March 2026 with the clock in April.
-browser, page = e2e.browser, e2e.page
+# The book of deals of March 2026 with the clock in April (the browser and its page are
+# tests/e2e/conftest.py's: one browser for the session).
 book, _clock = figures.book, figures._clock
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
@@ -33,7 +32,7 @@ def test_the_dashboard_reads_well_and_refilters_in_place(
     page.goto(f"{live_server.url}/o/acme/dashboards/pipeline/?period=last_month")
     expect(page.get_by_role("heading", name="Open pipeline by stage")).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"dashboard-{width}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"dashboard-march-{width}.png"), full_page=True)
     scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll <= inner
     assert axe.blocking(axe.violations(page)) == []
