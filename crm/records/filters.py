@@ -7,6 +7,7 @@ import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import django_filters
@@ -249,14 +250,19 @@ class ActiveFilter:
 
 
 def _day(value: Any) -> str:
-    return f"{value.day} {value.strftime('%b %Y')}" if value else ""
+    """A range's end: a date as "7 Mar 2026", a number (an amount's range) as written."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, date):
+        return f"{value.day} {value.strftime('%b %Y')}"
+    return f"{value:,}" if isinstance(value, int | Decimal) else str(value)
 
 
 def _readable(field: forms.Field, value: Any) -> str:
     """A cleaned filter value as a chip shows it: a choice's label, a range's ends."""
     if value is None or value == "" or value == []:
         return ""
-    if isinstance(value, slice):
+    if isinstance(value, slice):  # a range of dates or of numbers
         start, stop = _day(value.start), _day(value.stop)
         return (
             f"{start} – {stop}"
