@@ -17,7 +17,7 @@ from contacts.models import Contact
 from crm.models import Organization, User
 from crm.staging import update_records
 from interactions.models import Interaction, Task
-from sales import pipelines, services
+from sales import dashboard, pipelines, services
 from sales.models import Deal, DealStageChange, ExchangeRate, LostReason, Pipeline, Stage
 
 RENEWAL_STAGES = (
@@ -92,6 +92,19 @@ def seed(sender: Any, *, org: Organization, users: dict[str, User], **kwargs: An
     for deal, plan in lives:
         _move(org, rng, deal, plan, reasons)
     _link(lives, now)
+    _targets(org, owners, now.date())
+
+
+def _targets(org: Organization, owners: list[User], today: date) -> None:
+    """A monthly target for each owner, from a year back to six months on: what the
+    forecast sets the months' wins against."""
+    first = date(today.year - 1, today.month, 1)
+    for person in dict.fromkeys(owners):  # each once, the rep first
+        amount = Decimal(30_000 if person is owners[0] else 12_000)
+        for step in range(18):
+            year, month = divmod(first.month - 1 + step, 12)
+            month_start = date(first.year + year, month + 1, 1)
+            dashboard.target_set(org=org, by=None, month=month_start, amount=amount, user=person)
 
 
 def _pipelines(org: Organization) -> tuple[Pipeline, Pipeline]:

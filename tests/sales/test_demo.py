@@ -9,7 +9,7 @@ from django.db.models import Count, Min
 from crm.models import Organization
 from crm.tenancy import activate
 from interactions.models import Interaction
-from sales.models import Deal, DealStageChange, LostReason, Pipeline, Stage
+from sales.models import Deal, DealStageChange, LostReason, Pipeline, Stage, Target
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,13 @@ def test_it_prices_deals_in_two_currencies_at_least(demo: Organization) -> None:
 def test_it_links_interactions_to_deals(demo: Organization) -> None:
     with activate(demo):
         assert Interaction.objects.filter(deal__isnull=False).exists()
+
+
+def test_it_sets_monthly_targets_for_the_forecast(demo: Organization) -> None:
+    with activate(demo):
+        # The rep and the manager, a year back and six months on.
+        assert Target.objects.values("user").distinct().count() == 2
+        assert Target.objects.count() == 2 * 18
 
 
 def test_it_adds_nothing_the_second_time(demo: Organization) -> None:
