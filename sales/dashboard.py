@@ -23,13 +23,10 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    Max,
     Q,
     QuerySet,
     Sum,
-    Value,
 )
-from django.db.models.expressions import Case, When
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -504,24 +501,31 @@ def funnel(scope: Scope) -> Card:
     stage it reached)."""
     period = scope.period
     steps = [s for s in scope.stages if s.kind == Stage.Kind.OPEN and not s.is_archived]
-    ranks = {stage.pk: i for i, stage in enumerate(steps)}
-    ranks |= {pk: len(steps) for pk in scope.stage_ids(Stage.Kind.WON)}
-    cohort = scope.deals().filter(created_at__gte=period.start, created_at__lt=period.end)
-    rank = Case(*[When(to_stage_id=pk, then=Value(i)) for pk, i in ranks.items()], default=None)
-    # A deal's history starts when it is created: nothing before the period is needed.
-    furthest = DealStageChange.objects.filter(
-        deal__in=cohort.values("pk"), at__gte=period.start, to_stage_id__in=list(ranks)
-    ).order_by().values("deal_id").annotate(top=Max(rank))  # fmt: skip
-    counts: dict[str, int] = {}
-    if ranks:  # "reached step i or beyond", over each deal's furthest step
-        reached_at = {
-            f"s{i}": Count("deal_id", filter=Q(top__gte=i)) for i in range(len(steps) + 1)
-        }
-        counts = furthest.aggregate(**reached_at)
+    # Each deal's furthest stage is kept on it (sales.services.furthest): one count by it,
+    # from one index, rather than every deal's history. It is a stage, not a rank, so the
+    # funnel reads it by where the stages are now: after a reorder in Settings a deal
+    # counts by its stage's new place, as the board would show it.
+    by_furthest = dict(
+        scope.deals().filter(created_at__gte=period.start, created_at__lt=period.end)
+        .values_list("furthest_stage_id").annotate(n=Count("pk"))
+    )  # fmt: skip
+    # "Reached step i or beyond": a deal counts at every step up to its furthest; at every
+    # one when won; an archived stage counts at the steps before it.
+    reached = [0] * (len(steps) + 1)
+    won = set(scope.stage_ids(Stage.Kind.WON))
+    for stage in scope.stages:
+        n = by_furthest.get(stage.pk, 0)
+        if not n or stage.kind == Stage.Kind.LOST:
+            continue
+        place = (stage.position, stage.pk)
+        top = len(steps) if stage.pk in won else sum(
+            (s.position, s.pk) <= place for s in steps
+        ) - 1  # fmt: skip
+        for i in range(top + 1):
+            reached[i] += n
     url = scope.list_url(created_after=period.first.isoformat(),
                          created_before=period.last.isoformat())  # fmt: skip
     names = [stage.name for stage in steps] + ["Won"]
-    reached = [counts.get(f"s{i}", 0) for i in range(len(names))]
     rows, cells = [], []
     for i, name in enumerate(names):
         from_first = _share(reached[i], reached[0]) if i else Cell(None, "")

@@ -273,13 +273,16 @@ class DealImporter(Importer):
 
     def new_record(self, writer: Writer, row: RowPlan, record: dict[str, Any]) -> None:
         """What deal_create sets besides the fields: the company added with the import, the
-        times, and the amount in the base currency (of another currency: write_last)."""
+        times, its furthest stage, and the amount in the base currency (of another currency:
+        write_last)."""
         extra = row.extra
         if extra.get("company"):
             record["company_id"] = writer.extra["company_of"][extra["company"].lower()][0]
         entered = extra["entered_at"] or writer.now
         record["stage_entered_at"] = entered
         record["closed_at"] = entered if extra["closes"] else None
+        # Its history is the one stage it is added in: as far as it went (a lost one, none).
+        record["furthest_stage_id"] = None if extra["lost"] else record["stage_id"]
         record["touched_at"] = extra["touched_at"] or writer.now
         base = record["currency"] == writer.org.base_currency
         record["amount_base"] = record.get("amount") if base else None
@@ -310,6 +313,7 @@ def _resolve(row: RowPlan, book: _Book, org: Organization, now: datetime) -> Non
         return
     values["pipeline_id"], values["stage_id"] = stage.pipeline_id, stage.pk
     extra["stage_name"], extra["closes"] = stage.name, stage.is_closed
+    extra["lost"] = stage.kind == Stage.Kind.LOST
     _lost(row, book, stage, header)
     zone = ZoneInfo(org.time_zone)
     closed = _when(extra["closed_at"], zone)

@@ -141,6 +141,20 @@ def _check_lost(stage: Stage, lost_reason: Any) -> None:
         raise ValidationError({"lost_reason": "Say why the deal was lost."})
 
 
+def furthest(current: Stage | None, stage: Stage) -> Stage | None:
+    """A deal's furthest stage once it enters `stage`: the further of the two by position,
+    won beyond every open stage, a lost one never; in another pipeline, `stage` afresh."""
+    if current is None or current.pipeline_id != stage.pipeline_id:
+        return None if stage.kind == Stage.Kind.LOST else stage
+    if stage.kind == Stage.Kind.LOST:
+        return current
+
+    def reach(s: Stage) -> tuple[bool, int, int]:
+        return s.kind == Stage.Kind.WON, s.position, s.pk
+
+    return stage if reach(stage) > reach(current) else current
+
+
 # --- Deals ------------------------------------------------------------------------------------
 
 
@@ -169,7 +183,8 @@ def deal_create(
         fields["company"] = fields["contact"].company
     now = timezone.now()
     deal = Deal(org=org, pipeline=pipeline, stage=stage, stage_entered_at=now, touched_at=now,
-                closed_at=now if stage.is_closed else None, **fields)  # fmt: skip
+                closed_at=now if stage.is_closed else None, furthest_stage=furthest(None, stage),
+                **fields)  # fmt: skip
     deal.full_clean(exclude=["org", "owner", "contact", "company", "lost_reason", "search_text"])
     deal.amount_base = base_amount(deal, org)
     deal.save()
@@ -257,7 +272,7 @@ def deal_move(
     `expected_stage_id` is the stage the member saw it in (a card dragged on the board): if
     it moved meanwhile, or went to the Trash, nothing changes and the error says so."""
     locked = Deal.objects.select_for_update().filter(pk=deal.pk).values(
-        "stage_id", "deleted_at", "stage_entered_at"
+        "stage_id", "deleted_at", "stage_entered_at", "furthest_stage_id"
     ).first()  # fmt: skip
     if locked is None or locked["deleted_at"] is not None:
         raise ValidationError(
@@ -276,10 +291,13 @@ def deal_move(
     if stage.pk == locked["stage_id"]:
         return deal
     _check_lost(stage, lost_reason)
-    previous = Stage.objects.get(pk=locked["stage_id"])
+    # The stage it leaves and its furthest, in one query.
+    known = Stage.objects.in_bulk({locked["stage_id"], locked["furthest_stage_id"]} - {None})
+    previous = known[locked["stage_id"]]
     now = at or timezone.now()
     was_open = deal.closed_at is None
     deal.stage, deal.pipeline_id = stage, target_pipeline
+    deal.furthest_stage = furthest(known.get(locked["furthest_stage_id"]), stage)
     if not stage.is_closed:
         deal.closed_at = None
     elif was_open or previous.kind != stage.kind:  # won, or lost, from now on

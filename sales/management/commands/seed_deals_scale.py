@@ -139,6 +139,23 @@ FROM (
 WINDOW w AS (PARTITION BY s.id ORDER BY s.j)
 """
 
+# The furthest stage of every deal of the pipeline that has none, from the history just
+# written (as sales migration 0004 works it out): won beyond every open stage, then the
+# latest by position; lost never.
+FURTHEST = """
+UPDATE sales_deal AS d SET furthest_stage_id = f.stage_id
+FROM (
+    SELECT DISTINCT ON (c.deal_id) c.deal_id, s.id AS stage_id
+    FROM sales_dealstagechange AS c
+    JOIN sales_deal AS x ON x.id = c.deal_id
+    JOIN sales_stage AS s ON s.id = c.to_stage_id AND s.pipeline_id = x.pipeline_id
+    WHERE x.pipeline_id = %(pipeline)s AND x.furthest_stage_id IS NULL
+        AND s.kind IN ('open', 'won')
+    ORDER BY c.deal_id, s.kind = 'won' DESC, s.position DESC, s.id DESC
+) AS f
+WHERE d.id = f.deal_id
+"""
+
 PRODUCTS = [
     "Annual licence", "Team plan", "Enterprise upgrade", "Pilot project", "Onboarding",
     "Support contract", "Data migration", "Expansion", "Analytics add-on", "Training",
@@ -176,6 +193,8 @@ class Command(BaseCommand):
             cursor.execute(CHANGES, params)
             changes = cursor.rowcount
             self._say(f"  {changes:,} stage changes")
+            cursor.execute(FURTHEST, params)
+            self._say(f"  {cursor.rowcount:,} furthest stages")
         if changes:
             self._analyse("sales_dealstagechange")
         self._say(f"Added {added:,} deals and {changes:,} stage changes to {org.slug}.")
