@@ -61,11 +61,20 @@ def _month(day: date, months: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def fiscal_year(day: date, start: int) -> int:
+    """The fiscal year holding `day`, named by the calendar year it ends in (with a start
+    in April, FY2027 runs from April 2026 to March 2027); from January, the calendar year."""
+    return _month(day, 11 - (day.month - start) % 12).year
+
+
 def period_days(
-    key: str, today: date, first: date | None = None, last: date | None = None
-) -> tuple[date, date]:
-    """The first and last day (both included) of a period, seen from `today`."""
-    quarter = _month(today, -((today.month - 1) % 3))
+    key: str, today: date, first: date | None = None, last: date | None = None, *,
+    fiscal_start: int = 1,
+) -> tuple[date, date]:  # fmt: skip
+    """The first and last day (both included) of a period, seen from `today`. Quarters and
+    years are the organisation's fiscal ones, which start in the month `fiscal_start`."""
+    quarter = _month(today, -((today.month - fiscal_start) % 3))
+    year = _month(today, -((today.month - fiscal_start) % 12))
     match key:
         case "last_month":
             return _month(today, -1), _month(today) - timedelta(days=1)
@@ -74,7 +83,7 @@ def period_days(
         case "last_quarter":
             return _month(quarter, -3), quarter - timedelta(days=1)
         case "this_year":
-            return date(today.year, 1, 1), date(today.year, 12, 31)
+            return year, _month(year, 12) - timedelta(days=1)
         case "last_12_months":  # the eleven whole months before this one, and this one
             return _month(today, -11), _month(today, 1) - timedelta(days=1)
         case "custom" if first and last:
@@ -96,6 +105,7 @@ class Period:
     first: date
     last: date
     zone: ZoneInfo
+    fiscal_start: int = 1  # the month the organisation's fiscal year starts in
 
     @property
     def start(self) -> datetime:
@@ -108,11 +118,28 @@ class Period:
 
     @property
     def label(self) -> str:
+        """Its dates; a quarter or a year named first, as finance reads it: "Q1 FY2027" and
+        "FY2027" with a fiscal year from April, "Q1 2026" and "2026" from January."""
         if self.first.year != self.last.year:
-            return f"{self.first:%-d %b %Y} – {self.last:%-d %b %Y}"
-        if self.first.month != self.last.month:
-            return f"{self.first:%-d %b} – {self.last:%-d %b %Y}"
-        return f"{self.first.day}–{self.last:%-d %B %Y}"
+            dates = f"{self.first:%-d %b %Y} – {self.last:%-d %b %Y}"
+        elif self.first.month != self.last.month:
+            dates = f"{self.first:%-d %b} – {self.last:%-d %b %Y}"
+        else:
+            dates = f"{self.first.day}–{self.last:%-d %B %Y}"
+        year = fiscal_year(self.first, self.fiscal_start)
+        name = f"FY{year}" if self.fiscal_start != 1 else f"{year}"
+        if self.key in ("this_quarter", "last_quarter") and self._whole(3):
+            return f"Q{(self.first.month - self.fiscal_start) % 12 // 3 + 1} {name} ({dates})"
+        if self.key == "this_year" and self._whole(12):
+            return f"{name} ({dates})"
+        return dates
+
+    def _whole(self, months: int) -> bool:
+        """Whether it is `months` whole months from the start of a fiscal quarter."""
+        return (
+            self.first.day == 1 and (self.first.month - self.fiscal_start) % 3 == 0
+            and self.last == _month(self.first, months) - timedelta(days=1)
+        )  # fmt: skip
 
 
 # --- What the dashboard covers ------------------------------------------------------------

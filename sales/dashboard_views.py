@@ -74,12 +74,14 @@ def _scope(request: OrgRequest) -> tuple[DashboardFilters, dashboard.Scope]:
     zone = ZoneInfo(request.org.time_zone)
     today = timezone.localdate(timezone=zone)
     key = filters.value("period") or "this_month"
-    first, last = dashboard.period_days(key, today, filters.value("from"), filters.value("to"))
+    fiscal = request.org.fiscal_year_start_month  # quarters and years are the fiscal ones
+    first, last = dashboard.period_days(key, today, filters.value("from"), filters.value("to"),
+                                        fiscal_start=fiscal)  # fmt: skip
     # Archived stages too: deals may still be in them.
     stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position", "id"))
     scope = dashboard.scope_for(
         request.membership, pipeline=pipeline, stages=stages,
-        period=dashboard.Period(key, first, last, zone),
+        period=dashboard.Period(key, first, last, zone, fiscal),
         owner=filters.value("owner") if org_wide else None,
         team=filters.value("team") if org_wide else None,
     )  # fmt: skip
