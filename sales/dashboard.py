@@ -380,12 +380,16 @@ def open_by_stage(scope: Scope) -> Card:
 
 
 def forecast(scope: Scope) -> Card:
-    """The months from the period's start: open deals by expected close (weighted, and all
-    of them: the best case), against what was won in each month and the target."""
+    """The period's months (a month's period: the six from it): open deals by expected close
+    (weighted, and all of them: the best case), against what was won in each month and the
+    target. A quarter or a year reads as what was won against the targets, month by month,
+    with what is still open where it is expected."""
     currency, zone = scope.org.base_currency, scope.period.zone
-    first = _month(scope.period.first)
-    months = [_month(first, i) for i in range(FORECAST_MONTHS)]
-    after = _month(first, FORECAST_MONTHS)
+    first, last = _month(scope.period.first), _month(scope.period.last)
+    span = (last.year - first.year) * 12 + last.month - first.month + 1
+    count = min(span, 12) if span > 1 else FORECAST_MONTHS
+    months = [_month(first, i) for i in range(count)]
+    after = _month(first, count)
     expected = {
         row["month"]: row
         for row in scope.deals().filter(

@@ -3,6 +3,7 @@ from a small book of deals in Acme, in Europe/Paris, over March 2026 (summer tim
 Sunday 29 March at 02:00, inside the period), in euros with dollars at 0.5."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -238,6 +239,15 @@ def test_forecast_by_month_against_won_and_the_reps_targets(book, acme, alice, r
         ["Jul 2026", D("0.00"), D("0.00"), D("0.00"), None],
         ["Aug 2026", D("0.00"), D("0.00"), D("0.00"), None],
     ]
+
+
+def test_a_quarters_forecast_shows_its_own_months(book, acme, alice):
+    scope = _scope(alice, acme)
+    quarter = dashboard.Period("this_quarter", date(2026, 1, 1), date(2026, 3, 31), PARIS)
+    card = _card(replace(scope, period=quarter), "forecast")
+    # January to March, not six months on: March as in the month's forecast above.
+    assert [row[0] for row in _values(card)] == ["Jan 2026", "Feb 2026", "Mar 2026"]
+    assert _values(card)[2][:4] == ["Mar 2026", D("550.00"), D("5500.00"), D("4000.00")]
 
 
 def test_win_rate_deal_size_and_sales_cycle(book, acme, alice):
