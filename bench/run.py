@@ -267,6 +267,12 @@ def main() -> int:
         # The first pipeline, with its OPEN_DEALS open deals.
         ("deal board", 150, lambda: f"{base}/deals/board/"),
         ("pipeline dashboard", 300, lambda: f"{base}/dashboards/pipeline/"),
+        # A whole year: every deal closed or added in it, its funnel and twelve months.
+        (
+            "pipeline dashboard, year",
+            300,
+            lambda: f"{base}/dashboards/pipeline/?period=last_12_months",
+        ),
         # The quick search's whole page (the palette asks for its list alone, as it is typed).
         ("quick search by name", 100, lambda: f"{base}/find/?q=smith"),
         ("quick search misspelt", 100, lambda: f"{base}/find/?q=jonhson"),
