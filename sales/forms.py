@@ -216,9 +216,14 @@ class LostForm(forms.Form):
 
 
 class WonForm(forms.Form):
-    """Which won stage, when a pipeline has several."""
+    """Why the deal was won, and which won stage when a pipeline has several."""
 
     stage = forms.ModelChoiceField(queryset=Stage.unscoped.none(), label="Won stage")
+    reason = forms.CharField(
+        label="Why did they choose us?", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept as a note on the deal's timeline: the price, a feature, who championed it…",
+        error_messages={"required": "Say why they chose us."},
+    )  # fmt: skip
 
     def __init__(self, *args: Any, deal: Deal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

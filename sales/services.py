@@ -17,6 +17,7 @@ from crm.models import Membership, Organization, User
 from crm.permissions import can
 from crm.records.custom_fields import clean_custom
 from crm.records.versions import check_version
+from interactions.services import interaction_log
 from sales import currencies
 from sales.models import Deal, DealContact, DealStageChange, DealTag, ExchangeRate, Stage
 
@@ -319,6 +320,23 @@ def deal_move(
     if deal.lost_reason is not None:
         changes["lost_reason"] = ["", deal.lost_reason.name]
     audit_record(org=org, actor=by, action=action, target=deal, changes=changes)
+    return deal
+
+
+@transaction.atomic
+def deal_win(*, org: Organization, deal: Deal, stage: Stage, by: User | None, reason: str) -> Deal:
+    """Win a deal (into `stage`, a won stage), and keep why as a note on its timeline (and
+    its contact's and company's): what a team reads back when the next one is like it."""
+    if stage.kind != Stage.Kind.WON:
+        raise ValidationError({"stage": "Choose a won stage."})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why they chose us."})
+    deal = deal_move(org=org, deal=deal, stage=stage, by=by)
+    interaction_log(
+        org=org, by=by, channel="note", direction="internal", subject=f"Won: {deal.title}"[:200],
+        body=reason, deal=deal, contact=deal.contact, company=deal.company,
+    )  # fmt: skip
     return deal
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from contacts import selectors as contact_selectors
+from crm.forms import apply_errors
 from crm.permissions import can, org_member
 from crm.records import services as records
 from crm.records.facts import record_facts
@@ -188,7 +189,14 @@ def deal_won(request: OrgRequest, deal_id: int) -> HttpResponse:
         return deal
     form = WonForm(request.POST or None, deal=deal, initial=_first_stage(request, WonForm, deal))
     if form.is_valid():
-        return _move(request, deal, form.cleaned_data["stage"])
+        try:
+            services.deal_win(org=request.org, deal=deal, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _moved(deal, form.cleaned_data["stage"]))
+            url = _next(request, deal)
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {"deal": deal, "form": form, "next": _next(request, deal)}
     return render(request, "sales/deal_won.html", context, status=400 if form.errors else 200)
 

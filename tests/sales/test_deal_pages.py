@@ -134,8 +134,15 @@ def test_moving_into_a_lost_stage_asks_why_first(client: Client, acme, alice) ->
 def test_won_then_reopened_in_the_stage_it_left(client: Client, acme, alice) -> None:
     deal = DealFactory(org=acme, stage=_stage(acme, "Negotiation"))
     client.force_login(alice)
-    client.post(f"/o/acme/deals/{deal.pk}/won/", {"stage": _stage(acme, "Won").pk})
+    won = _stage(acme, "Won").pk
+    refused = client.post(f"/o/acme/deals/{deal.pk}/won/", {"stage": won, "reason": " "})
+    assert "Say why they chose us." in refused.content.decode()
+    assert _stored(acme, deal).stage.name == "Negotiation"
+    client.post(f"/o/acme/deals/{deal.pk}/won/", {"stage": won, "reason": "Their CFO liked us"})
     assert _stored(acme, deal).stage.name == "Won"
+    with activate(acme):  # why, as a note on its timeline
+        note = Interaction.objects.get(deal=deal, channel="note")
+    assert (note.subject, note.body) == (f"Won: {deal.title}", "Their CFO liked us")
     client.post(f"/o/acme/deals/{deal.pk}/reopen/")
     stored = _stored(acme, deal)
     assert (stored.stage.name, stored.closed_at) == ("Negotiation", None)
