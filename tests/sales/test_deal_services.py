@@ -62,6 +62,7 @@ def test_moving_records_the_time_spent_in_the_stage(acme, alice) -> None:
     with activate(acme):
         services.deal_move(org=acme, deal=deal, stage=_stage(acme, "Proposal"), by=alice, at=later)
         change = DealStageChange.objects.filter(deal=deal).first()
+    assert change is not None
     assert (change.from_name, change.to_name) == ("Qualification", "Proposal")
     assert change.seconds_in_from == 3 * 86400 + 3600
 
