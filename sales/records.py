@@ -19,7 +19,7 @@ from crm.permissions import can
 from crm.records import bulk
 from crm.records import columns as c
 from crm.records import facts as f
-from crm.records.filters import DATE, RecordFilter
+from crm.records.filters import DATE, ModelFilter, RecordFilter
 from crm.records.registry import Kind, Tags
 from crm.tenancy import require_org
 from sales import imports, selectors
@@ -54,12 +54,8 @@ def _sort(*, with_value: bool) -> django_filters.OrderingFilter:
 class DealFilter(RecordFilter):
     primary: ClassVar[tuple[str, ...]] = ("q", "pipeline", "status", "owner", "sort")
 
-    pipeline = django_filters.ModelChoiceFilter(
-        queryset=Pipeline.unscoped.none(), empty_label="Any pipeline"
-    )
-    stage = django_filters.ModelChoiceFilter(
-        queryset=Stage.unscoped.none(), empty_label="Any stage"
-    )
+    pipeline = ModelFilter(queryset=Pipeline.unscoped.none(), empty_label="Any pipeline")
+    stage = ModelFilter(queryset=Stage.unscoped.none(), empty_label="Any stage")
     status = django_filters.ChoiceFilter(
         choices=_STATUSES, method=_status, empty_label="Open, won or lost"
     )

@@ -102,7 +102,10 @@ class _ChoiceField(django_filters.fields.ModelChoiceField):
     iterator = _SharedChoices
 
 
-class _ModelFilter(django_filters.ModelChoiceFilter):
+class ModelFilter(django_filters.ModelChoiceFilter):
+    """A choice of one of the organisation's rows (an owner, a tag, a pipeline), its choices
+    read in one plain query (_SharedChoices)."""
+
     field_class = _ChoiceField
 
 
@@ -121,8 +124,8 @@ class RecordFilter(django_filters.FilterSet):
     creation date, and one per custom field. A kind's FilterSet adds its own."""
 
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    owner = _ModelFilter(queryset=User.objects.none(), label="Owner", empty_label="Anyone")
-    tag = _ModelFilter(
+    owner = ModelFilter(queryset=User.objects.none(), label="Owner", empty_label="Anyone")
+    tag = ModelFilter(
         queryset=User.objects.none(), method="filter_tag", label="Tag", empty_label="Any tag"
     )
     created = django_filters.DateFromToRangeFilter(
