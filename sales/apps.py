@@ -86,7 +86,8 @@ class SalesConfig(AppConfig):
         # A merged contact's or company's deals move to the one that stays.
         register_link("contact", Deal, "contact")
         register_link("company", Deal, "company")
-        register_link("contact", DealContact, "contact")
+        # A deal's other contacts: one of them merged into another also on the deal goes.
+        register_link("contact", DealContact, "contact", unique_with=("deal",))
 
 
 def _own_deal(membership: Any, deal: Any) -> bool:
