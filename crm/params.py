@@ -6,7 +6,8 @@ checks its value, so that what PostgreSQL cannot keep never reaches a query.
 """
 
 from django.core.exceptions import BadRequest, ValidationError
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
+from django.utils.http import url_has_allowed_host_and_scheme
 
 # Longer than anything typed into a box; a query string kept in a form field is shorter.
 MAX_LENGTH = 10_000
@@ -42,3 +43,26 @@ def _param(name: str, value: str, max_length: int) -> str:
         return checked_text(value, max_length=max_length)
     except ValidationError as error:
         raise BadRequest(f"{name}: {error.messages[0]}") from error
+
+
+# The most digits of an id PostgreSQL's bigint keeps (9,223,372,036,854,775,807 has 19).
+_ID_DIGITS = 18
+
+
+def id_param(value: str | None) -> int | None:
+    """A record's id as a query or a form gives it: ASCII digits within a bigint ("²" is a
+    digit to isdigit(), and a longer number fails in PostgreSQL); None for anything else."""
+    value = value or ""
+    if value.isascii() and value.isdigit() and len(value) <= _ID_DIGITS:
+        return int(value)
+    return None
+
+
+def local_next(request: HttpRequest) -> str:
+    """The page to go back to (?next= or a posted "next"), when it is a path of this site;
+    "" otherwise: never a view's name, another host, or a scheme-relative "//host"."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if not wanted.startswith("/") or wanted.startswith("//"):
+        return ""
+    safe = url_has_allowed_host_and_scheme(wanted, {request.get_host()}, request.is_secure())
+    return wanted if safe else ""

@@ -10,10 +10,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.forms import apply_errors
+from crm.params import id_param, local_next
 from crm.permissions import can, org_member
 from crm.requests import OrgRequest
 from interactions import selectors, services, timeline
@@ -34,9 +34,7 @@ def _changeable(request: OrgRequest, task_id: int) -> Task:
 
 def _next(request: OrgRequest, task: Task | None = None) -> str:
     """Where to go after a plain form post: the page it came from, if it is ours."""
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    local = wanted.startswith("/") and not wanted.startswith("//")  # a path, not a view name
-    if local and url_has_allowed_host_and_scheme(wanted, {request.get_host()}, request.is_secure()):
+    if wanted := local_next(request):
         return wanted
     if task is not None:
         return reverse("tasks:detail", args=[request.org.slug, task.pk])
@@ -55,9 +53,10 @@ def _record(request: OrgRequest) -> Any:
 
 def _id(value: str) -> int:
     """A record id from the query; 404 for anything else (another's, or none at all)."""
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+    found = id_param(value)
+    if found is None:
         raise Http404
-    return int(value)
+    return found
 
 
 def tasks_card_context(

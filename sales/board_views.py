@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts import selectors as company_selectors
+from crm.params import id_param
 from crm.permissions import can, org_member
 from crm.requests import OrgRequest
 from sales import board, selectors, services
@@ -25,10 +26,10 @@ OUT_OF_DATE = {"stale", "gone"}
 
 def _id(value: str | None) -> int:
     """An id from the query or the form; 404 for anything else."""
-    value = value or ""
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+    found = id_param(value)
+    if found is None:
         raise Http404
-    return int(value)
+    return found
 
 
 def _pipeline(request: OrgRequest, pipeline_id: int | None) -> tuple[Pipeline, list[Pipeline]]:

@@ -8,12 +8,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from contacts import selectors as contact_selectors
 from crm.forms import apply_errors
+from crm.params import id_param, local_next
 from crm.permissions import can, org_member
 from crm.records import services as records
 from crm.records.facts import record_facts
@@ -44,12 +44,8 @@ def _editable(request: OrgRequest, deal_id: int) -> Deal | HttpResponse:
 
 
 def _next(request: OrgRequest, deal: Deal) -> str:
-    """Where to go after an action: the page it came from (the board), if it is ours."""
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    local = wanted.startswith("/") and not wanted.startswith("//")
-    if local and url_has_allowed_host_and_scheme(wanted, {request.get_host()}, request.is_secure()):
-        return wanted
-    return reverse("deals:detail", args=[request.org.slug, deal.pk])
+    """Where to go after an action: the page it came from (the board), else the deal's."""
+    return local_next(request) or reverse("deals:detail", args=[request.org.slug, deal.pk])
 
 
 @require_GET
@@ -83,21 +79,23 @@ def _new_initial(request: OrgRequest) -> dict[str, Any]:
     pipelines.pipelines_ensure(org=request.org)
     initial: dict[str, Any] = {"owner": request.user.pk, "currency": request.org.base_currency}
     stages = Stage.objects.filter(kind=Stage.Kind.OPEN, is_archived=False)
-    pipeline_id = request.GET.get("pipeline", "")
-    if pipeline_id.isascii() and pipeline_id.isdigit():
-        stages = stages.filter(pipeline_id=int(pipeline_id))
+    if (pipeline_id := id_param(request.GET.get("pipeline"))) is not None:
+        stages = stages.filter(pipeline_id=pipeline_id)
     first = stages.order_by("pipeline__position", "pipeline_id", "position").first()
     initial["stage"] = first.pk if first else None
-    contact_id, company_id = request.GET.get("contact", ""), request.GET.get("company", "")
-    if contact_id.isascii() and contact_id.isdigit():
+    contact_id, company_id = (
+        id_param(request.GET.get("contact")),
+        id_param(request.GET.get("company")),
+    )
+    if contact_id is not None:
         people = contact_selectors.contact_list(request.membership)
-        contact = people.filter(pk=int(contact_id)).first()
+        contact = people.filter(pk=contact_id).first()
         if contact is not None:
             initial["contact"] = contact_text(contact)
             initial["company"] = contact.company_name
-    elif company_id.isascii() and company_id.isdigit():
+    elif company_id is not None:
         companies = contact_selectors.company_list(request.membership)
-        company = companies.filter(pk=int(company_id)).first()
+        company = companies.filter(pk=company_id).first()
         initial["company"] = company.name if company else ""
     return initial
 
@@ -136,9 +134,9 @@ def deal_edit(request: OrgRequest, deal_id: int) -> HttpResponse:
 def _stage_of(deal: Deal, value: str) -> Stage:
     """A stage of the deal's pipeline in this organisation, from the posted id: 404 for any
     other (another organisation's, another pipeline's)."""
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+    if (stage_id := id_param(value)) is None:
         raise ValidationError("Choose a stage.")
-    return get_object_or_404(Stage.objects, pk=int(value), pipeline_id=deal.pipeline_id)
+    return get_object_or_404(Stage.objects, pk=stage_id, pipeline_id=deal.pipeline_id)
 
 
 @require_POST
@@ -157,8 +155,7 @@ def deal_move(request: OrgRequest, deal_id: int) -> HttpResponse:
     if stage.kind == Stage.Kind.LOST:
         url = f"{reverse('deals:lost', args=[request.org.slug, deal.pk])}?stage={stage.pk}"
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    expected = request.POST.get("from_stage", "")
-    expected_id = int(expected) if expected.isascii() and expected.isdigit() else None
+    expected_id = id_param(request.POST.get("from_stage"))
     return _move(request, deal, stage, expected_stage_id=expected_id)
 
 
@@ -220,8 +217,8 @@ def deal_lost(request: OrgRequest, deal_id: int) -> HttpResponse:
 def _first_stage(request: OrgRequest, form_class: Any, deal: Deal) -> dict[str, Any]:
     """The stage asked for (?stage=<id>), else the first of the form's choices."""
     choices = form_class(deal=deal).fields["stage"].queryset
-    asked = request.GET.get("stage", "")
-    found = choices.filter(pk=int(asked)).first() if asked.isascii() and asked.isdigit() else None
+    asked = id_param(request.GET.get("stage"))
+    found = choices.filter(pk=asked).first() if asked is not None else None
     found = found or choices.order_by("position", "id").first()
     return {"stage": found.pk if found else None}
 
