@@ -9,8 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from contacts import selectors as contact_selectors
-from contacts import services as contact_services
-from contacts.models import Company, Contact
+from contacts.models import Contact
 from crm.forms import apply_errors
 from crm.models import Membership, Organization, User
 from crm.records import versions
@@ -150,43 +149,22 @@ def initial_for(deal: Deal, form_class: type[forms.Form] = DealForm) -> dict[str
 def deal_form_save(
     form: DealForm, *, org: Organization, by: User, record: Deal | None
 ) -> Deal | None:
-    """Save what the deal form gives, whole or cut to one fact, through the services; None
+    """Save what the deal form gives, whole or cut to one fact, through the service; None
     when refused, the reasons on the form (and, for an edit, the deal's current version)."""
     data = dict(form.cleaned_data)
     custom = form.pop_custom(data, record)
     if custom is not None:
         data["custom"] = custom
+    for name, service_name in (("company", "company_name"), ("tags", "tag_names")):
+        if name in data:
+            data[service_name] = data.pop(name)
     try:
-        if "company" in data:
-            data["company"] = _company(org, by, form.membership, data["company"])
-        if "tags" in data:
-            data["tags"] = contact_services.tags_by_name(org=org, names=data["tags"], by=by)
-        if record is None:
-            data.pop("version", None)
-            stage = data.pop("stage")
-            return services.deal_create(
-                org=org, by=by, pipeline=stage.pipeline, stage=stage, **data
-            )
-        return services.deal_update(org=org, deal=record, by=by, **data)
+        return services.deal_save(org=org, by=by, deal=record, **data)
     except ValidationError as error:
         apply_errors(form, error)
         if record is not None:
             versions.renew(form, record)
         return None
-
-
-def _company(
-    org: Organization, by: User, membership: Membership | None, name: str
-) -> Company | None:
-    """The member's company of that name, or a new one."""
-    name = name.strip()
-    if not name:
-        return None
-    companies = (
-        contact_selectors.company_list(membership) if membership else Company.objects.alive()
-    )
-    found = cast(Company | None, companies.filter(name__iexact=name).first())
-    return found or contact_services.company_create(org=org, by=by, name=name)
 
 
 class LostForm(forms.Form):

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact, Tag
+from contacts.services import company_for_name, tags_by_name
 from crm.audit import audit_record, diff
 from crm.models import Membership, Organization, User
 from crm.permissions import can
@@ -196,6 +197,27 @@ def deal_create(
     _set_contacts(deal, contacts)
     audit_record(org=org, actor=by, action="deal.created", target=deal)
     return deal
+
+
+@transaction.atomic
+def deal_save(
+    *, org: Organization, by: User | None, deal: Deal | None = None,
+    company_name: str | None = None, tag_names: list[str] | None = None, **fields: Any,
+) -> Deal:  # fmt: skip
+    """Add or change a deal as a form gives it: the company by name (created when new) and
+    the tags by name; None leaves them as they are (a form for another field). One
+    transaction: a refused deal leaves no company or tag behind."""
+    version = fields.pop("version", None)
+    if deal is not None:
+        check_version(deal, version, "deal")  # before a company is made for it
+    if company_name is not None:
+        fields["company"] = company_for_name(org=org, name=company_name, by=by)
+    tags = None if tag_names is None else tags_by_name(org=org, names=tag_names, by=by)
+    if deal is None:
+        stage = fields.pop("stage")
+        return deal_create(org=org, by=by, pipeline=stage.pipeline, stage=stage, tags=tags,
+                           **fields)  # fmt: skip
+    return deal_update(org=org, deal=deal, by=by, tags=tags, **fields)
 
 
 def _set_contacts(deal: Deal, contacts: Iterable[Contact]) -> dict[str, list[Any]]:

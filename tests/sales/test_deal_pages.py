@@ -6,8 +6,10 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from contacts.models import Company, Tag
 from crm.tenancy import activate
 from interactions.models import Interaction, Task
+from sales import services
 from sales.models import Deal, LostReason, Stage
 from sales.pipelines import pipelines_ensure
 from tests.factories import CompanyFactory, ContactFactory, DealFactory, InteractionFactory
@@ -280,3 +282,34 @@ def test_the_list_offers_the_board(client: Client, acme, alice) -> None:
     html = client.get("/o/acme/deals/").content.decode()
     assert "Listed" in html
     assert 'href="/o/acme/deals/board/">Board</a>' in html
+
+
+def test_a_refused_deal_leaves_no_company_or_tag_behind(client: Client, acme, alice) -> None:
+    deal = DealFactory(org=acme, title="Existing")
+    opened = deal.updated_at.isoformat()
+    with activate(acme):  # another tab saves first
+        services.deal_update(org=acme, deal=deal, by=alice, source="Referral")
+    client.force_login(alice)
+    response = client.post(f"/o/acme/deals/{deal.pk}/edit/", _form(
+        _stage(acme, "Qualification"), title="Second tab", version=opened,
+        company="Brand New Ltd", tags="Fresh tag"))  # fmt: skip
+    assert "since you opened this form" in response.content.decode()
+    with activate(acme):
+        assert not Company.objects.filter(name="Brand New Ltd").exists()
+        assert not Tag.objects.filter(name="Fresh tag").exists()
+        assert Deal.objects.get(pk=deal.pk).title == "Existing"
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "²", "-1", "x"])
+def test_ids_no_database_can_hold_answer_without_an_error(client: Client, acme, alice, value):
+    deal = DealFactory(org=acme)
+    client.force_login(alice)
+    for path in (f"/o/acme/deals/new/?pipeline={value}&contact={value}",
+                 f"/o/acme/deals/new/?company={value}",
+                 f"/o/acme/deals/{deal.pk}/won/?stage={value}",
+                 f"/o/acme/deals/{deal.pk}/lost/?stage={value}"):  # fmt: skip
+        assert client.get(path).status_code == 200, path
+    moved = client.post(f"/o/acme/deals/{deal.pk}/move/",
+                        {"stage": _stage(acme, "Proposal").pk, "from_stage": value})  # fmt: skip
+    assert moved.status_code == 302
+    assert client.post(f"/o/acme/deals/{deal.pk}/move/", {"stage": value}).status_code == 302
