@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
@@ -53,13 +54,7 @@ def _rate(currency: str, on: date | None) -> Decimal | None:
 def _closed_on(deal: Deal, org: Organization) -> date | None:
     if deal.closed_at is None:
         return None
-    return timezone.localtime(deal.closed_at, timezone=_zone(org)).date()
-
-
-def _zone(org: Organization) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(org.time_zone)
+    return timezone.localtime(deal.closed_at, timezone=ZoneInfo(org.time_zone)).date()
 
 
 def base_amount(deal: Deal, org: Organization) -> Decimal | None:
