@@ -77,7 +77,11 @@ class Interaction(TenantModel):
         "sales.Deal", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="interactions",
     )  # fmt: skip
-    # The ticket link comes with the support app.
+    # A ticket's conversation: its replies, notes and the customer's mail.
+    ticket = models.ForeignKey(
+        "support.Ticket", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="interactions",
+    )  # fmt: skip
     # The Message-ID of an email: ingesting the same message twice creates nothing new.
     external_id = models.CharField(max_length=300, blank=True, verbose_name="external ID")
     # By channel: a meeting's attendees and place, a social network and handle, …
@@ -114,6 +118,11 @@ class Interaction(TenantModel):
                 fields=["org", "deal", "-occurred_at", "-id"],
                 name="interaction_deal_when",
                 condition=Q(deal__isnull=False),
+            ),
+            models.Index(
+                fields=["org", "ticket", "-occurred_at", "-id"],
+                name="interaction_ticket_when",
+                condition=Q(ticket__isnull=False),
             ),
             # An author's interactions, the latest first: the quick log's starting channel
             # (selectors.last_channel) on every record page, one row read, not all of theirs.
@@ -231,7 +240,9 @@ class Task(TenantModel):
     deal = models.ForeignKey(
         "sales.Deal", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
     )
-    # The ticket link comes with the support app.
+    ticket = models.ForeignKey(
+        "support.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
     created_by = models.ForeignKey(
         "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         editable=False,
@@ -260,6 +271,10 @@ class Task(TenantModel):
             models.Index(
                 fields=["org", "deal", "status", "due_at"], name="task_deal_due",
                 condition=Q(deal__isnull=False),
+            ),
+            models.Index(
+                fields=["org", "ticket", "status", "due_at"], name="task_ticket_due",
+                condition=Q(ticket__isnull=False),
             ),
             models.Index(fields=["org", "-status", "due_at", "id"], name="task_org_open_due"),
             models.Index(fields=["org", "-created_at", "-id"], name="task_org_created"),
@@ -292,6 +307,9 @@ class Notification(TenantModel):
         REMINDER = "reminder", "Reminder"
         ASSIGNED = "assigned", "Task assigned"
         SEND_FAILED = "send_failed", "Email not sent"
+        TICKET = "ticket", "Ticket assigned"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACH = "sla_breach", "SLA breached"
 
     user = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices)
