@@ -157,5 +157,8 @@ document.addEventListener("keydown", (event) => {
   const cancel = event.target.closest?.(".fact-form")?.querySelector("[data-fact-cancel]");
   if (!cancel) return;
   event.preventDefault();
+  // htmx readies swapped-in content after its settle delay; a key pressed sooner would
+  // follow the link's href and load the whole page again.
+  if (window.htmx) window.htmx.process(cancel);
   cancel.click();
 });
