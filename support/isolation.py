@@ -1,0 +1,52 @@
+"""Support's isolation seeder: one row of each of the settings' tenant models, through the
+services: business hours, an SLA policy with a target, a queue with an agent, the support
+settings and a canned reply, each named after the organisation (a leak shows its name)."""
+
+from typing import Any
+
+from django.db import models
+
+from crm.models import Organization, User
+from support import settings_services as services
+from support.models import (
+    BusinessCalendar,
+    CannedReply,
+    Priority,
+    Queue,
+    QueueAgent,
+    SlaPolicy,
+    SlaTarget,
+    SupportSettings,
+)
+
+URL_KWARGS: dict[str, Any] = {
+    "queue_id": Queue,
+    "policy_id": SlaPolicy,
+    "calendar_id": BusinessCalendar,
+    "reply_id": CannedReply,
+}
+
+
+def seed(org: Organization, admin: User) -> dict[type[models.Model], Any]:
+    """Run with `org` active; `admin` is the queue's lead and agent."""
+    calendar = services.calendar_save(
+        org=org, by=admin, name=f"{org.name} Secret Hours", zone="Europe/Paris",
+        weekly=[[[540, 1020]]] * 5 + [[], []], holidays=[],
+    )  # fmt: skip
+    policy = services.policy_save(
+        org=org, by=admin, name=f"{org.name} Secret Policy", calendar=calendar,
+        is_default=True, targets={Priority.NORMAL: (60, 480)},
+    )  # fmt: skip
+    queue = services.queue_create(
+        org=org, by=admin, name=f"{org.name} Secret Queue", email="help@example.com",
+        lead=admin, policy=policy, agents=[admin],
+    )  # fmt: skip
+    reply = services.canned_reply_save(
+        org=org, by=admin, name=f"{org.name} Secret Reply", body=f"Hello from {org.name}."
+    )
+    settings = services.support_settings_update(org=org, by=admin, csat_enabled=False)
+    return {
+        BusinessCalendar: calendar, SlaPolicy: policy, SlaTarget: SlaTarget.objects.get(),
+        Queue: queue, QueueAgent: QueueAgent.objects.get(), CannedReply: reply,
+        SupportSettings: settings,
+    }  # fmt: skip
