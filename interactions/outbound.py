@@ -131,16 +131,22 @@ def interaction_email_deliver(*, org: Organization, interaction_id: int, last_tr
 def _message(interaction: Interaction) -> EmailMessage:
     author = interaction.author
     name = author.display_name if author is not None else str(interaction.org)
-    reply_to = Mailbox.objects.values_list("reply_to", flat=True).first() or (
-        author.email if author is not None else ""
+    # A ticket's reply says where answers go (its queue's address) and what it answers.
+    details = interaction.details if isinstance(interaction.details, dict) else {}
+    reply_to = (
+        details.get("reply_to")
+        or Mailbox.objects.values_list("reply_to", flat=True).first()
+        or (author.email if author is not None else "")
     )
     to = [p["address"] for p in interaction.participants if p.get("address")]
     timeout = settings.EMAIL_TIMEOUT or SEND_TIMEOUT
+    headers = {"Message-ID": f"<{interaction.external_id}>"}
+    if details.get("in_reply_to"):
+        headers["In-Reply-To"] = headers["References"] = f"<{details['in_reply_to']}>"
     return EmailMessage(
         subject=interaction.subject, body=interaction.body,
         from_email=formataddr((name, sender_address())), to=to,
-        reply_to=[reply_to] if reply_to else None,
-        headers={"Message-ID": f"<{interaction.external_id}>"},
+        reply_to=[reply_to] if reply_to else None, headers=headers,
         connection=get_connection(fail_silently=False, timeout=timeout),
     )  # fmt: skip
 

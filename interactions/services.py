@@ -35,6 +35,14 @@ EDITABLE = frozenset({
 })  # fmt: skip
 
 
+# What full_clean() leaves to the services and the database: the links (each of them a
+# query to check otherwise) and what is computed.
+_INTERACTION_LINKS = ["org", "author", "contact", "company", "deal", "ticket", "search_text"]
+_TASK_LINKS = [
+    "org", "assignee", "contact", "company", "deal", "ticket", "created_by", "search_text",
+]  # fmt: skip
+
+
 def _clean(fields: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     """Refuse what cannot be stored or makes no sense; ValidationError by field."""
     errors: dict[str, str] = {}
@@ -100,7 +108,7 @@ def interaction_log(
     fields.setdefault("author", by)
     interaction = Interaction(org=org, direction=direction, contact=contact, company=company,
                               **{**fields, "occurred_at": occurred_at or now})  # fmt: skip
-    interaction.full_clean(exclude=["org", "author", "contact", "company", "deal", "search_text"])
+    interaction.full_clean(exclude=_INTERACTION_LINKS)
     interaction.save()
     _touch(interaction)
     if interaction.author_id:  # the quick log starts with it next time (selectors.last_channel)
@@ -135,7 +143,7 @@ def interaction_update(
     before = {name: getattr(interaction, name) for name in fields}
     for name, value in fields.items():
         setattr(interaction, name, value)
-    interaction.full_clean(exclude=["org", "author", "contact", "company", "deal", "search_text"])
+    interaction.full_clean(exclude=_INTERACTION_LINKS)
     interaction.save()
     _touch(interaction)
     changes = diff(before, fields)
@@ -241,9 +249,7 @@ def task_create(
         company = contact.company
     task = Task(org=org, created_by=by, contact=contact, company=company,
                 source_key=source_key, **fields)  # fmt: skip
-    task.full_clean(
-        exclude=["org", "assignee", "contact", "company", "deal", "created_by", "search_text"]
-    )
+    task.full_clean(exclude=_TASK_LINKS)
     try:
         with transaction.atomic():  # a savepoint: the same source at the same instant
             task.save()
@@ -290,9 +296,7 @@ def task_update(*, org: Organization, task: Task, by: User | None, **fields: Any
     # The edit form gives whole minutes back: the same minute is the same reminder.
     if "reminder_at" in fields and _minute(fields["reminder_at"]) != _minute(before["reminder_at"]):
         task.reminded_at = None
-    task.full_clean(
-        exclude=["org", "assignee", "contact", "company", "deal", "created_by", "search_text"]
-    )
+    task.full_clean(exclude=_TASK_LINKS)
     task.save()
     contacts.add(task.contact_id)
     contacts_next_step(contact_ids=[pk for pk in contacts if pk])

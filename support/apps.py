@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -6,11 +8,73 @@ class SupportConfig(AppConfig):
     verbose_name = "Support"
 
     def ready(self) -> None:
+        from crm import contributions
         from crm.models import Role
         from crm.permissions import ALL_ROLES, CRM_WRITERS, register_actions
+        from crm.records import registry
+        from crm.records.merging import register_link
+        from crm.signals import demo_seeded
+        from interactions import timeline
+        from support import demo, isolation, selectors
+        from support.models import Ticket
+        from support.records import TICKET
 
         register_actions({
             "ticket.view": ALL_ROLES,
             "ticket.edit": CRM_WRITERS | {Role.AGENT},
             "canned_reply.edit": CRM_WRITERS | {Role.AGENT},
         })  # fmt: skip
+        registry.register(TICKET)
+        contributions.register_org_urls("support.urls")
+        contributions.register_org_urls("support.settings_urls")
+        contributions.register_page(
+            "Queues", "support_settings:queues", section="Settings",
+            action="settings.configure", keywords="ticket inbox inbound email address agents",
+        )  # fmt: skip
+        contributions.register_page(
+            "SLA policies", "support_settings:policies", section="Settings",
+            action="settings.configure", keywords="sla targets first response resolution breach",
+        )  # fmt: skip
+        contributions.register_page(
+            "Business hours", "support_settings:calendars", section="Settings",
+            action="settings.configure", keywords="calendar opening hours holidays time zone",
+        )  # fmt: skip
+        contributions.register_page(
+            "Canned replies", "support_settings:replies", section="Settings",
+            action="canned_reply.edit", keywords="templates macros saved answers",
+        )  # fmt: skip
+        contributions.register_page(
+            "Support", "support_settings:support", section="Settings",
+            action="settings.configure", keywords="csat rating satisfaction",
+        )  # fmt: skip
+        contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
+        contributions.register_navigation(
+            "Tickets", "ticket:list", order=27, action="ticket.view", icon="inbox"
+        )
+        # A ticket's page has a timeline: its conversation, tasks and events.
+        timeline.register_host(timeline.Host(
+            key="ticket", model=Ticket, prefix="tickets", visible=selectors.ticket_list,
+            page="tickets:by_id", links=_ticket_links, logged=_ticket_touched,
+        ))  # fmt: skip
+        timeline.register_source(timeline.Source(
+            letter="e", rank=0, template="support/_event_entry.html",
+            hosts=frozenset({"ticket"}), fetch=selectors.ticket_events,
+            time=lambda event: event.at,
+        ))  # fmt: skip
+        # After the contacts' and interactions' own: tickets from their contacts.
+        demo_seeded.connect(demo.seed, dispatch_uid="support.demo.seed")
+        # A merged contact's or company's tickets move to the one that stays.
+        register_link("contact", Ticket, "requester")
+        register_link("company", Ticket, "company")
+
+
+def _ticket_links(ticket: Any) -> dict[str, Any]:
+    """What a task or an interaction made on a ticket's page links to: the ticket, and its
+    requester and company, whose timelines show it too."""
+    return {"ticket": ticket, "contact": ticket.requester, "company": ticket.company}
+
+
+def _ticket_touched(*, org: Any, record: Any, at: Any) -> None:
+    from support.models import Ticket
+
+    Ticket.objects.filter(pk=record.pk, touched_at__lt=at).update(touched_at=at)

@@ -280,6 +280,48 @@ class _DealFactory(_ServiceFactory):
 DealFactory = cast(Maker[Any], _DealFactory)  # sales.models.Deal
 
 
+class _QueueFactory(_ServiceFactory):
+    """A support queue, assigning by hand unless `assignment` says otherwise."""
+
+    class Meta:
+        model = "support.Queue"
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        from support.models import Queue
+
+        values.setdefault("name", f"Queue {next(_numbers)}")
+        return Queue.objects.create(org=org, **values)
+
+
+QueueFactory = cast(Maker[Any], _QueueFactory)  # support.models.Queue
+
+
+class _TicketFactory(_ServiceFactory):
+    """A ticket in the organisation's first queue (made if there is none); `owner` is its
+    assignee and `tags` are names."""
+
+    class Meta:
+        model = "support.Ticket"
+
+    @classmethod
+    def _make(cls, org: Organization, by: User | None, **values: Any) -> Any:
+        from support.models import Queue
+        from support.services import ticket_create
+
+        if "queue" not in values:
+            values["queue"] = Queue.objects.first() or QueueFactory(org=org, name="Support")
+        values.setdefault("subject", f"Ticket {next(_numbers)}")
+        if "owner" in values:
+            values["assignee"] = values.pop("owner")
+        if names := values.pop("tags", None):
+            values["tags"] = contact_services.tags_by_name(org=org, names=names, by=by)
+        return ticket_create(org=org, by=by, **values)
+
+
+TicketFactory = cast(Maker[Any], _TicketFactory)  # support.models.Ticket
+
+
 def _nth_interaction(n: int) -> dict[str, Any]:
     # A minute apart, the first the oldest: its list sorts by when.
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(minutes=n)
@@ -296,6 +338,7 @@ KIND_FACTORIES: dict[str, tuple[Maker[Any], Callable[[int], dict[str, Any]]]] = 
     "interaction": (InteractionFactory, _nth_interaction),
     "task": (TaskFactory, lambda n: {"title": f"Task {n:03d}"}),
     "deal": (DealFactory, lambda n: {"title": f"Deal {n:03d}"}),
+    "ticket": (TicketFactory, lambda n: {"subject": f"Ticket {n:03d}"}),
 }  # fmt: skip
 
 

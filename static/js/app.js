@@ -107,6 +107,8 @@ function follow(selector) {
   const target = document.querySelector(selector);
   if (!target) return false;
   if (target.matches("input, textarea, select")) {
+    const folded = target.closest("details:not([open])");
+    if (folded) folded.open = true; // a composer folded away opens to take the focus
     target.focus();
     target.select?.();
   } else {
@@ -117,7 +119,8 @@ function follow(selector) {
 
 const SHORTCUTS = {
   "/": () => follow('[data-shortcut="search"]'),
-  j: () => (listRows().length ? (moveRow(1), true) : false),
+  // On a ticket's page, with no list to move in: the next ticket to work.
+  j: () => (listRows().length ? (moveRow(1), true) : follow('[data-shortcut="next"]')),
   k: () => (listRows().length ? (moveRow(-1), true) : false),
   x: () => {
     const box = activeRow()?.querySelector('td.col-check input[type="checkbox"]');
@@ -127,6 +130,11 @@ const SHORTCUTS = {
   },
   e: () => follow('[data-shortcut="edit"]'),
   c: () => follow('[data-shortcut="create"]'),
+  // A ticket's page: reply, note, assign to me, solve.
+  r: () => follow('[data-shortcut="reply"]'),
+  n: () => follow('[data-shortcut="note"]'),
+  a: () => follow('[data-shortcut="take"]'),
+  s: () => follow('[data-shortcut="solve"]'),
   "?": () => {
     const dialog = document.getElementById("shortcuts");
     if (!dialog) return false;
