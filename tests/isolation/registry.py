@@ -19,12 +19,23 @@ KEYWORD = re.compile(r"<(?:\w+:)?(\w+)>")
 FIELD = "field_name"
 
 
-def url_kwargs() -> dict[str, type[models.Model]]:
-    """URL keyword -> the model whose id it takes, as the apps declare them."""
-    found: dict[str, type[models.Model]] = {}
+def _declared() -> dict[str, Any]:
+    found: dict[str, Any] = {}
     for _, kwargs in isolation_seeders():
         found.update(kwargs)
     return found
+
+
+def url_kwargs() -> dict[str, type[models.Model]]:
+    """URL keyword -> the model whose rows it names, as the apps declare them: by id, or by
+    another field given as (model, field) (a ticket's page takes its number)."""
+    return {k: v[0] if isinstance(v, tuple) else v for k, v in _declared().items()}
+
+
+def url_value(keyword: str, row: Any) -> int:
+    """What a URL keyword takes of a row: its id, or the field its app declared."""
+    declared = _declared()[keyword]
+    return int(getattr(row, declared[1]) if isinstance(declared, tuple) else row.pk)
 
 
 def fill(route: str, ids: Mapping[str, int]) -> str:

@@ -10,7 +10,14 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.isolation.registry import KEYWORD, fill, seed_rows, snapshot, url_kwargs
+from tests.isolation.registry import (
+    KEYWORD,
+    fill,
+    seed_rows,
+    snapshot,
+    url_kwargs,
+    url_value,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +46,7 @@ ROUTES = sorted(set(org_routes()))
 def probe(client: Client, acme, alice, globex, charlie):
     rows = seed_rows(acme, alice)
     seed_rows(globex, charlie)
-    ids = {keyword: rows[model].pk for keyword, model in url_kwargs().items()}
+    ids = {keyword: url_value(keyword, rows[model]) for keyword, model in url_kwargs().items()}
     client.force_login(charlie)  # a real admin of Globex: only the walls stop him
     return client, ids
 
