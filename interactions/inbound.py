@@ -9,6 +9,7 @@ organisation (ARCHITECTURE.md). Only sha256(secret) is stored, compared in const
 
 import hmac
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -32,6 +33,31 @@ from interactions.services import EARLIEST, interaction_log
 
 _NOBODY = Organization(pk=0)  # no organisation has id 0: its mailbox query finds nothing
 _NO_HASH = tokens.secret_hash("")
+
+
+# Addresses other apps give out under the same web hook (a support queue's):
+# resolve(token) -> (organisation, file) or None, where file(org=, raw=) files the message
+# as ingest does, with the organisation active.
+Filer = Callable[..., tuple[Interaction, bool]]
+_addresses: list[Callable[[str], tuple[Organization, Filer] | None]] = []
+
+
+def register_address(resolve: Callable[[str], tuple[Organization, Filer] | None]) -> None:
+    if resolve not in _addresses:
+        _addresses.append(resolve)
+
+
+def address(token: str) -> tuple[Organization, Filer] | None:
+    """The organisation an inbound address belongs to, and what files its mail: the
+    organisation's mailbox's, else another app's (a support queue's); None for neither."""
+    org = mailbox_org(token)
+    if org is not None:
+        return org, ingest
+    for resolve in _addresses:
+        found = resolve(token)
+        if found is not None:
+            return found
+    return None
 
 
 def mailbox_org(token: str) -> Organization | None:
@@ -77,10 +103,16 @@ def mailbox_set_leads(*, org: Organization, by: User | None, create_leads: bool)
     return mailbox
 
 
-def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
-    """File one raw message as an inbound email: (the interaction, whether it is new).
-    Raises mail_in.Refused for what cannot be stored; run it with `org` active."""
-    parsed = mail_in.parse(raw)
+def ingest(
+    *, org: Organization, raw: bytes | None = None, parsed: mail_in.Parsed | None = None,
+    create_leads: bool | None = None,
+) -> tuple[Interaction, bool]:  # fmt: skip
+    """File one raw message (or one already parsed) as an inbound email: (the interaction,
+    whether it is new). Mail from an unknown address makes a lead as the mailbox's setting
+    says, unless `create_leads` says otherwise. Raises mail_in.Refused for what cannot be
+    stored; run it with `org` active."""
+    if parsed is None:
+        parsed = mail_in.parse(raw or b"")
     # The same message posted twice at once: the second waits here for the first's
     # transaction to end, then finds its row.
     advisory_lock(f"interactions.message:{org.pk}:{parsed.message_id}")
@@ -91,7 +123,7 @@ def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
         # Files are written only here, for a message not filed before, after its row: if
         # the savepoint rolls back, its rows are gone and the files are deleted again.
         with attachments.undone_on_error() as written, transaction.atomic():
-            return _store(org, parsed, written), True
+            return _store(org, parsed, written, create_leads), True
     except IntegrityError:
         # The same message, filed at the same instant by a writer that took no lock: the
         # unique index on (org, external_id) let one in; this savepoint rolled back, lead
@@ -101,13 +133,15 @@ def ingest(*, org: Organization, raw: bytes) -> tuple[Interaction, bool]:
         raise mail_in.Refused(" ".join(error.messages)) from error
 
 
-def _store(org: Organization, parsed: mail_in.Parsed, written: list[str]) -> Interaction:
+def _store(
+    org: Organization, parsed: mail_in.Parsed, written: list[str], create_leads: bool | None
+) -> Interaction:
     automatic = parsed.is_auto_reply or parsed.is_bounce
     participants = [a._asdict() for a in (*parsed.to, *parsed.cc)]
     member = _member(parsed.sender)
     if member is None:
         direction = Interaction.Direction.INBOUND
-        contact = _sender_contact(org, parsed, automatic=automatic)
+        contact = _sender_contact(org, parsed, automatic=automatic, create_leads=create_leads)
     else:
         # A member's own email, sent from their mail client with the CRM in Bcc: it is to
         # the contacts among its recipients, and an unknown recipient makes no lead.
@@ -168,7 +202,7 @@ def _is_no_reply(address: str) -> bool:
 
 
 def _sender_contact(
-    org: Organization, parsed: mail_in.Parsed, *, automatic: bool
+    org: Organization, parsed: mail_in.Parsed, *, automatic: bool, create_leads: bool | None
 ) -> Contact | None:
     """The contact the message is from: the sender's, else the one its Reply-To names (a
     relay or a form service sends from its own no-reply address, on a person's behalf).
@@ -181,7 +215,8 @@ def _sender_contact(
         if contact is not None:
             return contact
     lead = reply_to[0] if reply_to and (sender is None or _is_no_reply(sender.address)) else sender
-    if lead is None or automatic or not _creates_leads():
+    makes = _creates_leads() if create_leads is None else create_leads
+    if lead is None or automatic or not makes:
         return None
     address = lead.address
     # Two messages from a new address at once would make two leads: the second waits for

@@ -40,12 +40,13 @@ def inbound_email(request: HttpRequest, token: str) -> HttpResponse:
     """File the raw message posted to an organisation's address: 201 with its id, 4xx with
     the reason (as plain text) for what is not stored, 404 for any token that opens nothing."""
     with transaction.atomic():
-        org = inbound.mailbox_org(token)
-        if org is None:
+        found = inbound.address(token)
+        if found is None:
             raise Http404("No inbound address here.")
+        org, file = found
         with activate(org):
             try:
-                interaction, created = inbound.ingest(org=org, raw=_raw_message(request))
+                interaction, created = file(org=org, raw=_raw_message(request))
             except _TooLarge:
                 limit = settings.INBOUND_EMAIL_MAX_BYTES
                 return _refusal(f"The message is over the limit of {limit:,} bytes.", 413)

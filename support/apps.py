@@ -14,8 +14,8 @@ class SupportConfig(AppConfig):
         from crm.records import registry
         from crm.records.merging import register_link
         from crm.signals import demo_seeded
-        from interactions import timeline
-        from support import demo, isolation, selectors
+        from interactions import inbound, timeline
+        from support import demo, isolation, mail, selectors
         from support.models import Ticket
         from support.records import TICKET
 
@@ -25,8 +25,12 @@ class SupportConfig(AppConfig):
             "canned_reply.edit": CRM_WRITERS | {Role.AGENT},
         })  # fmt: skip
         registry.register(TICKET)
+        # Mail to a queue's address opens or answers its tickets.
+        inbound.register_address(mail.queue_address)
         contributions.register_org_urls("support.urls")
         contributions.register_org_urls("support.settings_urls")
+        contributions.register_public_urls("support.csat_urls")  # TEMP-CSAT
+        from support import csat_tasks as _csat_tasks  # noqa: F401  # TEMP-CSAT
         contributions.register_page(
             "Queues", "support_settings:queues", section="Settings",
             action="settings.configure", keywords="ticket inbox inbound email address agents",

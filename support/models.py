@@ -130,7 +130,16 @@ class SlaTarget(TenantModel):
 
 
 def new_token() -> str:
+    """A queue's address token before it is saved; saving gives it its organisation."""
     return secrets.token_urlsafe(18)
+
+
+def queue_token(org_id: int) -> str:
+    """A queue's address token: "<org id>.<secret>", as the organisation's mailbox's, so that
+    the organisation is known (and activated) before its queues are read."""
+    from crm import tokens
+
+    return tokens.org_token(org_id, tokens.new_secret())
 
 
 class Queue(TenantModel):
@@ -143,7 +152,7 @@ class Queue(TenantModel):
 
     name = models.CharField(max_length=100)
     # The address token: mail to /inbound/email/<token>/ lands in this queue.
-    inbound_token = models.CharField(max_length=40, default=new_token, unique=True)
+    inbound_token = models.CharField(max_length=80, default=new_token, unique=True)
     # Replies go from this address; empty: the deployment's default sender.
     email = models.EmailField(blank=True, verbose_name="reply address")
     lead = models.ForeignKey(
@@ -174,6 +183,11 @@ class Queue(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.inbound_token.startswith(f"{self.org_id}."):
+            self.inbound_token = queue_token(self.org_id)
+        super().save(*args, **kwargs)
 
 
 class QueueAgent(TenantModel):

@@ -25,7 +25,7 @@ from support.models import (
     SlaTarget,
     SupportSettings,
     Ticket,
-    new_token,
+    queue_token,
 )
 
 # A policy's targets: {priority: (first response minutes, resolution minutes)}; a priority
@@ -180,7 +180,7 @@ def queue_archive(
 @transaction.atomic
 def queue_rotate_token(*, org: Organization, queue: Queue, by: User | None) -> Queue:
     """Give a queue a new inbound address: mail to the old one is refused from now on."""
-    queue.inbound_token = new_token()
+    queue.inbound_token = queue_token(org.pk)
     queue.save(update_fields=["inbound_token"])
     # The token itself stays out of the log: it is what lets mail in.
     audit_record(org=org, actor=by, action="queue.address_rotated", target=queue)
