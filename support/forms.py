@@ -107,3 +107,11 @@ class NoteForm(forms.Form):
         label="Internal note", max_length=50_000,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "For the team; never emailed."}),
     )  # fmt: skip
+
+
+class MergeForm(forms.Form):
+    into = forms.IntegerField(
+        label="Merge into ticket number", min_value=1, max_value=2_147_483_647,
+        help_text="The ticket that stays, e.g. 1042.",
+        widget=forms.NumberInput(attrs={"autocomplete": "off"}),
+    )  # fmt: skip

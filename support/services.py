@@ -23,7 +23,7 @@ from crm.records.custom_fields import clean_custom
 from crm.records.versions import check_version
 from crm.tasks import enqueue
 from interactions import outbound
-from interactions.models import Interaction, Notification
+from interactions.models import Interaction, Notification, Task
 from interactions.services import interaction_log
 from support import hours
 from support.models import (
@@ -333,6 +333,7 @@ def ticket_update(
         fields["custom"] = clean_custom("ticket", fields["custom"], keep=ticket.custom)
     now = at or timezone.now()
     before = {name: getattr(ticket, name) for name in fields}
+    solved_now = False  # TEMP-CSAT
     for name, value in fields.items():
         setattr(ticket, name, value)
     changed = {name for name, value in fields.items() if before[name] != value}
@@ -341,6 +342,7 @@ def ticket_update(
         _pause(ticket, status, now)
         if status in (Status.SOLVED, Status.CLOSED) and ticket.solved_at is None:
             ticket.solved_at = now
+            solved_now = True  # TEMP-CSAT
         elif status not in (Status.SOLVED, Status.CLOSED):
             ticket.solved_at = None
         ticket.closed_at = now if status == Status.CLOSED else None
@@ -365,6 +367,10 @@ def ticket_update(
         _notify_assigned(org, ticket, by)
     if changes:
         audit_record(org=org, actor=by, action="ticket.updated", target=ticket, changes=changes)
+    if solved_now:  # TEMP-CSAT
+        from support.csat import csat_request  # TEMP-CSAT
+
+        csat_request(org=org, ticket=ticket)  # TEMP-CSAT
     return ticket
 
 
@@ -446,3 +452,40 @@ def ticket_note(*, org: Organization, ticket: Ticket, by: User, body: str) -> In
     )  # fmt: skip
     Ticket.objects.filter(pk=locked.pk).update(touched_at=interaction.occurred_at)
     return interaction
+
+
+@transaction.atomic
+def ticket_merge(*, org: Organization, ticket: Ticket, into: Ticket, by: User | None) -> Ticket:
+    """Merge `ticket` into `into`: its conversation, tasks and tags move there, and it is
+    closed, pointing at where it went (its number's page leads there, its mail threads
+    there). Refused for the same ticket, or one merged or deleted meanwhile."""
+    if ticket.pk == into.pk:
+        raise ValidationError({"into": "Choose another ticket to merge this one into."})
+    first, second = sorted([ticket.pk, into.pk])  # always in one order: no deadlock
+    locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[first, second])}
+    source, target = locked.get(ticket.pk), locked.get(into.pk)
+    for found, number in ((source, ticket.number), (target, into.number)):
+        if found is None or found.deleted_at is not None or found.merged_into_id is not None:
+            raise _refuse(f"Ticket #{number} was merged or deleted meanwhile: nothing changed.")
+    source, target = locked[ticket.pk], locked[into.pk]
+    now = timezone.now()
+    moved = Interaction.objects.filter(ticket=source).update(ticket=target)
+    Task.objects.filter(ticket=source).update(ticket=target)
+    tags = set(TicketTag.objects.filter(ticket=target).values_list("tag_id", flat=True))
+    TicketTag.objects.bulk_create([
+        TicketTag(org_id=org.pk, ticket=target, tag_id=tag_id)
+        for tag_id in TicketTag.objects.filter(ticket=source).values_list("tag_id", flat=True)
+        if tag_id not in tags
+    ])  # fmt: skip
+    _event(target, Kind.MERGED, by, new=f"#{source.number} {source.subject}", at=now)
+    _event(source, Kind.MERGED, by, old=f"into #{target.number}", new=f"#{target.number}",
+           at=now)  # fmt: skip
+    source.merged_into = target
+    source.status, source.closed_at, source.sla_check_at = Status.CLOSED, now, None
+    source.solved_at = source.solved_at or now
+    source.touched_at = target.touched_at = now
+    source.save()
+    target.save(update_fields=["touched_at", "updated_at"])
+    changes = {"merged_into": [None, target.number], "messages": [0, moved]}
+    audit_record(org=org, actor=by, action="ticket.merged", target=source, changes=changes)
+    return target

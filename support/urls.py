@@ -19,4 +19,5 @@ urlpatterns = [
     path(f"{_TICKET}take/", views.ticket_take, name="take"),
     path(f"{_TICKET}solve/", views.ticket_solve, name="solve"),
     path(f"{_TICKET}next/", views.ticket_next, name="next"),
+    path(f"{_TICKET}merge/", views.ticket_merge, name="merge"),
 ]

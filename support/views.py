@@ -11,15 +11,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.forms import apply_errors
+from crm.params import id_param
 from crm.permissions import org_member
 from crm.records.versions import version_of
 from crm.records.views import gone
 from crm.requests import OrgRequest
 from crm.selectors import object_history
 from interactions.views import timeline_context
-from support import selectors, services
-from support.forms import NoteForm, PropertiesForm, ReplyForm, TicketForm
-from support.models import Status, Ticket
+from support import canned, selectors, services
+from support.forms import MergeForm, NoteForm, PropertiesForm, ReplyForm, TicketForm
+from support.models import CannedReply, Status, Ticket
 from support.records import TICKET, TICKET_TAGS
 
 MAX_NUMBER = 2_147_483_647  # a number beyond PostgreSQL's integer is no ticket's
@@ -73,6 +74,7 @@ def _context(request: OrgRequest, ticket: Ticket, **forms: Any) -> dict[str, Any
         "note_form": forms.get("note") or NoteForm(),
         "properties": properties,
         "composer": forms.get("composer", "reply"),
+        "canned": canned.canned_replies() if works else [],
         "other_tickets": selectors.requester_tickets(ticket, request.membership),
         "recent": selectors.requester_interactions(ticket),
         "history": object_history(ticket),
@@ -93,7 +95,14 @@ def ticket_detail(request: OrgRequest, number: int) -> HttpResponse:
             raise Http404("No such ticket.")
         messages.info(request, f"Ticket #{number} was merged into #{target.number}.")
         return redirect("tickets:detail", request.org.slug, target.number)
-    return render(request, "support/ticket_detail.html", _context(request, ticket))
+    forms: dict[str, Any] = {}
+    canned_id = id_param(request.GET.get("canned"))
+    if canned_id is not None and services.may_work(request.membership):
+        chosen = CannedReply.objects.filter(pk=canned_id).first()
+        if chosen is not None:  # the reply box starts with it, filled in for this ticket
+            body = canned.fill(chosen.body, ticket=ticket, agent=request.user)
+            forms["reply"] = ReplyForm(initial={"body": body})
+    return render(request, "support/ticket_detail.html", _context(request, ticket, **forms))
 
 
 @require_GET
@@ -237,3 +246,30 @@ def ticket_next(request: OrgRequest, number: int) -> HttpResponse:
         messages.info(request, "No other ticket is waiting for you.")
         return redirect(_page(request, ticket))
     return redirect("tickets:detail", request.org.slug, nxt.number)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member("ticket.edit")
+def ticket_merge(request: OrgRequest, number: int) -> HttpResponse:
+    """Merge this ticket into another: the number asked for, then what moves shown and
+    confirmed, then merged."""
+    ticket = _working(request, number)
+    form = MergeForm(request.POST or None)
+    into = None
+    if form.is_valid():
+        into = _ticket(request, form.cleaned_data["into"])
+        if into is None:
+            form.add_error("into", f"No ticket #{form.cleaned_data['into']} here.")
+        elif into.pk == ticket.pk:
+            form.add_error("into", "Choose another ticket to merge this one into.")
+        elif request.POST.get("confirm"):
+            try:
+                services.ticket_merge(org=request.org, ticket=ticket, into=into, by=request.user)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, f"Merged #{ticket.number} into #{into.number}.")
+                return redirect(_page(request, into))
+    context = {"ticket": ticket, "form": form, "into": into if not form.errors else None}
+    status = 400 if form.errors else 200
+    return render(request, "support/ticket_merge.html", context, status=status)

@@ -15,6 +15,7 @@ from support import services
 from support.models import (
     AgentStatus,
     BusinessCalendar,
+    CannedReply,
     Queue,
     QueueAgent,
     SlaPolicy,
@@ -288,3 +289,61 @@ def test_take_and_solve_from_the_ticket_page_and_go_to_the_next(client: Client, 
     assert (solved.status, solved.solved_at is not None) == ("solved", True)
     response = client.get(f"/o/acme/tickets/{first.number}/next/")
     assert response["Location"] == f"/o/acme/tickets/{second.number}/"
+
+
+# --- Canned replies and merge ---------------------------------------------------------------
+
+
+def test_a_canned_reply_fills_in_known_placeholders_as_plain_text(client: Client, acme, sam):
+    ada = ContactFactory(org=acme, first_name="<b>Ada</b>", email="ada@engines.example")
+    ticket = TicketFactory(org=acme, requester=ada)
+    with activate(acme):
+        reply = CannedReply.objects.create(
+            org=acme, name="Hello",
+            body="Hi {{ contact.first_name }}, about #{{ticket.number}}: {{ agent.name }}. "
+                 "{{ settings.SECRET_KEY }} {% debug %} {{ contact.__class__ }}",
+        )  # fmt: skip
+    client.force_login(sam)
+    page = client.get(f"/o/acme/tickets/{ticket.number}/?canned={reply.pk}").content.decode()
+    assert (
+        f"Hi &lt;b&gt;Ada&lt;/b&gt;, about #{ticket.number}: Sam Singh. "
+        "{{ settings.SECRET_KEY }} {% debug %} {{ contact.__class__ }}"
+    ) in page
+    assert "<b>Ada</b>" not in page
+
+
+def test_merging_moves_the_conversation_and_closes_the_merged_ticket(
+    client: Client, acme, sam
+) -> None:
+    ada = ContactFactory(org=acme, email="ada@engines.example")
+    first = TicketFactory(org=acme, requester=ada, subject="Invoice twice", tags=["Billing"])
+    kept = TicketFactory(org=acme, requester=ada, subject="Charged twice")
+    with activate(acme):
+        services.ticket_note(org=acme, ticket=first, by=sam, body="Same as the other one.")
+    client.force_login(sam)
+    url = f"/o/acme/tickets/{first.number}/merge/"
+    asked = client.post(url, {"into": kept.number}).content.decode()
+    assert f"into <strong>#{kept.number} Charged twice</strong>?" in asked
+    assert _stored(acme, first).merged_into_id is None  # asked first: nothing changed yet
+    response = client.post(url, {"into": kept.number, "confirm": "1"})
+    assert response["Location"] == f"/o/acme/tickets/{kept.number}/"
+    merged = _stored(acme, first)
+    assert (merged.merged_into_id, merged.status) == (kept.pk, Status.CLOSED)
+    with activate(acme):
+        assert Interaction.objects.filter(ticket=kept, body="Same as the other one.").exists()
+        assert list(kept.tag_links.values_list("tag__name", flat=True)) == ["Billing"]
+    followed = client.get(f"/o/acme/tickets/{first.number}/")
+    assert followed["Location"] == f"/o/acme/tickets/{kept.number}/"
+
+
+def test_a_merge_into_itself_or_nowhere_is_refused_beside_the_field(
+    client: Client, acme, sam
+) -> None:
+    ticket = TicketFactory(org=acme)
+    client.force_login(sam)
+    url = f"/o/acme/tickets/{ticket.number}/merge/"
+    for into, said in ((ticket.number, "another ticket"), (99999, "No ticket #99999")):
+        response = client.post(url, {"into": into, "confirm": "1"})
+        assert response.status_code == 400
+        assert said in response.content.decode()
+    assert _stored(acme, ticket).merged_into_id is None
