@@ -15,6 +15,7 @@ class SupportConfig(AppConfig):
         from crm.records.merging import register_link
         from crm.signals import demo_seeded
         from interactions import inbound, timeline
+        from support import csat_tasks as _csat_tasks  # noqa: F401 - registers the task sent by name
         from support import demo, isolation, mail, selectors
         from support.models import Ticket
         from support.records import TICKET
@@ -29,8 +30,8 @@ class SupportConfig(AppConfig):
         inbound.register_address(mail.queue_address)
         contributions.register_org_urls("support.urls")
         contributions.register_org_urls("support.settings_urls")
-        contributions.register_public_urls("support.csat_urls")  # TEMP-CSAT
-        from support import csat_tasks as _csat_tasks  # noqa: F401  # TEMP-CSAT
+        # A solved ticket's requester rates it, by a signed link that needs no login.
+        contributions.register_public_urls("support.csat_urls")
         contributions.register_page(
             "Queues", "support_settings:queues", section="Settings",
             action="settings.configure", keywords="ticket inbox inbound email address agents",

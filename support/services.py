@@ -25,7 +25,7 @@ from crm.tasks import enqueue
 from interactions import outbound
 from interactions.models import Interaction, Notification, Task
 from interactions.services import interaction_log
-from support import hours
+from support import csat, hours
 from support.models import (
     AgentStatus,
     Priority,
@@ -306,6 +306,11 @@ def ticket_create(
     return ticket
 
 
+# What ticket_update writes besides the fields it is given.
+_KEPT = (
+    "status", "solved_at", "closed_at", "sla_pauses", "policy", "first_response_due",
+    "resolution_due", "sla_check_at", "touched_at", "updated_at",
+)  # fmt: skip
 # What ticket_update may change; replies and notes go through their own services.
 EDITABLE = frozenset({
     "subject", "status", "priority", "queue", "assignee", "requester", "company", "custom",
@@ -333,7 +338,7 @@ def ticket_update(
         fields["custom"] = clean_custom("ticket", fields["custom"], keep=ticket.custom)
     now = at or timezone.now()
     before = {name: getattr(ticket, name) for name in fields}
-    solved_now = False  # TEMP-CSAT
+    solved_now = False  # the requester is asked for a rating once it is
     for name, value in fields.items():
         setattr(ticket, name, value)
     changed = {name for name, value in fields.items() if before[name] != value}
@@ -342,7 +347,7 @@ def ticket_update(
         _pause(ticket, status, now)
         if status in (Status.SOLVED, Status.CLOSED) and ticket.solved_at is None:
             ticket.solved_at = now
-            solved_now = True  # TEMP-CSAT
+            solved_now = True
         elif status not in (Status.SOLVED, Status.CLOSED):
             ticket.solved_at = None
         ticket.closed_at = now if status == Status.CLOSED else None
@@ -359,7 +364,9 @@ def ticket_update(
         ticket.policy = policy_for(ticket.queue)
     ticket.touched_at = now
     sla_refresh(ticket)
-    ticket.save()
+    # What this change decides, and nothing else: a rating or a first response recorded
+    # meanwhile by another writer is not overwritten by this copy of the ticket.
+    ticket.save(update_fields=[*fields, *_KEPT])
     changes = diff(before, fields)
     if tags is not None:
         changes |= _set_tags(ticket, tags)
@@ -367,10 +374,8 @@ def ticket_update(
         _notify_assigned(org, ticket, by)
     if changes:
         audit_record(org=org, actor=by, action="ticket.updated", target=ticket, changes=changes)
-    if solved_now:  # TEMP-CSAT
-        from support.csat import csat_request  # TEMP-CSAT
-
-        csat_request(org=org, ticket=ticket)  # TEMP-CSAT
+    if solved_now:
+        csat.csat_request(org=org, ticket=ticket)
     return ticket
 
 

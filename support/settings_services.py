@@ -14,6 +14,7 @@ from crm.audit import audit_record, diff
 from crm.db import advisory_lock
 from crm.models import Membership, Organization, User
 from crm.permissions import can
+from support import canned
 from support.models import (
     UNSOLVED,
     BusinessCalendar,
@@ -418,6 +419,7 @@ def canned_reply_save(
     if creating or changes:
         action = "canned_reply.created" if creating else "canned_reply.updated"
         audit_record(org=org, actor=by, action=action, target=row, changes=changes)
+    canned.forget_choices()
     return row
 
 
@@ -427,6 +429,7 @@ def canned_reply_delete(*, org: Organization, reply: CannedReply, by: User | Non
     audit_record(org=org, actor=by, action="canned_reply.deleted", target=reply,
                  changes={"name": [reply.name, None]})  # fmt: skip
     reply.delete()
+    canned.forget_choices()
 
 
 # --- Support settings -------------------------------------------------------------------------

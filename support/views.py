@@ -74,7 +74,7 @@ def _context(request: OrgRequest, ticket: Ticket, **forms: Any) -> dict[str, Any
         "note_form": forms.get("note") or NoteForm(),
         "properties": properties,
         "composer": forms.get("composer", "reply"),
-        "canned": canned.canned_replies() if works else [],
+        "canned": canned.canned_choices() if works else [],
         "other_tickets": selectors.requester_tickets(ticket, request.membership),
         "recent": selectors.requester_interactions(ticket),
         "history": object_history(ticket),

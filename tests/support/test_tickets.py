@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.tenancy import activate
@@ -347,3 +349,37 @@ def test_a_merge_into_itself_or_nowhere_is_refused_beside_the_field(
         assert response.status_code == 400
         assert said in response.content.decode()
     assert _stored(acme, ticket).merged_into_id is None
+
+
+# --- What the pages cost ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_an_inbox_reads_a_fixed_number_of_queries(client: Client, acme, sam, count) -> None:
+    ada = ContactFactory(org=acme, email="ada@engines.example")
+    for _ in range(count):
+        TicketFactory(org=acme, requester=ada, owner=sam, tags=["Billing"])
+    client.force_login(sam)
+    client.get("/o/acme/tickets/?inbox=mine")  # the session and the cached fields, once
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/o/acme/tickets/?inbox=mine&sort=due")
+    assert page.content.decode().count('name="ids"') == count
+    # ARCHITECTURE's 12 for a list, and the three the tests' own transaction adds.
+    assert len(queries) <= 15
+
+
+@pytest.mark.parametrize("messages", [2, 25])
+def test_a_ticket_page_reads_a_fixed_number_of_queries(client: Client, acme, sam, messages) -> None:
+    ada = ContactFactory(org=acme, email="ada@engines.example")
+    ticket = TicketFactory(org=acme, requester=ada, owner=sam)
+    TicketFactory(org=acme, requester=ada)
+    with activate(acme):
+        for n in range(messages):
+            services.ticket_note(org=acme, ticket=ticket, by=sam, body=f"Note {n}")
+    client.force_login(sam)
+    client.get(f"/o/acme/tickets/{ticket.number}/")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/o/acme/tickets/{ticket.number}/").content.decode()
+    assert "Note 0" in page or messages > 20
+    # ARCHITECTURE's 15 for a record's page, and the three of the tests' transaction.
+    assert len(queries) <= 18, "\n".join(q["sql"][:150] for q in queries.captured_queries)
