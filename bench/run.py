@@ -1,8 +1,9 @@
 """`make bench`: the pages of ARCHITECTURE.md's budget table, timed through HTTP.
 
 Brings the data up to size first (one organisation with --contacts contacts, --companies
-companies, --interactions interactions, --tasks tasks and --deals deals among --orgs
-organisations; see seed_scale, seed_interactions_scale and seed_deals_scale), then serves
+companies, --interactions interactions, --tasks tasks, --deals deals and --tickets tickets
+among --orgs organisations; see seed_scale, seed_interactions_scale, seed_deals_scale and
+seed_tickets_scale), then serves
 the product with gunicorn as in production and requests each page --requests times after
 a warm-up, as a signed-in manager of the large organisation, once every page has been
 warmed up. Prints p50 and p95 against
@@ -54,6 +55,7 @@ from crm.tenancy import activate
 from interactions.management.commands.seed_interactions_scale import HEAVY_MARK
 from interactions.models import Interaction
 from sales.models import Deal
+from support.models import Ticket
 
 sys.path.insert(0, str(ROOT / "bench"))
 import import_budget  # bench/import_budget.py, beside this script
@@ -64,7 +66,8 @@ IMPORT_BUDGET = 30  # seconds, for 100,000 rows
 INGEST_BUDGET = 10  # seconds, for 1,000 email messages
 LIST_CPU_BUDGET = 15  # ms of app CPU per list request (50 rows)
 CONCURRENCY = 8
-LISTS = ("contacts", "interactions", "tasks", "deals")  # the pages held to LIST_CPU_BUDGET
+# The pages held to LIST_CPU_BUDGET.
+LISTS = ("contacts", "interactions", "tasks", "deals", "tickets", "ticket inbox")
 OPEN_DEALS = 2_000  # on the board: the first pipeline's open deals
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
@@ -78,8 +81,9 @@ def _count(slug: str) -> int:
 
 
 def ensure_data(
-    contacts: int, companies: int, orgs: int, interactions: int, tasks: int, deals: int
-) -> None:
+    contacts: int, companies: int, orgs: int, interactions: int, tasks: int, deals: int,
+    tickets: int,
+) -> None:  # fmt: skip
     """Load what is missing: the large organisation, then the small ones around it."""
     call_command("migrate", "--noinput", verbosity=0)
     missing = contacts - _count(MAIN)
@@ -92,6 +96,7 @@ def ensure_data(
                  "--tasks", str(tasks))  # fmt: skip
     call_command("seed_deals_scale", "--org", MAIN, "--deals", str(deals),
                  "--open", str(OPEN_DEALS))  # fmt: skip
+    call_command("seed_tickets_scale", "--org", MAIN, "--tickets", str(tickets))
     small = max(100, contacts // 500)
     for n in range(1, orgs):
         slug = f"bench-{n:02d}"
@@ -103,6 +108,8 @@ def ensure_data(
                      verbosity=0)  # fmt: skip
         call_command("seed_deals_scale", "--org", slug, "--deals", str(deals // 500),
                      "--open", str(OPEN_DEALS // 500), verbosity=0)  # fmt: skip
+        call_command("seed_tickets_scale", "--org", slug, "--tickets", str(tickets // 500),
+                     "--open", "10", verbosity=0)  # fmt: skip
 
 
 def session_cookie(email: str) -> str:
@@ -225,6 +232,7 @@ def main() -> int:
     parser.add_argument("--interactions", type=int, default=5_000_000)
     parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--deals", type=int, default=200_000)
+    parser.add_argument("--tickets", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--import-rows", type=int, default=100_000, help="0 skips the import")
     parser.add_argument("--ingest-messages", type=int, default=1_000, help="0 skips ingesting")
@@ -232,7 +240,7 @@ def main() -> int:
     args = parser.parse_args()
 
     ensure_data(args.contacts, args.companies, args.orgs, args.interactions, args.tasks,
-                args.deals)  # fmt: skip
+                args.deals, args.tickets)  # fmt: skip
     org = Organization.objects.get(slug=MAIN)
     with activate(org):
         total = Contact.objects.count()
@@ -241,6 +249,8 @@ def main() -> int:
         interactions = Interaction.objects.count()
         deals = Deal.objects.count()
         deal_ids = list(Deal.objects.order_by("?").values_list("pk", flat=True)[:200])
+        tickets = Ticket.objects.count()
+        numbers = list(Ticket.objects.order_by("?").values_list("number", flat=True)[:200])
     cookie = session_cookie(f"manager@{MAIN}.test")
     port = free_port()
     base = f"http://127.0.0.1:{port}/o/{MAIN}"
@@ -273,6 +283,14 @@ def main() -> int:
             300,
             lambda: f"{base}/dashboards/pipeline/?period=last_12_months",
         ),
+        ("ticket inbox, mine", 100, lambda: f"{base}/tickets/?inbox=mine&sort=due"),
+        ("ticket inbox, unassigned", 100, lambda: f"{base}/tickets/?inbox=unassigned&sort=due"),
+        ("ticket inbox, all open", 100, lambda: f"{base}/tickets/?inbox=open&sort=due"),
+        ("ticket inbox, breaching", 100, lambda: f"{base}/tickets/?inbox=breaching&sort=due"),
+        ("tickets list", 100, lambda: f"{base}/tickets/"),
+        ("tickets, search", 100, lambda: f"{base}/tickets/?q=invoice"),
+        # Any ticket: most solved long ago, each with its conversation (seed_tickets_scale).
+        ("ticket page", 100, lambda: f"{base}/tickets/{rng.choice(numbers)}/"),
         # The quick search's whole page (the palette asks for its list alone, as it is typed).
         ("quick search by name", 100, lambda: f"{base}/find/?q=smith"),
         ("quick search misspelt", 100, lambda: f"{base}/find/?q=jonhson"),
@@ -284,7 +302,8 @@ def main() -> int:
     app = CpuMeter(server.pid)
     failures = 0
     try:
-        print(f"\n{total:,} contacts, {interactions:,} interactions and {deals:,} deals in "
+        print(f"\n{total:,} contacts, {interactions:,} interactions, {deals:,} deals and "
+              f"{tickets:,} tickets in "
               f"'{MAIN}' among "
               f"{Organization.objects.count()} organisations; {args.requests} requests each "
               "after 5 to warm up.\n")  # fmt: skip
