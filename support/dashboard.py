@@ -1,0 +1,540 @@
+"""The support dashboard's figures: SQL aggregates over the tickets a member may see, days
+read in the organisation's time zone, each card a table of cells as the pipeline dashboard's
+(sales.dashboard): the chart, its "Data" table and the CSV read the one table.
+
+Durations are measured twice. Round the clock, their median and 90th percentile are
+percentile_cont in SQL. In business hours, each ticket's duration is
+support.hours.business_seconds over its policy's calendar (around the clock in the
+organisation's zone when it has no policy), which SQL cannot reckon with holidays and
+summer time: the few thousand tickets of a period are read as (assignee, created,
+answered, solved, calendar) rows and measured here, then their percentiles taken as
+percentile_cont takes them. A duration counts from creation, pauses included (time pending
+on the customer is part of what the customer waited); the SLA figures are the ones that
+leave pauses out, since their due times do."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import TruncDate
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import Membership, Organization, Role, User
+from crm.permissions import can
+from crm.selectors import org_users
+from crm.tenancy import require_org
+
+# The pipeline dashboard's periods, cards and cells, and its bar maker: both dashboards'
+# figures read, draw and export alike.
+from sales.dashboard import PERIODS, Card, Cell, Period, _bars, _count, _label, _share
+from support.hours import Calendar, business_seconds
+from support.models import UNSOLVED, BusinessCalendar, Priority, Queue, Ticket, TicketEvent
+from support.records import TicketFilter
+
+__all__ = ["ALL", "CARDS", "PERIODS", "Period", "Scope", "percentile", "support_dashboard"]
+
+ALL = "dashboard.view_all"  # every agent's row in the per-agent table; without it, one's own
+_TENTH, _HUNDREDTH = Decimal("0.1"), Decimal("0.01")
+PRIORITIES = list(Priority)
+
+
+# --- What the dashboard covers ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose tickets over which period: the member's visible ones, and the period chosen."""
+
+    membership: Membership
+    period: Period
+    now: datetime = field(default_factory=timezone.now)
+
+    @property
+    def org(self) -> Organization:
+        return require_org()
+
+    @property
+    def org_wide(self) -> bool:
+        return can(self.membership, ALL)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.period.zone
+
+    def tickets(self) -> QuerySet[Ticket]:
+        """The tickets the figures are made of: alive (not in the Trash, not merged away)
+        and visible to the member."""
+        return Ticket.objects.alive().visible_to(self.membership).order_by()
+
+    def within(self, name: str) -> Q:
+        """`name` (a moment) falls in the period."""
+        return Q(**{f"{name}__gte": self.period.start, f"{name}__lt": self.period.end})
+
+    def days(self, first: date | None = None, last: date | None = None) -> dict[str, str]:
+        first, last = first or self.period.first, last or self.period.last
+        return {"after": first.isoformat(), "before": last.isoformat()}
+
+    def list_url(self, **params: Any) -> str:
+        """The tickets list filtered to the tickets behind a figure; empty when the list
+        has no filter for one of `params` yet, rather than a link to the wrong tickets.
+        A range is given as name={"after": …, "before": …}."""
+        query: dict[str, Any] = {}
+        for name, value in params.items():
+            if value is None:
+                continue
+            if name not in TicketFilter.base_filters:
+                return ""
+            if isinstance(value, dict):
+                query.update({f"{name}_{end}": day for end, day in value.items()})
+            else:
+                query[name] = value
+        return reverse("ticket:list", args=[self.org.slug]) + "?" + urlencode(query)
+
+
+def scope_for(membership: Membership, *, period: Period, now: datetime | None = None) -> Scope:
+    return Scope(membership, period, now or timezone.now())
+
+
+# --- Cells --------------------------------------------------------------------------------
+
+
+def _hours(seconds: float | None, url: str = "") -> Cell:
+    """A duration in hours to a hundredth for the CSV; "45 min" or "3.5 h" on the page."""
+    if seconds is None:
+        return Cell(None, "—", url)
+    value = (Decimal(str(seconds)) / 3600).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP)
+    if seconds < 3600:
+        return Cell(value, f"{round(seconds / 60)} min", url)
+    return Cell(value, f"{value.quantize(_TENTH, rounding=ROUND_HALF_UP)} h", url)
+
+
+def _average(total: int, n: int, url: str = "") -> Cell:
+    if not n:
+        return Cell(None, "—", url)
+    value = (Decimal(total) / n).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP)
+    return Cell(value, f"{value.quantize(_TENTH, rounding=ROUND_HALF_UP)}", url)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The continuous percentile, interpolated between the two nearest values, as
+    PostgreSQL's percentile_cont reckons it; None of nothing."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    place = fraction * (len(ordered) - 1)
+    below = int(place)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (place - below) * (ordered[above] - ordered[below])
+
+
+class _PercentileCont(Aggregate):
+    """percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        # A constant of this module, never a request's: written into the SQL as it is.
+        super().__init__(expression, fraction=f"{float(fraction):.2f}", **extra)
+
+
+def _took(end: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(end) - F("created_at"), output_field=DurationField())
+
+
+# --- Business durations, measured here ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Durations:
+    """Business seconds to first response (answered in the period) and to resolution
+    (solved in the period), each with the ticket's assignee."""
+
+    first_response: list[tuple[int | None, int]]
+    resolution: list[tuple[int | None, int]]
+
+
+def _durations(scope: Scope) -> _Durations:
+    rows = list(
+        scope.tickets().filter(scope.within("first_response_at") | scope.within("solved_at"))
+        .values_list("assignee_id", "created_at", "first_response_at", "solved_at",
+                     "policy__calendar_id")
+    )  # fmt: skip
+    calendars: dict[int | None, Calendar] = {
+        found.pk: found.hours()
+        for found in BusinessCalendar.objects.filter(pk__in={row[4] for row in rows} - {None})
+    }
+    calendars[None] = Calendar.always(scope.org.time_zone)
+    period = scope.period
+    first: list[tuple[int | None, int]] = []
+    solved: list[tuple[int | None, int]] = []
+    for assignee, created, answered, done, calendar_id in rows:
+        calendar = calendars.get(calendar_id, calendars[None])
+        if answered is not None and period.start <= answered < period.end:
+            first.append((assignee, business_seconds(calendar, created, answered)))
+        if done is not None and period.start <= done < period.end:
+            solved.append((assignee, business_seconds(calendar, created, done)))
+    return _Durations(first, solved)
+
+
+# --- The cards ----------------------------------------------------------------------------
+
+
+def open_by_queue(scope: Scope) -> Card:
+    """Unsolved tickets now, by queue and priority."""
+    found: dict[tuple[int, str], int] = {
+        (queue, priority): n
+        for queue, priority, n in scope.tickets().filter(status__in=UNSOLVED)
+        .values_list("queue_id", "priority").annotate(n=Count("*"))
+    }  # fmt: skip
+    queues = [q for q in Queue.objects.order_by("position", "name", "id")
+              if not q.is_archived or any(key[0] == q.pk for key in found)]  # fmt: skip
+    rows, stacks = [], []
+    totals = dict.fromkeys(PRIORITIES, 0)
+    for queue in queues:
+        counts = [found.get((queue.pk, p), 0) for p in PRIORITIES]
+        url = scope.list_url(inbox="open", queue=queue.pk)
+        cells = [_count(n, scope.list_url(inbox="open", queue=queue.pk, priority=p.value))
+                 for p, n in zip(PRIORITIES, counts, strict=True)]  # fmt: skip
+        rows.append([_label(queue.name), *cells, _count(sum(counts), url)])
+        stacks.append((queue.name, counts, url))
+        for p, n in zip(PRIORITIES, counts, strict=True):
+            totals[p] += n
+    url = scope.list_url(inbox="open")
+    rows.append([
+        _label("Total"),
+        *[_count(totals[p], scope.list_url(inbox="open", priority=p.value)) for p in PRIORITIES],
+        _count(sum(totals.values()), url),
+    ])  # fmt: skip
+    return Card(
+        "open", "Open tickets", f"Now, {scope.now.astimezone(scope.zone):%-d %b %Y %H:%M}",
+        "support/dashboard_stacked.html", ["Queue", *[p.label for p in PRIORITIES], "Total"],
+        rows, url, plot=_stacked(stacks),
+        figures=[("Open tickets", _count(sum(totals.values()), url))],
+    )  # fmt: skip
+
+
+STACK_PLOT = 280  # the longest queue's bar
+# Each priority's fill and legend key, from the chart classes app.css has (chart__stack--*
+# is there for a palette of its own).
+_FILLS = {
+    Priority.LOW: ("chart__column--best", "chart__key--best"),
+    Priority.NORMAL: ("chart__column--weighted", ""),
+    Priority.HIGH: ("chart__column--won", "chart__key--won"),
+    Priority.URGENT: ("chart__part--2", "chart__key--urgent"),
+}
+
+
+def _stacked(stacks: list[tuple[str, list[int], str]]) -> dict[str, Any]:
+    """A bar per queue, its parts the priorities, scaled to the longest."""
+    top = max([sum(counts) for _, counts, _ in stacks] + [0])
+    bars = []
+    for i, (label, counts, url) in enumerate(stacks):
+        x, parts = 116.0, []
+        for priority, n in zip(PRIORITIES, counts, strict=True):
+            width = round(n / top * STACK_PLOT, 1) if top else 0.0
+            if n:
+                parts.append({"key": priority.value, "label": priority.label, "n": n,
+                              "x": round(x, 1), "width": width,
+                              "fill": _FILLS[priority][0]})  # fmt: skip
+            x += width
+        bars.append({"label": label, "url": url, "y": 8 + i * 30, "parts": parts,
+                     "total": sum(counts), "end": round(x + 8, 1)})  # fmt: skip
+    legend = [(_FILLS[p][1], p.label) for p in PRIORITIES]
+    return {"bars": bars if top else [], "height": 16 + 30 * len(bars), "legend": legend}
+
+
+def created_solved(scope: Scope) -> Card:
+    """Tickets created and tickets solved, per day of the period in the organisation's zone."""
+    period, zone = scope.period, scope.zone
+    created = dict(
+        scope.tickets().filter(scope.within("created_at"))
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values_list("day").annotate(n=Count("*"))
+    )  # fmt: skip
+    solved = dict(
+        scope.tickets().filter(scope.within("solved_at"))
+        .annotate(day=TruncDate("solved_at", tzinfo=zone))
+        .values_list("day").annotate(n=Count("*"))
+    )  # fmt: skip
+    rows, days = [], []
+    day = period.first
+    while day <= period.last:
+        a, b = created.get(day, 0), solved.get(day, 0)
+        made_url = scope.list_url(created=scope.days(day, day))
+        solved_url = scope.list_url(solved=scope.days(day, day))
+        rows.append([
+            Cell(day.isoformat(), f"{day:%a %-d %b}", num=False), _count(a, made_url),
+            _count(b, solved_url), Cell(a - b, f"{a - b:+,}"),
+        ])  # fmt: skip
+        days.append((day, a, b))
+        day += timedelta(days=1)
+    n_made, n_solved = sum(created.values()), sum(solved.values())
+    made_url = scope.list_url(created=scope.days())
+    solved_url = scope.list_url(solved=scope.days())
+    return Card(
+        "flow", "Created and solved", period.label, "support/dashboard_columns.html",
+        ["Day", "Created", "Solved", "Backlog change"], rows, made_url,
+        plot=_columns(days),
+        figures=[("Created", _count(n_made, made_url)), ("Solved", _count(n_solved, solved_url))],
+    )  # fmt: skip
+
+
+COLUMN_PLOT = 120  # the busiest day's column
+COLUMNS_WIDTH = 400
+
+
+def _columns(days: list[tuple[date, int, int]]) -> dict[str, Any]:
+    """Two columns a day, created and solved side by side, scaled to the busiest day."""
+    top = max([max(a, b) for _, a, b in days] + [0])
+    slot = COLUMNS_WIDTH / max(len(days), 1)
+    base = 12 + COLUMN_PLOT
+
+    def height(n: int) -> float:
+        return round(n / top * COLUMN_PLOT, 1) if top else 0.0
+
+    every = max(1, round(len(days) / 8))  # about eight day labels along the axis
+    slots = []
+    for i, (day, a, b) in enumerate(days):
+        x = 32 + i * slot
+        width = round(max(slot * 0.4, 0.5), 2)
+        slots.append({
+            "title": f"{day:%a %-d %b}: {a} created, {b} solved",
+            "created": {"x": round(x + slot * 0.1, 2), "h": height(a), "y": base - height(a)},
+            "solved": {"x": round(x + slot * 0.5, 2), "h": height(b), "y": base - height(b)},
+            "width": width, "label": f"{day:%-d %b}" if i % every == 0 else "",
+            "middle": round(x + slot / 2, 1),
+        })  # fmt: skip
+    return {"slots": slots if top else [], "base": base, "width": 32 + COLUMNS_WIDTH}
+
+
+def times(scope: Scope) -> Card:
+    """How long tickets waited for a first answer (answered in the period) and to be solved
+    (solved in the period): median and 90th percentile, in business hours and round the
+    clock."""
+    durations = _durations(scope)
+    answered, solved = scope.within("first_response_at"), scope.within("solved_at")
+    clock = scope.tickets().filter(answered | solved).aggregate(
+        fr_median=_PercentileCont(_took("first_response_at"), 0.5, filter=answered),
+        fr_p90=_PercentileCont(_took("first_response_at"), 0.9, filter=answered),
+        res_median=_PercentileCont(_took("solved_at"), 0.5, filter=solved),
+        res_p90=_PercentileCont(_took("solved_at"), 0.9, filter=solved),
+    )  # fmt: skip
+    seconds = {name: value.total_seconds() if value is not None else None
+               for name, value in clock.items()}  # fmt: skip
+    rows, bars = [], []
+    for key, label, short, measured, params in (
+        ("fr", "First response", "Answer", durations.first_response,
+         {"responded": scope.days()}),
+        ("res", "Resolution", "Solve", durations.resolution, {"solved": scope.days()}),
+    ):  # fmt: skip
+        values = [float(s) for _, s in measured]
+        url = scope.list_url(**params)
+        median, p90 = percentile(values, 0.5), percentile(values, 0.9)
+        rows.append([
+            _label(label), _count(len(values), url), _hours(median, url), _hours(p90, url),
+            _hours(seconds[f"{key}_median"], url), _hours(seconds[f"{key}_p90"], url),
+        ])  # fmt: skip
+        # Labels short enough for the chart's 16 characters.
+        bars += [(f"{short}, median", median, _hours(median).text, url),
+                 (f"{short}, 90th %", p90, _hours(p90).text, url)]  # fmt: skip
+    plot = _bars([(lb, _decimal(v), text, url) for lb, v, text, url in bars])
+    return Card(
+        "times", "Response and resolution times", scope.period.label, "components/_chart_bars.html",
+        ["Measure", "Tickets", "Median (business hours)", "90th percentile (business hours)",
+         "Median (round the clock)", "90th percentile (round the clock)"],
+        rows, scope.list_url(solved=scope.days()),
+        plot=plot | {"legend": ("In business hours",)}, open=True,
+    )  # fmt: skip
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def sla(scope: Scope) -> Card:
+    """Of the tickets first answered (solved) in the period with a due time, the share
+    answered (solved) by it. A ticket whose clock was stopped, pending on the customer, when
+    it was answered or solved has no due time and is left out."""
+    answered = scope.within("first_response_at") & Q(first_response_due__isnull=False)
+    solved = scope.within("solved_at") & Q(resolution_due__isnull=False)
+    found = scope.tickets().filter(answered | solved).aggregate(
+        fr=Count("pk", filter=answered),
+        fr_met=Count("pk", filter=answered & Q(first_response_at__lte=F("first_response_due"))),
+        res=Count("pk", filter=solved),
+        res_met=Count("pk", filter=solved & Q(solved_at__lte=F("resolution_due"))),
+    )  # fmt: skip
+    rows, bars = [], []
+    for key, label, params in (
+        ("fr", "First response", {"responded": scope.days()}),
+        ("res", "Resolution", {"solved": scope.days()}),
+    ):
+        field = "first_response_sla" if key == "fr" else "resolution_sla"
+        n, met = found[key], found[f"{key}_met"]
+        met_url = scope.list_url(**params, **{field: "met"})
+        missed_url = scope.list_url(**params, **{field: "missed"})
+        share = _share(met, n, met_url)
+        # No link on the count: the list would need "has a due time" as a filter as well.
+        rows.append([_label(label), _count(n), _count(met, met_url),
+                     _count(n - met, missed_url), share])  # fmt: skip
+        bars.append((label, share.value, share.text, met_url))
+    # Scaled to 100%, not to the larger share: a bar's length is its share.
+    plot = _bars([*bars, ("", 100, "", "")])
+    plot["bars"].pop()
+    plot["height"] -= 30
+    return Card(
+        "sla", "SLA attainment", scope.period.label, "components/_chart_bars.html",
+        ["Target", "With a due time", "Met", "Missed", "Met (%)"], rows,
+        scope.list_url(responded=scope.days()), plot=plot,
+    )  # fmt: skip
+
+
+def breaches(scope: Scope) -> Card:
+    """SLA breaches recorded in the period, by the ticket's queue now and by target."""
+    events = TicketEvent.objects.filter(
+        kind=TicketEvent.Kind.BREACHED, at__gte=scope.period.start, at__lt=scope.period.end,
+        ticket__in=scope.tickets().values("pk"),
+    )  # fmt: skip
+    first = Q(key__startswith="first_response:")
+    found = {
+        queue: (fr, total)
+        for queue, fr, total in events.order_by().values_list("ticket__queue_id").annotate(
+            fr=Count("pk", filter=first), total=Count("pk")
+        )
+    }  # fmt: skip
+    queues = [q for q in Queue.objects.order_by("position", "name", "id")
+              if not q.is_archived or q.pk in found]  # fmt: skip
+    rows, bars = [], []
+    days = scope.days()
+    for queue in queues:
+        fr, total = found.get(queue.pk, (0, 0))
+        url = scope.list_url(queue=queue.pk, breached=days)
+        rows.append([
+            _label(queue.name),
+            _count(fr, scope.list_url(queue=queue.pk, breached=days, breach="first_response")),
+            _count(total - fr, scope.list_url(queue=queue.pk, breached=days, breach="resolution")),
+            _count(total, url),
+        ])  # fmt: skip
+        bars.append((queue.name, total, f"{total:,}", url))
+    url = scope.list_url(breached=days)
+    total = sum(t for _, t in found.values())
+    return Card(
+        "breaches", "SLA breaches by queue", scope.period.label, "components/_chart_bars.html",
+        ["Queue", "First response", "Resolution", "Total"], rows, url, plot=_bars(bars),
+        figures=[("Breaches", _count(total, url))],
+    )  # fmt: skip
+
+
+def agents(scope: Scope) -> Card:
+    """Per agent: unsolved tickets assigned now, tickets solved in the period, the median
+    business time to a first response (of the tickets answered in the period, by their
+    assignee now) and the average rating (of the tickets rated in the period)."""
+    tickets, mine = scope.tickets(), None if scope.org_wide else scope.membership.user_id
+    if mine is not None:
+        tickets = tickets.filter(Q(assignee_id=mine))
+    open_now = dict(
+        tickets.filter(status__in=UNSOLVED).values_list("assignee_id").annotate(n=Count("*"))
+    )
+    solved = dict(
+        tickets.filter(scope.within("solved_at")).values_list("assignee_id")
+        .annotate(n=Count("*"))
+    )  # fmt: skip
+    rated = {
+        assignee: (total, n)
+        for assignee, total, n in tickets.filter(scope.within("csat_at"), csat_score__isnull=False)
+        .values_list("assignee_id").annotate(total=Sum("csat_score"), n=Count("*"))
+    }  # fmt: skip
+    answered: dict[int | None, list[float]] = defaultdict(list)
+    for assignee, seconds in _durations(scope).first_response:
+        answered[assignee].append(float(seconds))
+    people = _people(scope, {*open_now, *solved, *rated} - {None})
+    days = scope.days()
+    rows, bars = [], []
+    for person in people:
+        pk = person.pk
+        name = person.display_name
+        solved_url = scope.list_url(owner=pk, solved=days)
+        median = percentile(answered.get(pk, []), 0.5)
+        total, n = rated.get(pk, (0, 0))
+        rows.append([
+            _label(name), _count(open_now.get(pk, 0), scope.list_url(inbox="open", owner=pk)),
+            _count(solved.get(pk, 0), solved_url),
+            _hours(median, scope.list_url(owner=pk, responded=days)),
+            _average(total, n, scope.list_url(owner=pk, rated=days)),
+        ])  # fmt: skip
+        bars.append((name, solved.get(pk, 0), f"{solved.get(pk, 0):,}", solved_url))
+    if mine is None and open_now.get(None):
+        rows.append([_label("Unassigned"),
+                     _count(open_now[None], scope.list_url(inbox="unassigned")),
+                     Cell(None, ""), Cell(None, ""), Cell(None, "")])  # fmt: skip
+    return Card(
+        "agents", "By agent", scope.period.label, "components/_chart_bars.html",
+        ["Agent", "Assigned open", "Solved", "Median first response (business hours)",
+         "CSAT average"],
+        rows, scope.list_url(solved=days),
+        plot=_bars(bars) | {"legend": ("Solved in the period",)}, open=True,
+    )  # fmt: skip
+
+
+def _people(scope: Scope, assignees: set[int]) -> list[User]:
+    """The table's rows: the member alone without dashboard.view_all; else the agents, and
+    whoever else the figures name, by name."""
+    if not scope.org_wide:
+        wanted = Q(pk=scope.membership.user_id)
+    else:
+        agents = Membership.objects.filter(role=Role.AGENT).values("user_id")
+        wanted = Q(pk__in=agents) | Q(pk__in=assignees)
+    return list(org_users().filter(wanted).only("first_name", "last_name", "email"))
+
+
+def csat(scope: Scope) -> Card:
+    """Ratings given in the period: their average and how many of each score."""
+    found = dict(
+        scope.tickets().filter(scope.within("csat_at"), csat_score__isnull=False)
+        .values_list("csat_score").annotate(n=Count("*"))
+    )  # fmt: skip
+    days = scope.days()
+    n = sum(found.values())
+    url = scope.list_url(rated=days)
+    rows, bars = [], []
+    for score in (5, 4, 3, 2, 1):
+        count = found.get(score, 0)
+        score_url = scope.list_url(rated=days, csat=score)
+        rows.append([_label(f"{score} of 5"), _count(count, score_url),
+                     _share(count, n, score_url)])  # fmt: skip
+        bars.append((f"{score} of 5", count, f"{count:,}", score_url))
+    total = sum(score * count for score, count in found.items())
+    return Card(
+        "csat", "Customer satisfaction", scope.period.label, "components/_chart_bars.html",
+        ["Rating", "Tickets", "Share"], rows, url, plot=_bars(bars),
+        figures=[("Average rating", _average(total, n, url)), ("Ratings", _count(n, url))],
+    )  # fmt: skip
+
+
+CARDS: dict[str, Callable[[Scope], Card]] = {
+    "open": open_by_queue, "flow": created_solved, "times": times, "sla": sla,
+    "breaches": breaches, "agents": agents, "csat": csat,
+}  # fmt: skip
+
+
+def support_dashboard(scope: Scope) -> list[Card]:
+    """Every card of the support dashboard, in the order the page shows them."""
+    return [make(scope) for make in CARDS.values()]
