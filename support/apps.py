@@ -8,6 +8,8 @@ class SupportConfig(AppConfig):
     verbose_name = "Support"
 
     def ready(self) -> None:
+        from celery.schedules import crontab
+
         from crm import contributions
         from crm.models import Role
         from crm.permissions import ALL_ROLES, CRM_WRITERS, register_actions
@@ -16,7 +18,8 @@ class SupportConfig(AppConfig):
         from crm.signals import demo_seeded
         from interactions import inbound, timeline
         from support import csat_tasks as _csat_tasks  # noqa: F401 - registers the task sent by name
-        from support import demo, isolation, mail, selectors
+        from support import demo, home, isolation, mail, selectors
+        from support import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
         from support.models import Ticket
         from support.records import TICKET
 
@@ -24,12 +27,22 @@ class SupportConfig(AppConfig):
             "ticket.view": ALL_ROLES,
             "ticket.edit": CRM_WRITERS | {Role.AGENT},
             "canned_reply.edit": CRM_WRITERS | {Role.AGENT},
+            # Reps sell: their dashboard is the pipeline's.
+            "support_dashboard.view": ALL_ROLES - {Role.REP},
         })  # fmt: skip
         registry.register(TICKET)
+        contributions.register_home_panel("support/_my_tickets.html", home.my_tickets, order=20)
         # Mail to a queue's address opens or answers its tickets.
         inbound.register_address(mail.queue_address)
         contributions.register_org_urls("support.urls")
         contributions.register_org_urls("support.settings_urls")
+        contributions.register_org_urls("support.dashboard_urls")
+        # Every minute: the SLA warnings and breaches now due (support.sla).
+        contributions.register_tenant_job("sla clocks", "support.sla_run", crontab(minute="*"))
+        contributions.register_navigation(
+            "Support dashboard", "support_dashboard:support", order=61,
+            action="support_dashboard.view", icon="chart-column",
+        )  # fmt: skip
         # A solved ticket's requester rates it, by a signed link that needs no login.
         contributions.register_public_urls("support.csat_urls")
         contributions.register_page(

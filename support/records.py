@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -16,10 +16,10 @@ from crm.models import Membership, Organization, User
 from crm.people import person_html
 from crm.records import bulk
 from crm.records import columns as c
-from crm.records.filters import ModelFilter, RecordFilter
+from crm.records.filters import DATE, ModelFilter, RecordFilter
 from crm.records.registry import Kind, Tags
 from support import selectors, services
-from support.models import Priority, Queue, Status, Ticket, TicketTag
+from support.models import Priority, Queue, Status, Ticket, TicketEvent, TicketTag
 
 
 def _sort() -> django_filters.OrderingFilter:
@@ -30,6 +30,15 @@ def _sort() -> django_filters.OrderingFilter:
                       "touched_at": "Last activity"},
         label="Sort by", empty_label="Newest first (default)",
     )  # fmt: skip
+
+
+_MET = [("met", "Met"), ("missed", "Missed")]
+_BREACHES = [("first_response", "First response"), ("resolution", "Resolution")]
+# A target's filter: (when it was done, when it was due).
+_TARGETS = {
+    "first_response_sla": ("first_response_at", "first_response_due"),
+    "resolution_sla": ("solved_at", "resolution_due"),
+}
 
 
 class TicketFilter(RecordFilter):
@@ -48,6 +57,30 @@ class TicketFilter(RecordFilter):
         field_name="assignee", lookup_expr="isnull", label="Unassigned"
     )
     requester = django_filters.NumberFilter(field_name="requester_id", label="Requester (id)")
+    # The support dashboard's figures link here: tickets solved, answered, rated or
+    # breached in a period, and whether each target was met.
+    solved = django_filters.DateFromToRangeFilter(
+        field_name="solved_at", label="Solved", widget=DATE
+    )
+    responded = django_filters.DateFromToRangeFilter(
+        field_name="first_response_at", label="First response", widget=DATE
+    )
+    rated = django_filters.DateFromToRangeFilter(field_name="csat_at", label="Rated", widget=DATE)
+    csat = django_filters.ChoiceFilter(
+        field_name="csat_score", label="Rating", choices=[(n, f"{n} of 5") for n in range(1, 6)]
+    )
+    first_response_sla = django_filters.ChoiceFilter(
+        choices=_MET, method="filter_met", label="First response target"
+    )
+    resolution_sla = django_filters.ChoiceFilter(
+        choices=_MET, method="filter_met", label="Resolution target"
+    )
+    breach = django_filters.ChoiceFilter(
+        choices=_BREACHES, method="filter_breach", label="Breached target"
+    )
+    breached = django_filters.DateFromToRangeFilter(
+        method="filter_breach", label="Breached", widget=DATE
+    )
     company = django_filters.NumberFilter(field_name="company_id", label="Company (id)")
     sort = _sort()
 
@@ -61,6 +94,28 @@ class TicketFilter(RecordFilter):
         if "owner" in self.filters:
             self.filters["owner"].label = "Assignee"
             self.filters["owner"].extra["empty_label"] = "Anyone"
+
+    def filter_met(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        done, due = _TARGETS[name]
+        met = Q(**{f"{done}__lte": F(due)})
+        answered = queryset.filter(**{f"{done}__isnull": False, f"{due}__isnull": False})
+        return answered.filter(met) if value == "met" else answered.exclude(met)
+
+    def filter_breach(self, queryset: QuerySet[Ticket], name: str, value: Any) -> QuerySet[Ticket]:
+        # Both fields make one filter (the target, and when it was missed), applied once: by
+        # the target's field when it is given, else by the period's.
+        data = self.form.cleaned_data
+        if name == "breached" and data.get("breach"):
+            return queryset
+        events = TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=TicketEvent.Kind.BREACHED)
+        if data.get("breach"):
+            events = events.filter(key=f"{data['breach']}:breach")
+        when = data.get("breached")
+        if when is not None and when.start is not None:
+            events = events.filter(at__gte=when.start)
+        if when is not None and when.stop is not None:
+            events = events.filter(at__lte=when.stop)  # the last day's end
+        return queryset.filter(Exists(events))
 
     def filter_inbox(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
         user_id = self.membership.user_id if self.membership is not None else 0

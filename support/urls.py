@@ -11,6 +11,7 @@ _TICKET = "tickets/<int:number>/"
 
 urlpatterns = [
     path("tickets/new/", views.ticket_new, name="new"),
+    path("tickets/availability/", views.availability, name="availability"),
     path("tickets/id/<int:ticket_id>/", views.ticket_by_id, name="by_id"),
     path(_TICKET, views.ticket_detail, name="detail"),
     path(f"{_TICKET}reply/", views.ticket_reply, name="reply"),

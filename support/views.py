@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.forms import apply_errors
-from crm.params import id_param
+from crm.params import id_param, local_next
 from crm.permissions import org_member
 from crm.records.versions import version_of
 from crm.records.views import gone
@@ -273,3 +273,14 @@ def ticket_merge(request: OrgRequest, number: int) -> HttpResponse:
     context = {"ticket": ticket, "form": form, "into": into if not form.errors else None}
     status = 400 if form.errors else 200
     return render(request, "support/ticket_merge.html", context, status=status)
+
+
+@require_POST
+@org_member("ticket.edit")
+def availability(request: OrgRequest) -> HttpResponse:
+    """The agent takes new tickets from the queues that assign on their own, or is away."""
+    available = request.POST.get("available") == "1"
+    services.agent_set_available(org=request.org, user=request.user, available=available)
+    said = "You take new tickets again." if available else "You are away: no new tickets."
+    messages.success(request, said)
+    return redirect(local_next(request) or reverse("crm:home", args=[request.org.slug]))

@@ -42,3 +42,11 @@ def sla_line(due: datetime | None, met_at: datetime | None, paused: bool) -> Saf
         )
     soon = escape(str(naturaltime(due)))
     return SafeString(f'Due {soon} <span class="muted">({at})</span>')  # nosec B703  # escaped
+
+
+@register.simple_tag
+def ticket_due(due: datetime) -> SafeString | str:
+    """A due time, red once it has passed."""
+    from support.records import due_html
+
+    return due_html(due)

@@ -50,9 +50,10 @@ def test_the_home_page_costs_a_query_per_kind(
     client.force_login(alice)
     client.get("/o/acme/")
     # The session, the member, their organisation and the tenancy's own (seven), one capped
-    # count per kind, the records changed lately of each kind that has any (contacts), and
-    # My day's two (the member's tasks, the interactions they logged).
-    with django_assert_num_queries(7 + len(registry.kinds()) + 1 + 2):
+    # count per kind, the records changed lately of each kind that has any (contacts),
+    # My day's two (the member's tasks, the interactions they logged) and, for a member who
+    # works tickets, My tickets' two (their tickets, whether they take new ones).
+    with django_assert_num_queries(7 + len(registry.kinds()) + 1 + 2 + 2):
         assert client.get("/o/acme/").status_code == 200
 
 

@@ -92,6 +92,7 @@ def test_a_number_in_the_subject_joins_only_the_requester_s_own_mail(
                                   subject="[#1001] Card declined"))  # fmt: skip
     tickets = _tickets(acme)
     assert len(tickets) == 2
+    assert tickets[1].requester is not None
     assert tickets[1].requester.email == "mallory@example.net"
 
 

@@ -383,3 +383,17 @@ def test_a_ticket_page_reads_a_fixed_number_of_queries(client: Client, acme, sam
     assert "Note 0" in page or messages > 20
     # ARCHITECTURE's 15 for a record's page, and the three of the tests' transaction.
     assert len(queries) <= 18, "\n".join(q["sql"][:150] for q in queries.captured_queries)
+
+
+def test_the_home_page_lists_my_tickets_and_an_agent_goes_away(client: Client, acme, sam):
+    ContactFactory(org=acme, first_name="Ada")  # a home page with data shows its panels
+    mine = TicketFactory(org=acme, owner=sam, subject="Refund request")
+    client.force_login(sam)
+    home = client.get("/o/acme/").content.decode()
+    assert f"#{mine.number} Refund request" in home
+    assert "Taking new tickets" in home
+    response = client.post("/o/acme/tickets/availability/", {"available": "0"})
+    assert response["Location"] == "/o/acme/"
+    with activate(acme):
+        assert AgentStatus.objects.get(user=sam).is_available is False
+    assert "Away" in client.get("/o/acme/").content.decode()
