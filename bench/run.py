@@ -291,6 +291,13 @@ def main() -> int:
         ("tickets, search", 100, lambda: f"{base}/tickets/?q=invoice"),
         # Any ticket: most solved long ago, each with its conversation (seed_tickets_scale).
         ("ticket page", 100, lambda: f"{base}/tickets/{rng.choice(numbers)}/"),
+        ("support dashboard", 300, lambda: f"{base}/dashboards/support/"),
+        # A whole year: every ticket created, answered or solved in it, a day a column.
+        (
+            "support dashboard, year",
+            300,
+            lambda: f"{base}/dashboards/support/?period=last_12_months",
+        ),
         # The quick search's whole page (the palette asks for its list alone, as it is typed).
         ("quick search by name", 100, lambda: f"{base}/find/?q=smith"),
         ("quick search misspelt", 100, lambda: f"{base}/find/?q=jonhson"),
