@@ -2,20 +2,17 @@
 read in the organisation's time zone, each card a table of cells as the pipeline dashboard's
 (sales.dashboard): the chart, its "Data" table and the CSV read the one table.
 
-Durations are measured twice. Round the clock, their median and 90th percentile are
-percentile_cont in SQL. In business hours, each ticket's duration is
-support.hours.business_seconds over its policy's calendar (around the clock in the
-organisation's zone when it has no policy), which SQL cannot reckon with holidays and
-summer time: the few thousand tickets of a period are read as (assignee, created,
-answered, solved, calendar) rows and measured here, then their percentiles taken as
-percentile_cont takes them. A duration counts from creation, pauses included (time pending
-on the customer is part of what the customer waited); the SLA figures are the ones that
-leave pauses out, since their due times do."""
+Durations are measured twice, their median and 90th percentile percentile_cont in SQL:
+round the clock, from the times; in business hours, from what each ticket keeps of how
+long its customer waited for a first response and for a solution (first_response_seconds,
+resolution_seconds: support.hours over its policy's calendar, reckoned by the services when
+it happened, since SQL cannot reckon with holidays and summer time). A duration counts from
+creation, pauses included (time pending on the customer is part of what the customer
+waited); the SLA figures are the ones that leave pauses out, since their due times do."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -45,11 +42,10 @@ from crm.tenancy import require_org
 # The pipeline dashboard's periods, cards and cells, and its bar maker: both dashboards'
 # figures read, draw and export alike.
 from sales.dashboard import PERIODS, Card, Cell, Period, _bars, _count, _label, _share
-from support.hours import Calendar, business_seconds
-from support.models import UNSOLVED, BusinessCalendar, Priority, Queue, Ticket, TicketEvent
+from support.models import UNSOLVED, Priority, Queue, Ticket, TicketEvent
 from support.records import TicketFilter
 
-__all__ = ["ALL", "CARDS", "PERIODS", "Period", "Scope", "percentile", "support_dashboard"]
+__all__ = ["ALL", "CARDS", "PERIODS", "Period", "Scope", "support_dashboard"]
 
 ALL = "dashboard.view_all"  # every agent's row in the per-agent table; without it, one's own
 _TENTH, _HUNDREDTH = Decimal("0.1"), Decimal("0.01")
@@ -133,18 +129,6 @@ def _average(total: int, n: int, url: str = "") -> Cell:
     return Cell(value, f"{value.quantize(_TENTH, rounding=ROUND_HALF_UP)}", url)
 
 
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """The continuous percentile, interpolated between the two nearest values, as
-    PostgreSQL's percentile_cont reckons it; None of nothing."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    place = fraction * (len(ordered) - 1)
-    below = int(place)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (place - below) * (ordered[above] - ordered[below])
-
-
 class _PercentileCont(Aggregate):
     """percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)."""
 
@@ -158,41 +142,6 @@ class _PercentileCont(Aggregate):
 
 def _took(end: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(end) - F("created_at"), output_field=DurationField())
-
-
-# --- Business durations, measured here ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Durations:
-    """Business seconds to first response (answered in the period) and to resolution
-    (solved in the period), each with the ticket's assignee."""
-
-    first_response: list[tuple[int | None, int]]
-    resolution: list[tuple[int | None, int]]
-
-
-def _durations(scope: Scope) -> _Durations:
-    rows = list(
-        scope.tickets().filter(scope.within("first_response_at") | scope.within("solved_at"))
-        .values_list("assignee_id", "created_at", "first_response_at", "solved_at",
-                     "policy__calendar_id")
-    )  # fmt: skip
-    calendars: dict[int | None, Calendar] = {
-        found.pk: found.hours()
-        for found in BusinessCalendar.objects.filter(pk__in={row[4] for row in rows} - {None})
-    }
-    calendars[None] = Calendar.always(scope.org.time_zone)
-    period = scope.period
-    first: list[tuple[int | None, int]] = []
-    solved: list[tuple[int | None, int]] = []
-    for assignee, created, answered, done, calendar_id in rows:
-        calendar = calendars.get(calendar_id, calendars[None])
-        if answered is not None and period.start <= answered < period.end:
-            first.append((assignee, business_seconds(calendar, created, answered)))
-        if done is not None and period.start <= done < period.end:
-            solved.append((assignee, business_seconds(calendar, created, done)))
-    return _Durations(first, solved)
 
 
 # --- The cards ----------------------------------------------------------------------------
@@ -330,27 +279,31 @@ def times(scope: Scope) -> Card:
     """How long tickets waited for a first answer (answered in the period) and to be solved
     (solved in the period): median and 90th percentile, in business hours and round the
     clock."""
-    durations = _durations(scope)
     answered, solved = scope.within("first_response_at"), scope.within("solved_at")
     clock = scope.tickets().filter(answered | solved).aggregate(
+        fr_n=Count("first_response_seconds", filter=answered),
+        fr_business_median=_PercentileCont(F("first_response_seconds"), 0.5, filter=answered),
+        fr_business_p90=_PercentileCont(F("first_response_seconds"), 0.9, filter=answered),
+        res_n=Count("resolution_seconds", filter=solved),
+        res_business_median=_PercentileCont(F("resolution_seconds"), 0.5, filter=solved),
+        res_business_p90=_PercentileCont(F("resolution_seconds"), 0.9, filter=solved),
         fr_median=_PercentileCont(_took("first_response_at"), 0.5, filter=answered),
         fr_p90=_PercentileCont(_took("first_response_at"), 0.9, filter=answered),
         res_median=_PercentileCont(_took("solved_at"), 0.5, filter=solved),
         res_p90=_PercentileCont(_took("solved_at"), 0.9, filter=solved),
     )  # fmt: skip
-    seconds = {name: value.total_seconds() if value is not None else None
+    seconds = {name: value.total_seconds() if isinstance(value, timedelta) else value
                for name, value in clock.items()}  # fmt: skip
     rows, bars = [], []
-    for key, label, short, measured, params in (
-        ("fr", "First response", "Answer", durations.first_response,
-         {"responded": scope.days()}),
-        ("res", "Resolution", "Solve", durations.resolution, {"solved": scope.days()}),
+    for key, label, short, params in (
+        ("fr", "First response", "Answer", {"responded": scope.days()}),
+        ("res", "Resolution", "Solve", {"solved": scope.days()}),
     ):  # fmt: skip
-        values = [float(s) for _, s in measured]
         url = scope.list_url(**params)
-        median, p90 = percentile(values, 0.5), percentile(values, 0.9)
+        median, p90 = seconds[f"{key}_business_median"], seconds[f"{key}_business_p90"]
         rows.append([
-            _label(label), _count(len(values), url), _hours(median, url), _hours(p90, url),
+            _label(label), _count(int(seconds[f"{key}_n"] or 0), url), _hours(median, url),
+            _hours(p90, url),
             _hours(seconds[f"{key}_median"], url), _hours(seconds[f"{key}_p90"], url),
         ])  # fmt: skip
         # Labels short enough for the chart's 16 characters.
@@ -462,9 +415,10 @@ def agents(scope: Scope) -> Card:
         for assignee, total, n in tickets.filter(scope.within("csat_at"), csat_score__isnull=False)
         .values_list("assignee_id").annotate(total=Sum("csat_score"), n=Count("*"))
     }  # fmt: skip
-    answered: dict[int | None, list[float]] = defaultdict(list)
-    for assignee, seconds in _durations(scope).first_response:
-        answered[assignee].append(float(seconds))
+    answered = dict(
+        tickets.filter(scope.within("first_response_at")).values_list("assignee_id")
+        .annotate(median=_PercentileCont(F("first_response_seconds"), 0.5))
+    )  # fmt: skip
     people = _people(scope, {*open_now, *solved, *rated} - {None})
     days = scope.days()
     rows, bars = [], []
@@ -472,7 +426,7 @@ def agents(scope: Scope) -> Card:
         pk = person.pk
         name = person.display_name
         solved_url = scope.list_url(owner=pk, solved=days)
-        median = percentile(answered.get(pk, []), 0.5)
+        median = answered.get(pk)
         total, n = rated.get(pk, (0, 0))
         rows.append([
             _label(name), _count(open_now.get(pk, 0), scope.list_url(inbox="open", owner=pk)),

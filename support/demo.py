@@ -110,8 +110,7 @@ def _ticket(org: Organization, rng: random.Random, queue: Queue, contact: Contac
     if answered >= now:
         return ticket
     _log(org, ticket, agent, rng.choice(REPLIES), answered, public=True)
-    Ticket.objects.filter(pk=ticket.pk).update(first_response_at=answered)
-    ticket.refresh_from_db()
+    services.first_response(org, ticket, answered)
     if rng.random() < 0.3:
         _log(org, ticket, agent, rng.choice(NOTES), answered + timedelta(minutes=5), public=False)
     # Older tickets were mostly worked to the end; the last fortnight's are still going.

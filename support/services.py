@@ -128,6 +128,24 @@ def sla_thresholds(ticket: Ticket) -> dict[str, datetime | None]:
     return found
 
 
+def waited(org: Organization, ticket: Ticket, until: datetime) -> int:
+    """Business seconds from the ticket's creation to `until` in its policy's calendar
+    (round the clock in the organisation's zone without one), pauses included: how long
+    the customer waited."""
+    policy = ticket.policy
+    calendar = policy.calendar.hours() if policy is not None else hours.Calendar.always(
+        org.time_zone
+    )  # fmt: skip
+    return hours.business_seconds(calendar, ticket.created_at, until)
+
+
+def first_response(org: Organization, ticket: Ticket, at: datetime) -> None:
+    """The ticket was first answered at `at`: saved, with how long that took."""
+    ticket.first_response_at = at
+    ticket.first_response_seconds = waited(org, ticket, at)
+    ticket.save(update_fields=["first_response_at", "first_response_seconds"])
+
+
 def sla_refresh(ticket: Ticket) -> None:
     """Recompute the ticket's due times and when the SLA job next looks at it (not saved).
     A met target keeps the due time it had, which the dashboard measures it against."""
@@ -308,8 +326,8 @@ def ticket_create(
 
 # What ticket_update writes besides the fields it is given.
 _KEPT = (
-    "status", "solved_at", "closed_at", "sla_pauses", "policy", "first_response_due",
-    "resolution_due", "sla_check_at", "touched_at", "updated_at",
+    "status", "solved_at", "resolution_seconds", "closed_at", "sla_pauses", "policy",
+    "first_response_due", "resolution_due", "sla_check_at", "touched_at", "updated_at",
 )  # fmt: skip
 # What ticket_update may change; replies and notes go through their own services.
 EDITABLE = frozenset({
@@ -347,9 +365,10 @@ def ticket_update(
         _pause(ticket, status, now)
         if status in (Status.SOLVED, Status.CLOSED) and ticket.solved_at is None:
             ticket.solved_at = now
+            ticket.resolution_seconds = waited(org, ticket, now)
             solved_now = True
         elif status not in (Status.SOLVED, Status.CLOSED):
-            ticket.solved_at = None
+            ticket.solved_at = ticket.resolution_seconds = None
         ticket.closed_at = now if status == Status.CLOSED else None
         _event(ticket, Kind.STATUS, by, Status(before["status"]).label, Status(status).label, now)
     if "assignee" in changed:
@@ -439,8 +458,7 @@ def ticket_reply(
     )  # fmt: skip
     enqueue(outbound.TASK, org_id=org.pk, interaction_id=interaction.pk)
     if locked.first_response_at is None:
-        locked.first_response_at = now
-        locked.save(update_fields=["first_response_at"])
+        first_response(org, locked, now)
     ticket_update(org=org, ticket=locked, by=by, status=status or Status.PENDING, at=now)
     ticket.refresh_from_db()
     return interaction

@@ -27,6 +27,7 @@ def test_it_adds_numbered_tickets_with_their_conversations_and_tops_up(acme) -> 
         unsolved = tickets.exclude(status__in=[Status.SOLVED, Status.CLOSED]).count()
         assert unsolved == 40
         assert not tickets.filter(requester__isnull=True).exists()
+        assert not tickets.filter(solved_at__isnull=False, resolution_seconds__isnull=True)
         # A message from the customer each, and a reply for every answered one.
         counts = dict(Interaction.objects.values_list("direction").annotate(n=Count("id")))
         answered = tickets.filter(first_response_at__isnull=False).count()

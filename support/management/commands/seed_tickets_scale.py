@@ -82,6 +82,19 @@ CROSS JOIN LATERAL (
 ) AS s
 """
 
+# How long each one waited, where it is not known: round the clock (the seeder does not
+# reckon business hours, as it does not for due times).
+WAITS = """
+UPDATE support_ticket SET
+    first_response_seconds = CASE WHEN first_response_at IS NOT NULL
+        THEN extract(epoch FROM first_response_at - created_at)::int END,
+    resolution_seconds = CASE WHEN solved_at IS NOT NULL
+        THEN extract(epoch FROM solved_at - created_at)::int END
+WHERE org_id = %(org)s
+    AND ((first_response_at IS NOT NULL AND first_response_seconds IS NULL)
+         OR (solved_at IS NOT NULL AND resolution_seconds IS NULL))
+"""
+
 # Each new ticket's conversation: the customer's message, and the agent's reply when it
 # was answered.
 CONVERSATION = """
@@ -133,6 +146,10 @@ class Command(BaseCommand):
         self.verbosity, self.started = options["verbosity"], time.monotonic()
         with transaction.atomic(), activate(org):
             added, first_id = self._tickets(org, options)
+            with connection.cursor() as cursor:
+                cursor.execute(WAITS, {"org": org.pk})
+                if cursor.rowcount:
+                    self._say(f"  {cursor.rowcount:,} tickets' waits")
         if not added:
             return
         self._analyse("support_ticket")
