@@ -20,16 +20,8 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    Aggregate,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Q,
-    QuerySet,
-    Sum,
-)
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -140,8 +132,30 @@ class _PercentileCont(Aggregate):
         super().__init__(expression, fraction=f"{float(fraction):.2f}", **extra)
 
 
-def _took(end: str) -> ExpressionWrapper:
-    return ExpressionWrapper(F(end) - F("created_at"), output_field=DurationField())
+class _Spread(Aggregate):
+    """The median and the 90th percentile of an expression in one sort:
+    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY expression)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = ArrayField(FloatField())
+
+
+def _took(end: str) -> Func:
+    """Seconds from the ticket's creation to `end`, round the clock."""
+    return Func(F(end) - F("created_at"), template="EXTRACT(EPOCH FROM %(expressions)s)",
+                output_field=FloatField())  # fmt: skip
+
+
+def _spread(found: QuerySet[Ticket], measured: str, end: str) -> dict[str, Any]:
+    """How many tickets have a business time kept, and the median and 90th percentile of
+    it and of the round-the-clock time to `end`."""
+    spread = found.aggregate(
+        n=Count(measured), business=_Spread(F(measured)), clock=_Spread(_took(end))
+    )
+    business, clock = spread["business"] or [None, None], spread["clock"] or [None, None]
+    return {"n": spread["n"], "median": business[0], "p90": business[1],
+            "clock_median": clock[0], "clock_p90": clock[1]}  # fmt: skip
 
 
 # --- The cards ----------------------------------------------------------------------------
@@ -279,32 +293,26 @@ def times(scope: Scope) -> Card:
     """How long tickets waited for a first answer (answered in the period) and to be solved
     (solved in the period): median and 90th percentile, in business hours and round the
     clock."""
-    answered, solved = scope.within("first_response_at"), scope.within("solved_at")
-    clock = scope.tickets().filter(answered | solved).aggregate(
-        fr_n=Count("first_response_seconds", filter=answered),
-        fr_business_median=_PercentileCont(F("first_response_seconds"), 0.5, filter=answered),
-        fr_business_p90=_PercentileCont(F("first_response_seconds"), 0.9, filter=answered),
-        res_n=Count("resolution_seconds", filter=solved),
-        res_business_median=_PercentileCont(F("resolution_seconds"), 0.5, filter=solved),
-        res_business_p90=_PercentileCont(F("resolution_seconds"), 0.9, filter=solved),
-        fr_median=_PercentileCont(_took("first_response_at"), 0.5, filter=answered),
-        fr_p90=_PercentileCont(_took("first_response_at"), 0.9, filter=answered),
-        res_median=_PercentileCont(_took("solved_at"), 0.5, filter=solved),
-        res_p90=_PercentileCont(_took("solved_at"), 0.9, filter=solved),
-    )  # fmt: skip
-    seconds = {name: value.total_seconds() if isinstance(value, timedelta) else value
-               for name, value in clock.items()}  # fmt: skip
+    # One query each, answered and solved, each read from its own index.
+    tickets = scope.tickets()
+    spreads = {
+        "fr": _spread(tickets.filter(scope.within("first_response_at")),
+                      "first_response_seconds", "first_response_at"),
+        "res": _spread(tickets.filter(scope.within("solved_at")), "resolution_seconds",
+                       "solved_at"),
+    }  # fmt: skip
     rows, bars = [], []
     for key, label, short, params in (
         ("fr", "First response", "Answer", {"responded": scope.days()}),
         ("res", "Resolution", "Solve", {"solved": scope.days()}),
     ):  # fmt: skip
         url = scope.list_url(**params)
-        median, p90 = seconds[f"{key}_business_median"], seconds[f"{key}_business_p90"]
+        spread = spreads[key]
+        median, p90 = spread["median"], spread["p90"]
         rows.append([
-            _label(label), _count(int(seconds[f"{key}_n"] or 0), url), _hours(median, url),
-            _hours(p90, url),
-            _hours(seconds[f"{key}_median"], url), _hours(seconds[f"{key}_p90"], url),
+            _label(label), _count(int(spread["n"] or 0), url), _hours(median, url),
+            _hours(p90, url), _hours(spread["clock_median"], url),
+            _hours(spread["clock_p90"], url),
         ])  # fmt: skip
         # Labels short enough for the chart's 16 characters.
         bars += [(f"{short}, median", median, _hours(median).text, url),

@@ -1,6 +1,7 @@
-"""Support's demo data for `seed_demo`: business hours, an SLA policy, two queues and four
-months of tickets in every status, each with the customer's message, the agent's replies
-and notes, so that the inboxes and the ticket pages tell a story on first login."""
+"""Support's demo data for `seed_demo`: business hours, an SLA policy, canned replies, two
+queues and four months of tickets in every status, each with the customer's message, the
+agent's replies and notes, so that the inboxes and the ticket pages tell a story on first
+login."""
 
 import random
 from datetime import timedelta
@@ -15,6 +16,7 @@ from interactions.services import interaction_log
 from support import services
 from support.models import (
     BusinessCalendar,
+    CannedReply,
     Priority,
     Queue,
     QueueAgent,
@@ -47,6 +49,14 @@ REPLIES = [
     "Could you send a screenshot of what you see, and the time it happened?",
     "That's fixed now: could you try again and tell me whether it works?",
 ]
+CANNED = [
+    ("Looking into it", "Hi {{ contact.first_name }},\n\nThanks for writing in about "
+     "ticket #{{ ticket.number }}. I'm looking into it now and will be back to you today."
+     "\n\n{{ agent.name }}"),
+    ("Solved, anything else?", "Hi {{ contact.first_name }},\n\nThat should be sorted "
+     "now. If anything still looks wrong, just reply to this email and the ticket opens "
+     "again.\n\n{{ agent.name }}"),
+]  # fmt: skip
 NOTES = ["Checked the logs: same error as last week.", "Asked engineering to look."]
 
 
@@ -80,6 +90,8 @@ def _setup(org: Organization, users: dict[str, User], agents: list[User]) -> lis
             org=org, policy=policy, priority=priority, first_response_minutes=first,
             resolution_minutes=resolution,
         )  # fmt: skip
+    for name, body in CANNED:
+        CannedReply.objects.create(org=org, name=name, body=body, created_by=users.get("agent"))
     lead = users.get("manager")
     queues = [
         Queue.objects.create(org=org, name="Billing", lead=lead, policy=policy, position=0,
