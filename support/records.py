@@ -282,11 +282,11 @@ def _set_status(status: str) -> bulk.Apply:
 
 
 ASSIGN = bulk.BulkAction(
-    "assign", "Assign", _assign, field="owner", field_label="Assignee", value="member"
+    "ticket_assign", "Assign", _assign, field="assignee", field_label="Assignee", value="member"
 )
-SOLVE = bulk.BulkAction("solve", "Solve", _set_status(Status.SOLVED))
+SOLVE = bulk.BulkAction("ticket_solve", "Solve", _set_status(Status.SOLVED))
 CLOSE = bulk.BulkAction(
-    "close", "Close", _set_status(Status.CLOSED), destructive=True,
+    "ticket_close", "Close", _set_status(Status.CLOSED), destructive=True,
     note="A closed ticket takes no more replies; the customer's next message opens a new one.",
 )  # fmt: skip
 

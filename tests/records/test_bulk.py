@@ -165,22 +165,27 @@ def test_it_moves_the_selected_rows_to_the_trash(
     assert f'<form method="post" action="{undo}" class="message__action">' in page
 
 
-def test_a_rep_deletes_in_bulk_only_when_the_organisation_lets_reps(
-    client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
+def test_a_member_deletes_in_bulk_only_when_the_organisation_lets_their_role(
+    client: Client,
+    kind: registry.Kind,
+    acme: Organization,
+    alice: User,
+    worker: User,
+    worker_role: str,
 ) -> None:
-    chosen = _records(kind, acme, 2, owner=rita)
-    client.force_login(rita)
+    chosen = _records(kind, acme, 2, owner=worker)
+    client.force_login(worker)
     assert 'value="delete"' not in client.get(_list(kind)).content.decode()
     assert _apply(client, kind, chosen, "delete").status_code == 403
     assert all(r.deleted_at is None for r in _fresh(kind, acme, chosen))
-    allow(acme, "records.bulk_delete", "rep")
+    allow(acme, "records.bulk_delete", worker_role)
     assert 'value="delete"' in client.get(_list(kind)).content.decode()
     assert _apply(client, kind, chosen, "delete").status_code == 302
     assert all(r.deleted_at is not None for r in _fresh(kind, acme, chosen))
 
 
 def test_undo_brings_a_bulk_delete_back_from_the_trash(
-    client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
+    client: Client, kind: registry.Kind, acme: Organization, alice: User, worker: User
 ) -> None:
     chosen = _records(kind, acme, 3)
     earlier = _records(kind, acme, 1, first=3)
@@ -190,7 +195,7 @@ def test_undo_brings_a_bulk_delete_back_from_the_trash(
     with activate(acme):
         event = AuditEvent.objects.filter(action=f"{kind.key}.bulk_delete").latest("id")
     undo = f"/o/acme/{kind.url_prefix}/bulk/undo/{event.pk}/"
-    client.force_login(rita)  # another member's delete is not theirs to undo
+    client.force_login(worker)  # another member's delete is not theirs to undo
     assert client.post(undo).status_code == 404
     client.force_login(alice)
     response = client.post(undo, follow=True)
@@ -306,14 +311,19 @@ def test_it_ignores_another_organisations_ids_posted_to_this_list(
 
 
 def test_it_ignores_records_the_member_cannot_see(
-    client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
+    client: Client,
+    kind: registry.Kind,
+    acme: Organization,
+    alice: User,
+    worker: User,
+    worker_role: str,
 ) -> None:
     with activate(acme):
-        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
-    allow(acme, "records.bulk_delete", "rep")
-    ritas = _records(kind, acme, 1, owner=rita)
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={worker_role: "own"})
+    allow(acme, "records.bulk_delete", worker_role)
+    ritas = _records(kind, acme, 1, owner=worker)
     alices = _records(kind, acme, 1, first=1, owner=alice)
-    client.force_login(rita)
+    client.force_login(worker)
     _apply(client, kind, ritas + alices, "delete")
     assert _fresh(kind, acme, ritas)[0].deleted_at is not None
     assert _fresh(kind, acme, alices)[0].deleted_at is None

@@ -20,7 +20,6 @@ from django.test.utils import CaptureQueriesContext
 
 from crm import services as crm_services
 from crm.models import AuditEvent, Organization, User
-from crm.permissions import ACTIONS
 from crm.records import registry, saved_views
 from crm.records.custom_fields import custom_field_save
 from crm.records.models import SavedView
@@ -38,13 +37,6 @@ ROW = re.compile(r'id="select-(\d+)"')
 @pytest.fixture(params=KINDS)
 def kind(request: pytest.FixtureRequest) -> registry.Kind:
     return registry.kind(request.param)
-
-
-@pytest.fixture
-def worker(kind: registry.Kind, rita: User, sam: User) -> User:
-    """A member below manager who owns records of the kind: a rep, or for tickets (which a
-    rep reads but is never given) an agent."""
-    return rita if "rep" in ACTIONS[kind.action("edit")] else sam
 
 
 @pytest.fixture(autouse=True)
@@ -156,20 +148,17 @@ def test_a_viewer_may_list_and_export_but_not_change(client: Client, kind, acme,
         assert kind.visible(_member(acme, alice)).filter(pk=record.pk).exists()
 
 
-def _role(org: Organization, user: User) -> str:
-    with activate(org):
-        return str(_member(org, user).role)
-
-
 def _member(org: Organization, user: User) -> Any:
     from crm.models import Membership
 
     return Membership.objects.get(user=user)
 
 
-def test_a_member_limited_to_own_records_sees_only_them(client: Client, kind, acme, alice, worker):
+def test_a_member_limited_to_own_records_sees_only_them(
+    client: Client, kind, acme, alice, worker, worker_role
+):
     with activate(acme):
-        crm_services.org_set_visibility(org=acme, by=alice, visibility={_role(acme, worker): "own"})
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={worker_role: "own"})
     theirs = make_record(kind.key, acme, 1, owner=alice)
     mine = make_record(kind.key, acme, 2, owner=worker)
     client.force_login(worker)

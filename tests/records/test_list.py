@@ -55,15 +55,20 @@ def test_it_lists_this_organisations_records_only(
     assert _ids(client.get(f"{_list(kind)}?q=001")) == [mine.pk]
 
 
-def test_a_rep_limited_to_own_records_lists_only_theirs(
-    client: Client, kind: registry.Kind, acme: Organization, alice: User, rita: User
+def test_a_member_limited_to_own_records_lists_only_theirs(
+    client: Client,
+    kind: registry.Kind,
+    acme: Organization,
+    alice: User,
+    worker: User,
+    worker_role: str,
 ) -> None:
     with activate(acme):
-        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
-    mine = make_record(kind.key, acme, 1, owner=rita)
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={worker_role: "own"})
+    mine = make_record(kind.key, acme, 1, owner=worker)
     make_record(kind.key, acme, 2, owner=alice)
     make_record(kind.key, acme, 3)  # nobody's
-    client.force_login(rita)
+    client.force_login(worker)
     response = client.get(_list(kind))
     assert _ids(response) == [mine.pk]
     assert f"1–1 of 1 {kind.noun}" in response.content.decode()

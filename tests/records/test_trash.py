@@ -93,16 +93,16 @@ def test_a_viewer_sees_the_trash_but_cannot_restore(client: Client, kind, acme, 
     assert _deleted(kind, acme, record)
 
 
-def test_a_rep_sees_only_their_own_deleted_records_when_limited_to_them(
-    client: Client, kind, acme, alice, rita
+def test_a_member_sees_only_their_own_deleted_records_when_limited_to_them(
+    client: Client, kind, acme, alice, worker, worker_role
 ) -> None:
     with activate(acme):
-        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
-    mine, theirs = make_record(kind.key, acme, 1, owner=rita), make_record(kind.key, acme, 2,
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={worker_role: "own"})
+    mine, theirs = make_record(kind.key, acme, 1, owner=worker), make_record(kind.key, acme, 2,
                                                                            owner=alice)  # fmt: skip
-    trash(acme, mine, by=rita)
+    trash(acme, mine, by=worker)
     trash(acme, theirs, by=alice)
-    client.force_login(rita)
+    client.force_login(worker)
     section = _section(client.get("/o/acme/trash/").content.decode(), kind)
     assert str(mine) in section
     assert str(theirs) not in section
