@@ -196,14 +196,9 @@ def open_by_queue(scope: Scope) -> Card:
 
 
 STACK_PLOT = 280  # the longest queue's bar
-# Each priority's fill and legend key, from the chart classes app.css has (chart__stack--*
-# is there for a palette of its own).
-_FILLS = {
-    Priority.LOW: ("chart__column--best", "chart__key--best"),
-    Priority.NORMAL: ("chart__column--weighted", ""),
-    Priority.HIGH: ("chart__column--won", "chart__key--won"),
-    Priority.URGENT: ("chart__part--2", "chart__key--urgent"),
-}
+# Each priority's legend key; its part of a bar is coloured by chart__stack--<priority>,
+# from quiet (low) to alarming (urgent).
+_FILLS = {priority: ("", f"chart__key--{priority.value}") for priority in Priority}
 
 
 def _stacked(stacks: list[tuple[str, list[int], str]]) -> dict[str, Any]:
