@@ -25,6 +25,8 @@ from interactions.reminders import reminders_run
 from interactions.services import task_complete
 from sales import services as services_sales
 from sales.models import Deal, ExchangeRate, Stage
+from support import services as services_support
+from support.models import BusinessCalendar, CannedReply, SlaPolicy, SlaTarget, Ticket
 from tests.conftest import ROOT, member
 from tests.e2e import axe
 from tests.e2e.conftest import CHROMIUM, IN_CI, log_in
@@ -33,7 +35,9 @@ from tests.factories import (
     ContactFactory,
     DealFactory,
     InteractionFactory,
+    QueueFactory,
     TaskFactory,
+    TicketFactory,
     trash,
 )
 
@@ -46,7 +50,7 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 SIZES = {1280: 800, 390: 844}
 
 # Pages seen signed out, then signed in as an admin: name → path ({contact}, {company},
-# {task} and {deal} stand for a seeded record's id).
+# {task} and {deal} stand for a seeded record's id, {ticket} for a ticket's number).
 SIGNED_OUT = {"login": "/accounts/login/", "signup": "/accounts/signup/"}
 SIGNED_IN = {
     "home": "/o/acme/",
@@ -79,10 +83,43 @@ SIGNED_IN = {
     "settings-lost-reasons": "/o/acme/settings/lost-reasons/",
     "settings-exchange-rates": "/o/acme/settings/exchange-rates/",
     "settings-targets": "/o/acme/settings/targets/",
+    "tickets": "/o/acme/tickets/",
+    "tickets-mine": "/o/acme/tickets/?inbox=mine&sort=due",
+    "ticket": "/o/acme/tickets/{ticket}/",
+    "ticket-new": "/o/acme/tickets/new/",
+    "ticket-merge": "/o/acme/tickets/{ticket}/merge/",
+    "support-dashboard": "/o/acme/dashboards/support/",
+    "settings-queues": "/o/acme/settings/queues/",
+    "settings-sla-policies": "/o/acme/settings/sla-policies/",
+    "settings-business-hours": "/o/acme/settings/business-hours/",
+    "settings-canned-replies": "/o/acme/settings/canned-replies/",
+    "settings-support": "/o/acme/settings/support/",
     "account-email": "/accounts/email/",
     "account-password": "/accounts/password/change/",
     "account-two-factor": "/accounts/2fa/",
 }
+
+
+def _tickets(acme: Organization, alice: User, ada: Contact) -> Ticket:
+    """Two queues under a policy, tickets in several states, one with its conversation."""
+    with activate(acme):
+        calendar = BusinessCalendar.objects.create(org=acme, name="Office hours", zone="UTC")
+        policy = SlaPolicy.objects.create(org=acme, name="Standard", calendar=calendar,
+                                          is_default=True)  # fmt: skip
+        for priority in ("low", "normal", "high", "urgent"):
+            SlaTarget.objects.create(org=acme, policy=policy, priority=priority,
+                                     first_response_minutes=60, resolution_minutes=480)  # fmt: skip
+        thanks = "Hi {{ contact.first_name }}, thanks for writing."
+        CannedReply.objects.create(org=acme, name="Thanks", body=thanks)
+    billing = QueueFactory(org=acme, name="Billing", email="billing@acme.example")
+    QueueFactory(org=acme, name="Technical")
+    ticket = TicketFactory(org=acme, by=None, queue=billing, requester=ada, priority="high",
+                           subject="Charged twice this month", owner=alice,
+                           description="Hello, I was charged twice. Can you help?")  # fmt: skip
+    TicketFactory(org=acme, queue=billing, requester=ada, subject="Invoice copy")
+    with activate(acme):
+        services_support.ticket_note(org=acme, ticket=ticket, by=alice, body="Checked: true.")
+    return ticket
 
 
 def _seed(acme: Organization, alice: User) -> tuple[Contact, Company, Task, Deal]:
@@ -164,6 +201,7 @@ def test_it_shows_every_main_page_whole_and_accessible(
     page: Page, live_server: Any, acme: Organization, alice: User, width: int
 ) -> None:
     contact, company, task, deal = _seed(acme, alice)
+    ticket = _tickets(acme, alice, contact)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": SIZES[width]})
     problems = []
@@ -174,7 +212,13 @@ def test_it_shows_every_main_page_whole_and_accessible(
     for name, path in SIGNED_IN.items():
         response = page.goto(
             live_server.url
-            + path.format(contact=contact.pk, company=company.pk, task=task.pk, deal=deal.pk)
+            + path.format(
+                contact=contact.pk,
+                company=company.pk,
+                task=task.pk,
+                deal=deal.pk,
+                ticket=ticket.number,
+            )
         )
         assert response is not None, name
         assert response.ok, f"{name} answers {response.status}"
