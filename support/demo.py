@@ -4,8 +4,9 @@ agent's replies and notes, so that the inboxes and the ticket pages tell a story
 login."""
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -57,6 +58,8 @@ CANNED = [
      "now. If anything still looks wrong, just reply to this email and the ticket opens "
      "again.\n\n{{ agent.name }}"),
 ]  # fmt: skip
+# The first tickets' states, so that every inbox has something whatever day it is seeded.
+STARTERS = [Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD]
 NOTES = ["Checked the logs: same error as last week.", "Asked engineering to look."]
 
 
@@ -72,10 +75,28 @@ def seed(sender: Any, *, org: Organization, users: dict[str, User], **kwargs: An
     agents = [u for u in (users.get("agent"), users.get("manager")) if u is not None]
     queues = _setup(org, users, agents)
     now = timezone.now()
+    zone = ZoneInfo(org.time_zone)
     for n in range(TICKETS):
-        queue = rng.choice(queues)
+        # The first few, whatever the day: one nobody has taken yet (in the queue that
+        # assigns by hand), then one of each state being worked.
+        fate = STARTERS[n] if n < len(STARTERS) else None
+        queue = queues[0] if fate == Status.NEW else rng.choice(queues)
         created = now - timedelta(days=rng.uniform(0, 120) if n > 12 else rng.uniform(0, 2))
-        _ticket(org, rng, queue, rng.choice(contacts), rng.choice(agents), created, now)
+        created = _office_hours(rng, created, now, zone)
+        if fate is not None:  # recent enough to be answered, not yet due to be solved
+            created = min(created, now - timedelta(hours=3))
+        _ticket(org, rng, queue, rng.choice(contacts), rng.choice(agents), created, now, fate)
+
+
+def _office_hours(rng: random.Random, at: datetime, now: datetime, zone: ZoneInfo) -> datetime:
+    """`at` moved into the working hours of a weekday at or before it (customers write to
+    support while at work), and never after `now`."""
+    local = at.astimezone(zone)
+    if not 9 <= local.hour < 17:
+        local = local.replace(hour=rng.randint(9, 16), minute=rng.randint(0, 59))
+    while local.weekday() >= 5 or local > now:
+        local -= timedelta(days=1)
+    return local
 
 
 def _setup(org: Organization, users: dict[str, User], agents: list[User]) -> list[Queue]:
@@ -107,29 +128,37 @@ def _setup(org: Organization, users: dict[str, User], agents: list[User]) -> lis
 
 
 def _ticket(org: Organization, rng: random.Random, queue: Queue, contact: Contact,
-            agent: User, created: Any, now: Any) -> Ticket:  # fmt: skip
+            agent: User, created: Any, now: Any, fate: str | None = None) -> Ticket:  # fmt: skip
     subject = rng.choice(SUBJECTS[queue.name])
     priority = rng.choices(list(TARGETS), weights=(1, 3, 8, 3))[0]
     age = now - created
     ticket = services.ticket_create(
         org=org, by=None, subject=subject, queue=queue, requester=contact, priority=priority,
-        assignee=agent if rng.random() < 0.8 or age > timedelta(days=3) else None, at=created,
+        assignee=None if fate == Status.NEW else (
+            agent if fate or rng.random() < 0.8 or age > timedelta(days=3) else None
+        ),
+        at=created,
         description=f"Hello,\n\n{subject}. Can you help?\n\n{contact.first_name}",
     )  # fmt: skip
     if ticket.assignee is None or age < timedelta(hours=2):
         return ticket  # still waiting for its first answer
     answered = created + timedelta(minutes=rng.randint(10, 600))
     if answered >= now:
-        return ticket
+        answered = created + (now - created) / 2
+        if fate is None:
+            return ticket
     _log(org, ticket, agent, rng.choice(REPLIES), answered, public=True)
     services.first_response(org, ticket, answered)
     if rng.random() < 0.3:
         _log(org, ticket, agent, rng.choice(NOTES), answered + timedelta(minutes=5), public=False)
     # Older tickets were mostly worked to the end; the last fortnight's are still going.
-    fate = rng.choices(
-        [Status.PENDING, Status.OPEN, Status.ON_HOLD, Status.SOLVED, Status.CLOSED],
-        weights=(0, 0, 0, 2, 5) if age > timedelta(days=14) else (4, 3, 1, 2, 0),
-    )[0]
+    fate = (
+        fate
+        or rng.choices(
+            [Status.PENDING, Status.OPEN, Status.ON_HOLD, Status.SOLVED, Status.CLOSED],
+            weights=(0, 0, 0, 2, 5) if age > timedelta(days=14) else (4, 3, 1, 2, 0),
+        )[0]
+    )
     at = min(answered + timedelta(hours=rng.randint(1, 72)), now - timedelta(minutes=5))
     if fate in (Status.SOLVED, Status.CLOSED):
         services.ticket_update(org=org, ticket=ticket, by=agent, status=Status.SOLVED, at=at)

@@ -1,9 +1,11 @@
 """seed_demo's support: office hours, a policy, canned replies, two queues, and months of
 tickets in every status with their conversations, once."""
 
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from crm.models import Organization
@@ -18,6 +20,16 @@ pytestmark = pytest.mark.django_db
 def demo() -> Organization:
     call_command("seed_demo", "--org", "demo", stdout=StringIO())
     return Organization.objects.get(slug="demo")
+
+
+# A Saturday afternoon and a Monday before anyone is at work: every inbox still has some.
+@pytest.mark.parametrize("now", [datetime(2026, 12, 5, 15, tzinfo=UTC),
+                                 datetime(2026, 12, 7, 1, tzinfo=UTC)])  # fmt: skip
+def test_every_status_whatever_the_day_it_is_seeded(now: datetime) -> None:
+    with time_machine.travel(now, tick=False):
+        call_command("seed_demo", "--org", "demo", stdout=StringIO())
+    with activate(Organization.objects.get(slug="demo")):
+        assert set(Ticket.objects.values_list("status", flat=True)) == set(Status.values)
 
 
 def test_it_sets_up_support_and_fills_every_status(demo: Organization) -> None:
