@@ -102,9 +102,10 @@ def _pause(ticket: Ticket, status: str, now: datetime) -> None:
     ticket.sla_pauses = spans
 
 
-def sla_thresholds(ticket: Ticket) -> dict[str, datetime | None]:
+def sla_thresholds(ticket: Ticket, at: datetime | None = None) -> dict[str, datetime | None]:
     """When each of the ticket's thresholds comes: the warnings and the due times of its
-    first response and resolution, None for those not running (met, or the clock stopped)."""
+    first response and resolution, None for those not running (met, or the clock stopped).
+    With `at`, a pause still open ends then: the due times of a target met at `at`."""
     policy = ticket.policy
     target = (
         SlaTarget.objects.filter(policy_id=ticket.policy_id, priority=ticket.priority).first()
@@ -113,7 +114,7 @@ def sla_thresholds(ticket: Ticket) -> dict[str, datetime | None]:
     if policy is None or target is None:
         return {}
     calendar = policy.calendar.hours()
-    pauses = pauses_of(ticket)
+    pauses = [(start, end or at) for start, end in pauses_of(ticket)] if at else pauses_of(ticket)
     found: dict[str, datetime | None] = {}
     for metric, minutes, done in (
         ("first_response", target.first_response_minutes, ticket.first_response_at),
@@ -140,10 +141,13 @@ def waited(org: Organization, ticket: Ticket, until: datetime) -> int:
 
 
 def first_response(org: Organization, ticket: Ticket, at: datetime) -> None:
-    """The ticket was first answered at `at`: saved, with how long that took."""
+    """The ticket was first answered at `at`: saved, with how long that took and the due
+    time it is measured against (reckoned now, should the clock have been stopped)."""
+    due = sla_thresholds(ticket, at=at).get("first_response:breach")
+    ticket.first_response_due = due or ticket.first_response_due
     ticket.first_response_at = at
     ticket.first_response_seconds = waited(org, ticket, at)
-    ticket.save(update_fields=["first_response_at", "first_response_seconds"])
+    ticket.save(update_fields=["first_response_at", "first_response_seconds", "first_response_due"])
 
 
 def sla_refresh(ticket: Ticket) -> None:
@@ -364,6 +368,10 @@ def ticket_update(
         status = fields["status"]
         _pause(ticket, status, now)
         if status in (Status.SOLVED, Status.CLOSED) and ticket.solved_at is None:
+            # The due time it is measured against, reckoned now: a ticket solved while
+            # pending on the customer has none left from when its clock stopped.
+            due = sla_thresholds(ticket, at=now).get("resolution:breach")
+            ticket.resolution_due = due or ticket.resolution_due
             ticket.solved_at = now
             ticket.resolution_seconds = waited(org, ticket, now)
             solved_now = True

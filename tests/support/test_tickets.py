@@ -94,6 +94,22 @@ def test_pending_on_the_customer_stops_the_clock_and_resuming_moves_the_due_time
     assert ("status", "Open") in kinds
 
 
+def test_a_ticket_solved_while_pending_is_measured_against_its_paused_due_time(acme, alice) -> None:
+    _policy(acme, first_minutes=60, resolution_minutes=240)
+    start = timezone.now() - timedelta(hours=3)
+    ticket = TicketFactory(org=acme, at=start)
+    with activate(acme):
+        services.ticket_update(org=acme, ticket=ticket, by=alice, status=Status.PENDING,
+                               at=start + timedelta(hours=1))  # fmt: skip
+        pending = Ticket.objects.get(pk=ticket.pk)
+        services.ticket_update(org=acme, ticket=pending, by=alice, status=Status.SOLVED,
+                               at=start + timedelta(hours=2))  # fmt: skip
+    solved = _stored(acme, ticket)
+    # Four hours of target, and the hour it waited on the customer does not count.
+    assert solved.resolution_due == start + timedelta(hours=5)
+    assert solved.solved_at <= solved.resolution_due
+
+
 def test_raising_the_priority_computes_the_due_times_again(acme, alice) -> None:
     policy = _policy(acme, first_minutes=240)
     with activate(acme):
