@@ -11,7 +11,7 @@ from crm.models import Membership
 from crm.selectors import person_fields_unshown
 from interactions.models import Interaction
 from interactions.timeline import After
-from support.models import UNSOLVED, Queue, Status, Ticket, TicketEvent
+from support.models import UNSOLVED, Status, Ticket, TicketEvent
 
 # "Breaching soon": an unsolved ticket due within this long, or overdue.
 SOON = timedelta(hours=4)
@@ -56,10 +56,6 @@ def inbox(found: QuerySet[Ticket], name: str, user_id: int) -> QuerySet[Ticket]:
         case "pending":
             return found.filter(status=Status.PENDING)
     return found
-
-
-def queues() -> list[Queue]:
-    return list(Queue.objects.filter(is_archived=False).order_by("position", "name", "id"))
 
 
 def ticket_events(ticket: Ticket, host: str, after: After, limit: int) -> list[TicketEvent]:
