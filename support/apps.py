@@ -17,8 +17,8 @@ class SupportConfig(AppConfig):
         from crm.records.merging import register_link
         from crm.signals import demo_seeded
         from interactions import inbound, timeline
+        from support import cards, demo, home, isolation, mail, selectors
         from support import csat_tasks as _csat_tasks  # noqa: F401 - registers the task sent by name
-        from support import demo, home, isolation, mail, selectors
         from support import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
         from support.models import Ticket
         from support.records import TICKET
@@ -69,16 +69,20 @@ class SupportConfig(AppConfig):
         contributions.register_navigation(
             "Tickets", "ticket:list", order=27, action="ticket.view", icon="inbox"
         )
-        # A ticket's page has a timeline: its conversation, tasks and events.
+        # A ticket's page has a timeline: its conversation, tasks and events. Its requester's
+        # and its company's show what matters to the customer of its events.
         timeline.register_host(timeline.Host(
             key="ticket", model=Ticket, prefix="tickets", visible=selectors.ticket_list,
             page="tickets:by_id", links=_ticket_links, logged=_ticket_touched,
         ))  # fmt: skip
         timeline.register_source(timeline.Source(
             letter="e", rank=0, template="support/_event_entry.html",
-            hosts=frozenset({"ticket"}), fetch=selectors.ticket_events,
+            hosts=frozenset({"ticket", "contact", "company"}), fetch=selectors.ticket_events,
             time=lambda event: event.at,
         ))  # fmt: skip
+        for kind in ("contact", "company"):
+            contributions.register_record_card(kind, "support/_tickets_card.html",
+                                               cards.tickets_card, order=20)  # fmt: skip
         # After the contacts' and interactions' own: tickets from their contacts.
         demo_seeded.connect(demo.seed, dispatch_uid="support.demo.seed")
         # A merged contact's or company's tickets move to the one that stays.

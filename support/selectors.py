@@ -2,11 +2,12 @@
 beside its conversation."""
 
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from contacts.models import Company, Contact
 from crm.models import Membership
 from crm.selectors import person_fields_unshown
 from interactions.models import Interaction
@@ -58,12 +59,52 @@ def inbox(found: QuerySet[Ticket], name: str, user_id: int) -> QuerySet[Ticket]:
     return found
 
 
-def ticket_events(ticket: Ticket, host: str, after: After, limit: int) -> list[TicketEvent]:
-    """A ticket's events for its timeline (the created event says no more than the ticket's
-    own header): the newest first, at most `limit`."""
-    events = TicketEvent.objects.filter(ticket=ticket).exclude(kind=TicketEvent.Kind.CREATED)
-    found = after(events.select_related("by"), "at")
-    return list(found.order_by("-at", "-id")[:limit])
+# What a contact's or a company's timeline shows of their tickets: opened, solved or
+# reopened, rated, merged and breached; not the agents' assignments, priorities and queues.
+_ON_RECORDS = (
+    TicketEvent.Kind.CREATED, TicketEvent.Kind.STATUS, TicketEvent.Kind.RATED,
+    TicketEvent.Kind.MERGED, TicketEvent.Kind.BREACHED,
+)  # fmt: skip
+
+
+def ticket_events(record: Any, host: str, after: After, limit: int) -> list[TicketEvent]:
+    """Entries of a timeline, the newest first, at most `limit`: a ticket's events (the
+    created event says no more than the ticket's own header), or the events of a contact's
+    tickets (as their requester) or a company's that matter to the customer, each with
+    `on_record` set and its ticket's number and subject."""
+    events = TicketEvent.objects.select_related("by")
+    if host == "ticket":
+        events = events.filter(ticket=record).exclude(kind=TicketEvent.Kind.CREATED)
+    else:
+        field = "requester" if host == "contact" else "company"
+        mine = Ticket.objects.alive().filter(**{field: record}).order_by().values("pk")
+        events = events.filter(ticket__in=mine, kind__in=_ON_RECORDS).select_related("ticket")
+        events = events.only(
+            "kind", "at", "old", "new", "by__first_name", "by__last_name", "by__email",
+            "ticket__number", "ticket__subject",
+        )  # fmt: skip
+    found = list(after(events, "at").order_by("-at", "-id")[:limit])
+    for event in found:
+        event.on_record = host != "ticket"
+    return found
+
+
+def record_tickets(
+    membership: Membership, record: Contact | Company, *, limit: int = 5
+) -> dict[str, list[Ticket]]:
+    """A contact's tickets (as their requester) or a company's that the member may see: the
+    unsolved ones, soonest due first, then the latest solved; at most `limit` of each."""
+    field = "company" if isinstance(record, Company) else "requester"
+    found = Ticket.objects.alive().visible_to(membership).filter(**{field: record})
+    found = found.only("number", "subject", "status", "priority", "resolution_due", "created_at")
+    solved = Case(When(status__in=UNSOLVED, then=Value(0)), default=Value(1))
+    due = Case(When(status__in=UNSOLVED, then=F("resolution_due")))
+    order = (solved, due.asc(nulls_last=True), "-created_at", "-id")
+    tickets = list(found.order_by(*order)[: limit * 2])
+    return {
+        "open": [t for t in tickets if t.status in UNSOLVED][:limit],
+        "solved": [t for t in tickets if t.status not in UNSOLVED][:limit],
+    }
 
 
 def requester_tickets(ticket: Ticket, membership: Membership, limit: int = 5) -> list[Ticket]:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.forms import apply_errors
-from crm.params import id_param, local_next
+from crm.params import id_param, local_next, text_param
 from crm.permissions import org_member
 from crm.records.versions import version_of
 from crm.records.views import gone
@@ -120,7 +120,9 @@ def ticket_by_id(request: OrgRequest, ticket_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @org_member("ticket.edit")
 def ticket_new(request: OrgRequest) -> HttpResponse:
-    form = TicketForm(request.POST or None)
+    # From a contact's page: for them (?requester=<address>&requester_name=<name>).
+    prefill = {name: text_param(request.GET, name) for name in ("requester", "requester_name")}
+    form = TicketForm(request.POST or None, initial=prefill)
     if form.is_valid():
         data = form.cleaned_data
         try:

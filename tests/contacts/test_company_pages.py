@@ -299,9 +299,10 @@ def test_the_detail_query_count_does_not_grow(
     for n in range(rows):
         ContactFactory(org=acme, company=company, first_name=f"Person{n}", owner=alice)
     client.force_login(alice)
-    # Its timeline's page of interactions, its done tasks, its deals' stage changes and the
-    # quick log's last channel (on this first visit), its open tasks for the Tasks card and
-    # its deals for the Deals card: six of them.
-    with django_assert_max_num_queries(20):
+    # Its timeline's page of interactions, its done tasks, its deals' stage changes, its
+    # tickets' events and the quick log's last channel (on this first visit), its open tasks
+    # for the Tasks card, its deals for the Deals card and its tickets for the Tickets card:
+    # eight of them.
+    with django_assert_max_num_queries(22):
         body = client.get(f"/o/acme/companies/{company.pk}/").content.decode()
     assert len(re.findall(r'href="/o/acme/contacts/\d+/"', body)) == rows

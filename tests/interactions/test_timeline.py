@@ -51,9 +51,10 @@ def test_the_contact_page_reads_a_fixed_number_of_queries(
         assert client.get(f"/o/acme/contacts/{contact.pk}/").status_code == 200
 
 
-# The page's own, its timeline's interactions, done tasks and deal stage changes, its Tasks
-# card and its Deals card (the quick log's last channel comes from the cache).
-QUERIES = 15
+# The page's own, its timeline's interactions, done tasks, deal stage changes and ticket
+# events, its Tasks, Deals and Tickets cards (the quick log's last channel comes from the
+# cache); three of them the test's own (see tests/contacts/test_contact_pages.py).
+QUERIES = 17
 
 
 def _post(client, contact, htmx=False, **data):
