@@ -55,9 +55,12 @@ def _scope(request: OrgRequest) -> tuple[PeriodFilters, dashboard.Scope]:
 @org_member(VIEW)
 def support(request: OrgRequest) -> HttpResponse:
     filters, scope = _scope(request)
-    cards = dashboard.support_dashboard(scope)
-    context = {"filters": filters, "scope": scope, "cards": cards,
-               "query": request.GET.urlencode()}  # fmt: skip
+    # ?now=1: a long period's figures read now rather than as kept (dashboard_figures).
+    figures = dashboard.dashboard_figures(scope, now_please=request.GET.get("now") == "1")
+    query = request.GET.copy()
+    query.pop("now", None)
+    context = {"filters": filters, "scope": scope, "cards": figures.cards, "figures": figures,
+               "query": query.urlencode()}  # fmt: skip
     template = "support/dashboard.html" + ("#results" if request.htmx else "")
     return render(request, template, context)
 
@@ -68,7 +71,10 @@ def support_csv(request: OrgRequest, table: str) -> HttpResponse:
     """One card's figures as CSV, with the page's period."""
     make = dashboard.CARDS[table]  # one route per table: no other name arrives here
     _, scope = _scope(request)
-    card = make(scope)
+    if dashboard.is_kept(scope.period):  # the figures the page shows, as kept
+        card = dashboard.dashboard_figures(scope).card(table)
+    else:
+        card = make(scope)
     name = f"support-{table}-{scope.period.first:%Y%m%d}-{scope.period.last:%Y%m%d}.csv"
     response = HttpResponse(
         content_type="text/csv; charset=utf-8",

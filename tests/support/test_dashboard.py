@@ -295,3 +295,76 @@ def test_it_pins_its_queries(client, tickets, alice, django_assert_max_num_queri
     client.force_login(alice)
     with django_assert_max_num_queries(24):
         assert client.get(PAGE + MARCH).status_code == 200
+
+
+# --- A long period's figures, kept a while (support.dashboard.dashboard_figures) ----------
+
+YEAR = "?period=last_12_months"
+
+
+def _words(body: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split())
+
+
+def _year_csv(client: Client, key: str) -> list[list[str]]:
+    response = client.get(f"{PAGE}{key}.csv{YEAR}")
+    return list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff"))))
+
+
+def test_a_year_s_figures_are_kept_and_shown_with_their_time(
+    client, acme, tickets, alice, django_capture_on_commit_callbacks
+):
+    with activate(acme):
+        billing = Queue.objects.get(name="Billing")
+    client.force_login(alice)
+    body = _body(client, PAGE + YEAR)
+    assert "Figures as of 15 Apr, 12:00 · read again every 15 minutes" in _words(body)
+    assert _table(body, "open")[-1][-1] == "3"
+    with time_machine.travel(NOW.replace(minute=5), tick=False):
+        TicketFactory(org=acme, queue=billing, subject="Newcomer")
+        # Kept: the page shows the figures it read five minutes ago...
+        assert _table(_body(client, PAGE + YEAR), "open")[-1][-1] == "3"
+        # ... or reads them at once when asked.
+        body = _body(client, PAGE + YEAR + "&now=1")
+        assert _table(body, "open")[-1][-1] == "4"
+        assert "Figures as of 15 Apr, 12:05" in _words(body)
+        assert "now=1&now=1" not in body
+    with time_machine.travel(NOW.replace(minute=6), tick=False):
+        TicketFactory(org=acme, queue=billing, subject="Another")
+    # Once older than 15 minutes: shown while the worker reads them again.
+    with time_machine.travel(NOW.replace(minute=21), tick=False):
+        with django_capture_on_commit_callbacks(execute=True) as sent:
+            body = _body(client, PAGE + YEAR)
+        assert "Figures as of 15 Apr, 12:05 · being read again" in _words(body)
+        assert _table(body, "open")[-1][-1] == "4"
+        assert len(sent) == 1
+        # Once: the next visit does not send the worker again while it reads.
+        with django_capture_on_commit_callbacks(execute=True) as again:
+            body = _body(client, PAGE + YEAR)
+        assert not again
+        assert "Figures as of 15 Apr, 12:21" in _words(body)
+        assert _table(body, "open")[-1][-1] == "5"
+
+
+def test_a_kept_year_reads_and_exports_as_a_live_one(client, tickets, alice):
+    client.force_login(alice)
+    live = _year_csv(client, "times")  # read, and kept
+    kept = _year_csv(client, "times")
+    # Durations to the hundredth of an hour, as numbers (a kept Decimal comes back one).
+    assert kept == live
+    assert all(re.fullmatch(r"\d+\.\d\d", v) for v in kept[1][2:])
+
+
+def test_a_member_who_sees_their_own_tickets_is_not_shown_everyone_s_kept_figures(
+    client, tickets, alice, sam
+):
+    client.force_login(alice)
+    assert len(_table(_body(client, PAGE + YEAR), "agents")) == 3
+    client.force_login(sam)
+    assert _table(_body(client, PAGE + YEAR), "agents")[0][0] == "Sam Singh"
+    assert len(_table(_body(client, PAGE + YEAR), "agents")) == 1
+
+
+def test_a_quarter_is_read_live(client, tickets, alice):
+    client.force_login(alice)
+    assert "Figures as of" not in _body(client, PAGE + "?period=last_quarter")
