@@ -129,3 +129,58 @@ class RedisCache(redis.RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _Client
+
+
+# --- Rows kept per organisation, read again after a change ----------------------------------
+# Read by many pages, changed rarely (custom field definitions, canned replies' names, the
+# segments of a filter): kept under the organisation's key and a version that the services
+# changing them move on (org_forget), once when they write and once when that commits, so
+# that a read racing the write is never served after it. Plain rows, not model instances,
+# which a deploy may change.
+
+ROWS_TIMEOUT = 300
+
+
+def org_rows(name: str, read: Callable[[], list[Any]], *, part: str = "") -> list[Any]:
+    """`read()`'s rows for the active organisation, from the cache while `name` is
+    unchanged."""
+    from django.core.cache import cache
+
+    key = f"{_org_key(name, part)}:{_version(name)}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = read()
+        cache.set(key, rows, timeout=ROWS_TIMEOUT)
+    return list(rows)
+
+
+def org_forget(name: str) -> None:
+    """Move `name`'s version on now, and again once the change is committed."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    key = _org_key(f"{name}-version")
+
+    def bump() -> None:
+        cache.add(key, 1, timeout=None)
+        cache.incr(key)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def _version(name: str) -> int:
+    from django.core.cache import cache
+
+    key = _org_key(f"{name}-version")
+    version = cache.get(key)
+    if version is None:  # the first read of the organisation, or the cache was cleared
+        cache.add(key, 1, timeout=None)
+        version = cache.get(key)
+    return int(version or 1)
+
+
+def _org_key(name: str, part: str = "") -> str:
+    from crm.tenancy import cache_key  # the tenancy's models load after this backend
+
+    return cache_key(name, part) if part else cache_key(name)

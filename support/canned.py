@@ -6,10 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache import cache
-from django.db import transaction
-
-from crm.tenancy import cache_key
+from crm.cache import org_forget, org_rows
 from support.models import CannedReply, Ticket
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
@@ -39,38 +36,17 @@ def fill(body: str, *, ticket: Ticket, agent: Any) -> str:
     return PLACEHOLDER.sub(value, body)
 
 
-# The replies' names, on every ticket page an agent opens, changed rarely: cached under
-# the organisation's key and a version the settings' writes move on, once when they write
-# and once when that commits (as crm.records.custom_fields keeps its definitions).
-CHOICES_TIMEOUT = 300
+# The replies' names, on every ticket page an agent opens, changed rarely: kept in the cache
+# (crm.cache.org_rows) until the settings' writes forget them.
+CHOICES = "support-canned"
 
 
 def canned_choices() -> list[dict[str, Any]]:
     """The organisation's canned replies as {"pk", "name"}, by name."""
-    key = f"{cache_key('support-canned')}:{_version()}"
-    rows = cache.get(key)
-    if rows is None:
-        rows = list(CannedReply.objects.order_by("name", "id").values("pk", "name"))
-        cache.set(key, rows, timeout=CHOICES_TIMEOUT)
-    return list(rows)
-
-
-def _version() -> int:
-    key = cache_key("support-canned-version")
-    version = cache.get(key)
-    if version is None:
-        cache.add(key, 1, timeout=None)
-        version = cache.get(key)
-    return int(version or 1)
+    return org_rows(
+        CHOICES, lambda: list(CannedReply.objects.order_by("name", "id").values("pk", "name"))
+    )
 
 
 def forget_choices() -> None:
-    """Move the version on now, and again once the change is committed."""
-    key = cache_key("support-canned-version")
-
-    def bump() -> None:
-        cache.add(key, 1, timeout=None)
-        cache.incr(key)
-
-    bump()
-    transaction.on_commit(bump)
+    org_forget(CHOICES)

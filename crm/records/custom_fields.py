@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -20,10 +19,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from crm.audit import audit_record, diff
+from crm.cache import org_forget, org_rows
 from crm.models import Organization, User
 from crm.records import registry
 from crm.records.models import CustomField
-from crm.tenancy import cache_key
 
 Kind = CustomField.Kind
 LIST_KINDS = (Kind.CHOICE, Kind.MULTI_CHOICE)
@@ -34,20 +33,17 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off"}
 
 
-# Read by every list, record page and form, changed rarely: kept in the cache under the
-# organisation's key and a version that the services changing them move on, once when
-# they write and once when that commits, so that a read racing the write is never served
-# after it. Plain values are cached, not model instances, which a deploy may change.
-DEFINITIONS_TIMEOUT = 300
+# Read by every list, record page and form, changed rarely: kept in the cache until the
+# services changing them forget them (crm.cache.org_rows).
+DEFINITIONS = "custom-fields"
 
 
 def definitions(record_kind: str) -> list[CustomField]:
     """This organisation's custom fields for one kind of record, in their order."""
-    key = f"{cache_key('custom-fields', record_kind)}:{_definitions_version()}"
-    rows = cache.get(key)
-    if rows is None:
-        rows = list(CustomField.objects.filter(record_kind=record_kind).values())
-        cache.set(key, rows, timeout=DEFINITIONS_TIMEOUT)
+    rows = org_rows(
+        DEFINITIONS, lambda: list(CustomField.objects.filter(record_kind=record_kind).values()),
+        part=record_kind,
+    )  # fmt: skip
     # The cache keeps JSON: the one date comes back as text.
     return [CustomField(**{**row, "created_at": _when(row["created_at"])}) for row in rows]
 
@@ -56,25 +52,8 @@ def _when(value: Any) -> Any:
     return parse_datetime(value) if isinstance(value, str) else value
 
 
-def _definitions_version() -> int:
-    key = cache_key("custom-fields-version")
-    version = cache.get(key)
-    if version is None:  # the first read of the organisation, or the cache was cleared
-        cache.add(key, 1, timeout=None)
-        version = cache.get(key)
-    return int(version or 1)
-
-
 def _forget_definitions() -> None:
-    """Move the version on now, and again once the change is committed."""
-    key = cache_key("custom-fields-version")
-
-    def bump() -> None:
-        cache.add(key, 1, timeout=None)
-        cache.incr(key)
-
-    bump()
-    transaction.on_commit(bump)
+    org_forget(DEFINITIONS)
 
 
 # --- Values -------------------------------------------------------------------------------
