@@ -9,8 +9,17 @@ class ContactsConfig(AppConfig):
         from celery.schedules import crontab
 
         from contacts import demo, isolation, merge_privacy, privacy, tasks  # noqa: F401
-        from contacts.models import CompanyTag, ConsentEvent, Contact, ContactTag
+        from contacts.models import (
+            CompanyTag,
+            ConsentEvent,
+            Contact,
+            ContactTag,
+            SegmentMember,
+            SegmentSpell,
+        )
         from contacts.records import COMPANY, CONTACT
+        from contacts.segments import demo as segment_demo
+        from contacts.segments import fields as segment_fields
         from crm import contributions, permissions
         from crm.models import Role
         from crm.permissions import ALL_ROLES, CRM_WRITERS
@@ -39,6 +48,15 @@ class ContactsConfig(AppConfig):
             "contact.privacy": "Export or erase a contact's personal data",
         })  # fmt: skip
         contributions.register_org_urls("contacts.urls")
+        contributions.register_org_urls("contacts.segments.urls")
+        # What a segment's conditions may test of contacts (other apps add theirs).
+        segment_fields.register_all()
+        contributions.register_navigation(
+            "Segments", "segments:list", order=50, action="contact.view", icon="filter"
+        )
+        # Every minute: a refresh for each segment its schedule says is due (a cheap read of
+        # an index; beat's next minute is its catch-up).
+        contributions.register_tenant_job("segments", "contacts.segments_due", crontab(minute="*"))
         contributions.register_navigation(
             "Contacts", "contact:list", order=10, action="contact.view", icon="users"
         )
@@ -50,11 +68,15 @@ class ContactsConfig(AppConfig):
         )
         contributions.register_isolation_seeder(isolation.seed, isolation.URL_KWARGS)
         demo_seeded.connect(demo.seed, dispatch_uid="contacts.demo.seed")
+        demo_seeded.connect(segment_demo.seed, dispatch_uid="contacts.segments.demo.seed")
         # What a merge moves to the surviving record (other apps register theirs).
         register_link("contact", ContactTag, "contact", unique_with=("tag",))
         register_link("contact", ConsentEvent, "contact")
         register_link("company", CompanyTag, "company", unique_with=("tag",))
         register_link("company", Contact, "company")
+        # A merged contact's segments are the survivor's (a refresh would say so too).
+        register_link("contact", SegmentMember, "contact", unique_with=("segment",))
+        register_link("contact", SegmentSpell, "contact")
         # The records merged into a contact are the same person: its privacy requests
         # reach them too.
         privacy.register_personal_data("merged_records", merge_privacy.merged_records_data)

@@ -5,7 +5,8 @@ from typing import Any, ClassVar
 import django_filters
 from django.db.models import QuerySet
 
-from contacts.models import Company, ConsentEvent, Contact
+from contacts.models import Company, ConsentEvent, Contact, SegmentMember
+from contacts.segments.selectors import segment_choices
 from crm.records.filters import DATE, RecordFilter
 
 
@@ -32,6 +33,9 @@ class ContactFilter(_AddressFilter):
         choices=ConsentEvent.Purpose.choices, method="filter_consent",
         label="Consented to", empty_label="Any",
     )  # fmt: skip
+    segment = django_filters.ChoiceFilter(
+        choices=segment_choices, method="filter_segment", empty_label="Any segment"
+    )
     sort = django_filters.OrderingFilter(
         fields=(
             ("last_name", "name"), ("email", "email"), ("company_name", "company"),
@@ -48,6 +52,10 @@ class ContactFilter(_AddressFilter):
 
     def filter_consent(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(**{f"consent__{value}__granted": True})
+
+    def filter_segment(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        inside = SegmentMember.objects.filter(segment_id=int(value)).values("contact_id")
+        return queryset.filter(pk__in=inside)
 
 
 class CompanyFilter(_AddressFilter):

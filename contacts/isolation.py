@@ -7,8 +7,21 @@ from typing import Any
 from django.db import models
 
 from contacts import services
-from contacts.models import Company, CompanyTag, ConsentEvent, Contact, ContactTag, SearchWord, Tag
+from contacts.models import (
+    Company,
+    CompanyTag,
+    ConsentEvent,
+    Contact,
+    ContactTag,
+    SearchWord,
+    Segment,
+    SegmentMember,
+    SegmentRun,
+    SegmentSpell,
+    Tag,
+)
 from contacts.records import CONTACT
+from contacts.segments import services as segments
 from crm.models import Organization, User
 from crm.records import custom_fields, exports, merging, saved_views
 from crm.records.models import (
@@ -31,6 +44,7 @@ URL_KWARGS: dict[str, type[models.Model]] = {
     "pair_id": DuplicatePair,
     "merge_id": Merge,
     "import_id": ImportJob,
+    "segment_id": Segment,
 }
 
 
@@ -83,7 +97,17 @@ def seed(org: Organization, admin: User) -> dict[type[models.Model], Any]:
     merge = merging.records_merge(
         org=org, kind=CONTACT, survivor=contact, others=[twins[1]], values={}, by=admin
     )
+    # A segment of the tagged, refreshed: its member, their spell and the run.
+    segment = segments.segment_save(
+        org=org, by=admin, name=f"{org.name} Secret Segment",
+        rules_tree={"match": "all", "rules": [{"field": "tags", "op": "has", "value": tag.pk}]},
+    )  # fmt: skip
+    segments.segment_refresh(org=org, segment_id=segment.pk, by=admin)
     return {
+        Segment: segment,
+        SegmentMember: SegmentMember.objects.get(segment=segment),
+        SegmentSpell: SegmentSpell.objects.get(segment=segment),
+        SegmentRun: SegmentRun.objects.get(segment=segment),
         Tag: tag,
         Company: company,
         CompanyTag: CompanyTag.objects.get(company=company),

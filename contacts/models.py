@@ -303,3 +303,128 @@ class ConsentEvent(TenantModel):
 
     class Meta:
         ordering = ("-at",)
+
+
+# --- Segments (contacts.segments) ----------------------------------------------------------
+
+
+class Segment(TenantModel):
+    """A named list of contacts: a rule tree whose members a refresh keeps (dynamic), or a
+    list filled once and then by hand (static)."""
+
+    class Kind(models.TextChoices):
+        DYNAMIC = "dynamic", "Dynamic"
+        STATIC = "static", "Static"
+
+    class Schedule(models.TextChoices):
+        MANUAL = "manual", "Only when asked"
+        HOURLY = "hourly", "Every hour"
+        DAILY = "daily", "Every day"
+
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=7, choices=Kind.choices, default=Kind.DYNAMIC)
+    # {"match": "all"|"any", "rules": [condition or group, …]}: contacts.segments.rules.
+    rules = models.JSONField(default=dict, blank=True)
+    schedule = models.CharField(max_length=6, choices=Schedule.choices, default=Schedule.DAILY)
+    size = models.PositiveIntegerField(default=0, editable=False)
+    refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the schedule next wants it refreshed; the beat job claims the due ones.
+    refresh_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why it cannot be refreshed (a rule naming a custom field or segment deleted since).
+    broken = models.CharField(max_length=300, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    owner_field = None  # every member sees every segment; its members as they see contacts
+
+    class Meta:
+        ordering = ("name", "id")
+        indexes = [
+            models.Index(fields=["org", "refresh_due_at"], name="segment_refresh_due",
+                         condition=models.Q(deleted_at__isnull=True,
+                                            refresh_due_at__isnull=False)),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMember(TenantModel):
+    """A contact in a segment, now."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    owner_field = None  # read through the contacts a member may see
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "contact"], name="segmentmember_once"),
+        ]
+        indexes = [models.Index(fields=["org", "contact"], name="segmentmember_contact")]
+
+
+class SegmentSpell(TenantModel):
+    """A contact's time in a segment: when they entered, and when they left (None: still
+    in it). Membership's history, written by the refreshes beside the members."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="spells")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    owner_field = None
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "segment", "contact", "-entered_at"],
+                         name="segmentspell_when"),
+            models.Index(fields=["org", "segment", "contact"], name="segmentspell_open",
+                         condition=models.Q(left_at__isnull=True)),
+        ]  # fmt: skip
+
+
+class SegmentRun(TenantModel):
+    """One refresh of a segment: when, how it ended, and what it changed."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.RUNNING)
+    trigger = models.CharField(max_length=20, default="schedule")  # schedule, asked, saved
+    by = models.ForeignKey(
+        "crm.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    size = models.PositiveIntegerField(null=True, blank=True)
+    added = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+
+    owner_field = None
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        indexes = [models.Index(fields=["org", "segment", "-started_at"], name="segmentrun_when")]
+
+    @property
+    def duration(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def trigger_label(self) -> str:
+        return {"schedule": "on schedule", "asked": "asked for", "saved": "after a save"}.get(
+            self.trigger, self.trigger
+        )

@@ -12,6 +12,7 @@ from contacts import selectors
 from contacts.forms import ContactForm, contact_form_save, initial_for
 from contacts.models import Contact
 from contacts.records import CONTACT, CONTACT_TAGS
+from contacts.segments import selectors as segment_selectors
 from crm.params import text_param
 from crm.permissions import can, org_member
 from crm.records import services as records
@@ -36,7 +37,8 @@ def _visible_contact(request: OrgRequest, contact_id: int) -> Contact | None:
 @require_GET
 @org_member("contact.view")
 def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
-    visible = selectors.contact_list(request.membership)
+    # With the segments it is in, read in the same query (its Segments card).
+    visible = segment_selectors.with_segments(selectors.contact_list(request.membership))
     contact = visible.prefetch_related(CONTACT_TAGS.prefetch()).filter(pk=contact_id).first()
     if contact is None:  # perhaps merged into another: its old address leads there
         return gone(request, CONTACT, contact_id)

@@ -19,6 +19,7 @@ class InteractionsConfig(AppConfig):
         from crm.records.merging import register_after_merge, register_link
         from crm.signals import demo_seeded
         from interactions import demo, home, isolation, timeline
+        from interactions import segments as segment_fields
         from interactions import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
         from interactions.models import Interaction, Task
         from interactions.records import INTERACTION, TASK
@@ -99,6 +100,8 @@ class InteractionsConfig(AppConfig):
         register_link("company", Task, "company")
         # The contact that stays (and, on an undo, those back) gets its next step again.
         register_after_merge("contact", _next_steps_again)
+        # What a segment's conditions may test of a contact's interactions.
+        segment_fields.register()
 
 
 def _author_or_manager(membership: Any, interaction: Any) -> bool:

@@ -19,6 +19,7 @@ class SalesConfig(AppConfig):
         from interactions import followups, timeline
         from interactions.models import FollowUpRule
         from sales import cards, demo, isolation, selectors
+        from sales import segments as segment_fields
         from sales import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
         from sales.models import Deal, DealContact
         from sales.records import DEAL
@@ -88,6 +89,8 @@ class SalesConfig(AppConfig):
         register_link("company", Deal, "company")
         # A deal's other contacts: one of them merged into another also on the deal goes.
         register_link("contact", DealContact, "contact", unique_with=("deal",))
+        # What a segment's conditions may test of a contact's deals.
+        segment_fields.register()
 
 
 def _own_deal(membership: Any, deal: Any) -> bool:

@@ -19,6 +19,7 @@ class SupportConfig(AppConfig):
         from interactions import inbound, timeline
         from support import cards, demo, home, isolation, mail, selectors
         from support import csat_tasks as _csat_tasks  # noqa: F401 - registers the task sent by name
+        from support import segments as segment_fields
         from support import tasks as _tasks  # noqa: F401 - registers the tasks sent by name
         from support.models import Ticket
         from support.records import TICKET
@@ -88,6 +89,8 @@ class SupportConfig(AppConfig):
         # A merged contact's or company's tickets move to the one that stays.
         register_link("contact", Ticket, "requester")
         register_link("company", Ticket, "company")
+        # What a segment's conditions may test of a contact's tickets.
+        segment_fields.register()
 
 
 def _ticket_links(ticket: Any) -> dict[str, Any]:
