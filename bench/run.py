@@ -10,8 +10,9 @@ warmed up. Prints p50 and p95 against
 the budgets, the CPU time one request costs the app (gunicorn's workers: Python and
 templates) and PostgreSQL (its server processes), and the requests per second the page
 reaches with 8 clients at once; exits 1 when a budget is missed. Then times a CSV import of
---import-rows new contacts into it (the dry run, then the import), and the filing of
---ingest-messages email messages, and deletes what they wrote.
+--import-rows new contacts into it (the dry run, then the import), the filing of
+--ingest-messages email messages and segment refreshes of three sizes (see
+segment_budget.py; --segments 0 skips them), and deletes what they wrote.
 
     make bench          1,000,000 contacts, 5,000,000 interactions (the first load is long)
     make bench ARGS="--contacts 100000 --companies 10000 --orgs 5 --interactions 500000 \
@@ -60,10 +61,12 @@ from support.models import Ticket
 sys.path.insert(0, str(ROOT / "bench"))
 import import_budget  # bench/import_budget.py, beside this script
 import ingest_budget  # bench/ingest_budget.py
+import segment_budget  # bench/segment_budget.py
 
 MAIN = "bench"
 IMPORT_BUDGET = 30  # seconds, for 100,000 rows
 INGEST_BUDGET = 10  # seconds, for 1,000 email messages
+SEGMENT_BUDGET = 10  # seconds, for a refresh over 1,000,000 contacts
 LIST_CPU_BUDGET = 15  # ms of app CPU per list request (50 rows)
 CONCURRENCY = 8
 # The pages held to LIST_CPU_BUDGET.
@@ -237,6 +240,7 @@ def main() -> int:
     parser.add_argument("--import-rows", type=int, default=100_000, help="0 skips the import")
     parser.add_argument("--ingest-messages", type=int, default=1_000, help="0 skips ingesting")
     parser.add_argument("--only", default="", help="time only the pages whose name has this")
+    parser.add_argument("--segments", type=int, default=1, help="0 skips the segment refreshes")
     args = parser.parse_args()
 
     ensure_data(args.contacts, args.companies, args.orgs, args.interactions, args.tasks,
@@ -251,6 +255,8 @@ def main() -> int:
         deal_ids = list(Deal.objects.order_by("?").values_list("pk", flat=True)[:200])
         tickets = Ticket.objects.count()
         numbers = list(Ticket.objects.order_by("?").values_list("number", flat=True)[:200])
+    manager = User.objects.get(email=f"manager@{MAIN}.test")
+    segment = segment_budget.bench_segment(org, manager).pk
     cookie = session_cookie(f"manager@{MAIN}.test")
     port = free_port()
     base = f"http://127.0.0.1:{port}/o/{MAIN}"
@@ -298,6 +304,11 @@ def main() -> int:
             300,
             lambda: f"{base}/dashboards/support/?period=last_12_months",
         ),
+        # A segment of the active customers: its page, its builder with the live count, and
+        # the contacts list filtered to it.
+        ("segment page", 100, lambda: f"{base}/segments/{segment}/"),
+        ("segment builder, live count", 300, lambda: f"{base}/segments/{segment}/edit/"),
+        ("contacts, in a segment", 100, lambda: f"{base}/contacts/?segment={segment}"),
         # The quick search's whole page (the palette asks for its list alone, as it is typed).
         ("quick search by name", 100, lambda: f"{base}/find/?q=smith"),
         ("quick search misspelt", 100, lambda: f"{base}/find/?q=jonhson"),
@@ -346,7 +357,6 @@ def main() -> int:
         server.terminate()
         server.wait(10)
     if args.import_rows:
-        manager = User.objects.get(email=f"manager@{MAIN}.test")
         check, commit = import_budget.measure(org, manager, args.import_rows)
         ok = commit <= IMPORT_BUDGET
         failures += not ok
@@ -362,6 +372,18 @@ def main() -> int:
             f"Ingesting {args.ingest_messages:,} email messages: {seconds:.1f} s, budget "
             f"{INGEST_BUDGET} s per 1,000: {'ok' if ok else 'OVER BUDGET'}"
         )
+    if args.segments:
+        print(f"\nSegment refreshes over {total:,} contacts (budget {SEGMENT_BUDGET} s at "
+              "1,000,000; Python's peak memory during each):")  # fmt: skip
+        for row in segment_budget.measure(org, manager):
+            worst = max(row[step][0] for step in ("fill", "again", "empty"))
+            ok = worst <= SEGMENT_BUDGET
+            failures += not ok
+            steps = ", ".join(f"{label} {row[step][0]:.1f} s ({row[step][1]:,.0f} KiB)"
+                              for step, label in (("fill", "filled"), ("again", "unchanged"),
+                                                  ("empty", "emptied")))  # fmt: skip
+            print(f"  {row['name']:<18} {row['size']:>9,} members: {steps}: "
+                  f"{'ok' if ok else 'OVER BUDGET'}")  # fmt: skip
     return 1 if failures else 0
 
 

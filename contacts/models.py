@@ -354,11 +354,20 @@ class Segment(TenantModel):
         return self.name
 
 
+# A refresh writes a row here and one in SegmentSpell for every newcomer: a million at a
+# segment's first refresh over every contact. Their links to the segment and the contact are
+# checked by the tenant's same-organisation keys ((org_id, segment_id), (org_id,
+# contact_id)), which also say the row exists: the plain foreign keys would check each row
+# twice more, and their own indexes repeat the composite ones.
+
+
 class SegmentMember(TenantModel):
     """A contact in a segment, now."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(Segment, models.CASCADE, related_name="members",
+                                db_constraint=False, db_index=False)  # fmt: skip
+    contact = models.ForeignKey(Contact, models.CASCADE, related_name="+", db_constraint=False,
+                                db_index=False)  # fmt: skip
     added_at = models.DateTimeField(default=timezone.now)
 
     owner_field = None  # read through the contacts a member may see
@@ -374,8 +383,10 @@ class SegmentSpell(TenantModel):
     """A contact's time in a segment: when they entered, and when they left (None: still
     in it). Membership's history, written by the refreshes beside the members."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="spells")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(Segment, models.CASCADE, related_name="spells",
+                                db_constraint=False, db_index=False)  # fmt: skip
+    contact = models.ForeignKey(Contact, models.CASCADE, related_name="+", db_constraint=False,
+                                db_index=False)  # fmt: skip
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
 
@@ -383,8 +394,8 @@ class SegmentSpell(TenantModel):
 
     class Meta:
         indexes = [
-            models.Index(fields=["org", "segment", "contact", "-entered_at"],
-                         name="segmentspell_when"),
+            # A contact's spells (their history, a merge moving them); a segment's open ones.
+            models.Index(fields=["org", "contact", "-entered_at"], name="segmentspell_contact"),
             models.Index(fields=["org", "segment", "contact"], name="segmentspell_open",
                          condition=models.Q(left_at__isnull=True)),
         ]  # fmt: skip
