@@ -113,3 +113,30 @@ def test_every_kind_has_urls_to_probe() -> None:
     for key in ("contact", "company"):  # each fact edited in place, and shown again
         field = f"{registry.kind(key).url_prefix}/<int:{key}_id>/field/<slug:field_name>/"
         assert {field, f"{field}value/"} <= set(_routes_of(registry.kind(key)))
+
+
+def test_in_any_segment_a_member_limited_to_their_own_sees_only_their_own_members(
+    client: Client, acme, alice, rita
+) -> None:
+    from contacts.segments import services as segments
+
+    with activate(acme):
+        crm_services.org_set_visibility(org=acme, by=alice, visibility={"rep": "own"})
+    theirs = make_record("contact", acme, 1, owner=alice)
+    mine = make_record("contact", acme, 2, owner=rita)
+    with activate(acme):
+        segment = segments.segment_save(org=acme, by=alice, name="Everyone", rules_tree=None)
+        segments.segment_refresh(org=acme, segment_id=segment.pk)
+    client.force_login(rita)
+    page = f"/o/acme/segments/{segment.pk}/"
+    for url, query in (
+        (page, {}),  # its members
+        (page, {"contact": theirs.pk}),  # why is a colleague's contact here
+        (page, {"who": theirs.email}),
+        ("/o/acme/contacts/", {"segment": segment.pk}),  # the list filtered to it
+        (f"/o/acme/segments/{segment.pk}/edit/", {}),  # the builder's count is the rules'
+    ):
+        body = client.get(url, query).content.decode()
+        assert str(theirs) not in body, (url, query)
+        assert f"/o/acme/contacts/{theirs.pk}/" not in body, (url, query)
+    assert str(mine) in client.get(page).content.decode()
