@@ -461,6 +461,8 @@ def describe(rule: dict[str, Any], known: dict[str, Field]) -> str:
     value = rule.get("value")
     if found.choices and value is not None and found.value_kind(rule["op"]) == CHOICE:
         value = dict(found.choices()).get(str(value), value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value:,}"  # 10,000
     params = rule.get("params") or {}
     extra = []
     for param in found.params:

@@ -226,7 +226,7 @@ def _shown(value: Any) -> str:
         return ", ".join(granted) or "none given"
     if isinstance(value, float | Decimal):  # a count of days, an average rating
         rounded = round(float(value), 2)
-        return str(int(rounded)) if rounded.is_integer() else f"{rounded:g}"
+        return f"{int(rounded):,}" if rounded.is_integer() else f"{rounded:,.2f}".rstrip("0")
     if isinstance(value, datetime):
         return date_format(timezone.localtime(value), "j M Y")
     return str(value)

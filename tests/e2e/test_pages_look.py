@@ -15,7 +15,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from contacts.models import Company, Contact
+from contacts.models import Company, Contact, Segment
+from contacts.segments import services as segment_services
 from crm import services
 from crm.models import Membership, Organization, User
 from crm.records.duplicates import duplicates_find
@@ -94,6 +95,10 @@ SIGNED_IN = {
     "settings-business-hours": "/o/acme/settings/business-hours/",
     "settings-canned-replies": "/o/acme/settings/canned-replies/",
     "settings-support": "/o/acme/settings/support/",
+    "segments": "/o/acme/segments/",
+    "segment": "/o/acme/segments/{segment}/?contact={contact}#why",
+    "segment-new": "/o/acme/segments/new/",
+    "segment-edit": "/o/acme/segments/{segment}/edit/",
     "account-email": "/accounts/email/",
     "account-password": "/accounts/password/change/",
     "account-two-factor": "/accounts/2fa/",
@@ -180,6 +185,24 @@ def _seed(acme: Organization, alice: User) -> tuple[Contact, Company, Task, Deal
     return ada, northwind, late, deal
 
 
+def _segment(acme: Organization, alice: User) -> Segment:
+    """A segment with nested rules, refreshed twice (its size over time has a line)."""
+    tree = {"match": "all", "rules": [
+        {"field": "company.industry", "op": "contains", "value": "wholesale"},
+        {"match": "any", "rules": [
+            {"field": "interactions.count", "op": "gte", "value": 1,
+             "params": {"days": 30, "channel": "meeting"}},
+            {"field": "deals.open_amount", "op": "gte", "value": 10000}]}]}  # fmt: skip
+    with activate(acme):
+        segment = segment_services.segment_save(
+            org=acme, by=alice, name="Wholesale, engaged", description="Worth a call.",
+            rules_tree=tree,
+        )  # fmt: skip
+        for _ in range(2):
+            segment_services.segment_refresh(org=acme, segment_id=segment.pk, by=alice)
+    return segment
+
+
 def _look_at(page: Page, name: str, width: int) -> list[str]:
     """Screenshot the page as loaded, then what is wrong with it."""
     page.evaluate("document.fonts.ready.then(() => true)")
@@ -202,6 +225,7 @@ def test_it_shows_every_main_page_whole_and_accessible(
 ) -> None:
     contact, company, task, deal = _seed(acme, alice)
     ticket = _tickets(acme, alice, contact)
+    segment = _segment(acme, alice)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": SIZES[width]})
     problems = []
@@ -218,6 +242,7 @@ def test_it_shows_every_main_page_whole_and_accessible(
                 task=task.pk,
                 deal=deal.pk,
                 ticket=ticket.number,
+                segment=segment.pk,
             )
         )
         assert response is not None, name
