@@ -67,6 +67,7 @@ MAIN = "bench"
 IMPORT_BUDGET = 30  # seconds, for 100,000 rows
 INGEST_BUDGET = 10  # seconds, for 1,000 email messages
 SEGMENT_BUDGET = 10  # seconds, for a refresh over 1,000,000 contacts
+SCORES_BUDGET = 60  # seconds, for the scores over 1,000,000 contacts, 5,000,000 interactions
 LIST_CPU_BUDGET = 15  # ms of app CPU per list request (50 rows)
 CONCURRENCY = 8
 # The pages held to LIST_CPU_BUDGET.
@@ -383,6 +384,14 @@ def main() -> int:
                               for step, label in (("fill", "filled"), ("again", "unchanged"),
                                                   ("empty", "emptied")))  # fmt: skip
             print(f"  {row['name']:<18} {row['size']:>9,} members: {steps}: "
+                  f"{'ok' if ok else 'OVER BUDGET'}")  # fmt: skip
+        for night in ("first", "second"):
+            seconds, written = segment_budget.measure_scores(org)
+            ok = seconds <= SCORES_BUDGET
+            failures += not ok
+            print(f"Nightly scores over {total:,} contacts and {interactions:,} interactions "
+                  f"({night} night, {written['written']:,} written): {seconds:.1f} s, "
+                  f"budget {SCORES_BUDGET} s at 1,000,000 and 5,000,000: "
                   f"{'ok' if ok else 'OVER BUDGET'}")  # fmt: skip
     return 1 if failures else 0
 

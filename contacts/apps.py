@@ -57,6 +57,10 @@ class ContactsConfig(AppConfig):
         # Every minute: a refresh for each segment its schedule says is due (a cheap read of
         # an index; beat's next minute is its catch-up).
         contributions.register_tenant_job("segments", "contacts.segments_due", crontab(minute="*"))
+        # Every night: the contacts' engagement and RFM scores (contacts.scores).
+        contributions.register_tenant_job(
+            "scores", "contacts.scores_run", crontab(hour=2, minute=45)
+        )
         contributions.register_navigation(
             "Contacts", "contact:list", order=10, action="contact.view", icon="users"
         )

@@ -5,6 +5,7 @@ organisation, through the services; with them, the rows the platform keeps about
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from contacts import services
 from contacts.models import (
@@ -12,6 +13,7 @@ from contacts.models import (
     CompanyTag,
     ConsentEvent,
     Contact,
+    ContactScore,
     ContactTag,
     SearchWord,
     Segment,
@@ -103,7 +105,12 @@ def seed(org: Organization, admin: User) -> dict[type[models.Model], Any]:
         rules_tree={"match": "all", "rules": [{"field": "tags", "op": "has", "value": tag.pk}]},
     )  # fmt: skip
     segments.segment_refresh(org=org, segment_id=segment.pk, by=admin)
+    # Its scores, as the nightly job writes them (contacts.scores).
+    score = ContactScore.objects.create(
+        org=org, contact=contact, engagement=42, engagement_points=8.4, scored_at=timezone.now()
+    )
     return {
+        ContactScore: score,
         Segment: segment,
         SegmentMember: SegmentMember.objects.get(segment=segment),
         SegmentSpell: SegmentSpell.objects.get(segment=segment),

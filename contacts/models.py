@@ -439,3 +439,38 @@ class SegmentRun(TenantModel):
         return {"schedule": "on schedule", "asked": "asked for", "saved": "after a save"}.get(
             self.trigger, self.trigger
         )
+
+
+class ContactScore(TenantModel):
+    """A contact's scores, computed every night (contacts.scores) from their interactions
+    (engagement) and their won deals (recency, frequency and monetary value, with the RFM
+    segment they give), with the figures they were made from. A contact with neither has
+    no row: an engagement of 0 and no RFM."""
+
+    contact = models.OneToOneField(Contact, models.CASCADE, related_name="score",
+                                   db_constraint=False)  # fmt: skip
+    engagement = models.PositiveSmallIntegerField(default=0)  # 0 to 100
+    engagement_points = models.FloatField(default=0)
+    interactions = models.PositiveIntegerField(default=0)  # counted: the last 365 days'
+    recency = models.PositiveSmallIntegerField(null=True, blank=True)  # 1 to 5, 5 the best
+    frequency = models.PositiveSmallIntegerField(null=True, blank=True)
+    monetary = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_segment = models.CharField(max_length=20, blank=True)
+    last_won_at = models.DateTimeField(null=True, blank=True)
+    won_deals = models.PositiveIntegerField(default=0)
+    won_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    scored_at = models.DateTimeField()
+
+    owner_field = None  # read through the contacts a member may see
+
+    @property
+    def rfm_label(self) -> str:
+        from contacts.scores import rfm_label
+
+        return rfm_label(self.rfm_segment)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "engagement"], name="contactscore_engagement"),
+            models.Index(fields=["org", "rfm_segment"], name="contactscore_rfm"),
+        ]

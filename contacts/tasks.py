@@ -38,3 +38,12 @@ def segments_due(*, org_id: int) -> int:
     for segment_id in due:
         enqueue("contacts.segment_refresh", org_id=org_id, segment_id=segment_id)
     return len(due)
+
+
+@shared_task(name="contacts.scores_run", base=TenantTask, ignore_result=True)
+def scores_run(*, org_id: int) -> dict[str, int]:
+    """Sent by beat every night in each organisation: every contact's engagement and RFM
+    scores (contacts.scores)."""
+    from contacts import scores
+
+    return scores.scores_run(org=require_org())

@@ -37,8 +37,9 @@ def _visible_contact(request: OrgRequest, contact_id: int) -> Contact | None:
 @require_GET
 @org_member("contact.view")
 def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
-    # With the segments it is in, read in the same query (its Segments card).
+    # With the segments it is in and its scores, read in the same query (their cards).
     visible = segment_selectors.with_segments(selectors.contact_list(request.membership))
+    visible = visible.select_related("score")
     contact = visible.prefetch_related(CONTACT_TAGS.prefetch()).filter(pk=contact_id).first()
     if contact is None:  # perhaps merged into another: its old address leads there
         return gone(request, CONTACT, contact_id)

@@ -2,13 +2,27 @@
 how many in the last N days by channel and direction, whether any, and how long since the
 last. Registered from interactions' AppConfig.ready()."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, FloatField, Func, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from contacts import scores
 from contacts.segments import rules
 from contacts.segments.rules import CHOICE, NUMBER, Field, Param
 from interactions.models import Interaction
@@ -88,3 +102,40 @@ def register() -> None:
         "interactions.days_since", "Days since the last interaction", group, "number",
         where=_since, measure=lambda params: _days_since(),
     ))  # fmt: skip
+    scores.register_engagement(engagement_rows)
+
+
+# --- The engagement score's inputs (contacts.scores) -----------------------------------------
+
+# Points an interaction earns by its channel, and the customer's own emails and forms more
+# than ours; internal notes none. Halved for every HALF_LIFE_DAYS of the interaction's age.
+Channel = Interaction.Channel
+POINTS = Case(
+    When(direction=Interaction.Direction.INTERNAL, then=Value(0.0)),
+    When(channel=Channel.MEETING, then=Value(5.0)),
+    When(channel=Channel.CALL, then=Value(4.0)),
+    When(channel__in=(Channel.EMAIL, Channel.WEB_FORM),
+         direction=Interaction.Direction.INBOUND, then=Value(3.0)),
+    When(channel__in=(Channel.CHAT, Channel.SMS, Channel.SOCIAL), then=Value(2.0)),
+    When(channel__in=(Channel.EMAIL, Channel.LETTER), then=Value(1.0)),
+    default=Value(0.0), output_field=FloatField(),
+)  # fmt: skip
+
+
+def engagement_rows(now: datetime) -> QuerySet[Any]:
+    """Per contact: the points of their interactions of the last year, each halved for
+    every 30 days of its age, and how many there were."""
+    seconds = scores.HALF_LIFE_DAYS * 86400  # a constant of ours, in the SQL as it is
+    half = Func(
+        Value(now), F("occurred_at"), arg_joiner=" - ", output_field=FloatField(),
+        template=f"power(0.5, date_part('epoch', %(expressions)s) / {seconds})",
+    )  # fmt: skip
+    found = Interaction.objects.alive().filter(
+        contact_id__isnull=False, occurred_at__gte=now - timedelta(days=scores.YEAR_DAYS),
+        occurred_at__lte=now,
+    )  # fmt: skip
+    return (
+        found.order_by().values("contact_id")
+        .annotate(points=Sum(POINTS * half), n=Count("*"))
+        .values_list("contact_id", "points", "n")
+    )  # fmt: skip

@@ -6,9 +6,10 @@ AppConfig.ready()."""
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
+from contacts import scores
 from contacts.segments import rules
 from contacts.segments.rules import NUMBER, Field, Param
 from sales.models import Deal, Stage
@@ -45,6 +46,17 @@ def _in_stage(op: str, value: Any, params: dict[str, Any]) -> Q:
     return rules.presence_q(Deal.objects.alive().filter(stage_id=int(value)), "contact_id", op)
 
 
+def won_rows() -> QuerySet[Any]:
+    """Per contact (as a deal's primary contact): their last won deal's close, how many they
+    won and how much, in the organisation's currency: the RFM score's inputs."""
+    won = Deal.objects.alive().filter(stage__kind=Stage.Kind.WON, contact_id__isnull=False)
+    return (
+        won.order_by().values("contact_id")
+        .annotate(last_at=Max("closed_at"), won=Count("*"), amount=Sum("amount_base"))
+        .values_list("contact_id", "last_at", "won", "amount")
+    )  # fmt: skip
+
+
 def register() -> None:
     group = "Deals"
     rules.register(Field(
@@ -58,3 +70,4 @@ def register() -> None:
     rules.register(Field(
         "deals.stage", "A deal in stage", group, "set", choices=_stages, where=_in_stage,
     ))  # fmt: skip
+    scores.register_value(won_rows)

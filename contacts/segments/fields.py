@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import DecimalField, F, OuterRef, Q
+from django.db.models import DecimalField, F, IntegerField, Max, OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -18,7 +18,18 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
-from contacts.models import Company, ConsentEvent, Contact, ContactTag, Segment, SegmentMember, Tag
+from contacts import scores
+from contacts.models import (
+    Company,
+    ConsentEvent,
+    Contact,
+    ContactScore,
+    ContactTag,
+    Segment,
+    SegmentMember,
+    Tag,
+)
+from contacts.segments import rules
 from contacts.segments.rules import Field, register, register_provider
 from crm.models import Team, TeamMember
 from crm.records.custom_fields import definitions
@@ -140,6 +151,30 @@ def _includes(key: str) -> Any:
     return where
 
 
+def _score_q(column: str, *, none_is_zero: bool) -> Any:
+    """A condition on one of a contact's scores (contacts.scores): a contact with no row
+    has an engagement of 0 and no RFM."""
+
+    def where(op: str, value: Any, params: dict[str, Any]) -> Q:
+        return rules.aggregate_q(ContactScore.objects.all(), "contact_id", Max(column), op,
+                                 value, none_is_zero=none_is_zero)  # fmt: skip
+
+    return where
+
+
+def _score_measure(column: str, default: Any) -> Any:
+    def measure(params: dict[str, Any]) -> Any:
+        found = Subquery(ContactScore.objects.filter(contact=OuterRef("pk")).values(column)[:1])
+        return found if default is None else Coalesce(found, default, output_field=IntegerField())
+
+    return measure
+
+
+def _rfm_q(op: str, value: Any, params: dict[str, Any]) -> Q:
+    inside = Q(pk__in=ContactScore.objects.filter(rfm_segment=value).values("contact_id"))
+    return inside if op == "is" else ~inside
+
+
 def register_all() -> None:
     contact, company = "Contact", "Company"
     for made in (
@@ -164,6 +199,20 @@ def register_all() -> None:
               choices=lambda: list(Company.Size.choices)),
         Field("segment", "Segment", "Segments", "segment", choices=_segments, where=_segment_q,
               measure=_segment_measure),
+        Field("scores.engagement", "Engagement (0–100)", "Scores", "amount",
+              where=_score_q("engagement", none_is_zero=True),
+              measure=_score_measure("engagement", 0)),
+        Field("scores.rfm", "RFM segment", "Scores", "choice", choices=lambda: scores.RFM_CHOICES,
+              where=_rfm_q, measure=_score_measure("rfm_segment", None)),
+        Field("scores.recency", "Recency (1–5)", "Scores", "amount",
+              where=_score_q("recency", none_is_zero=False),
+              measure=_score_measure("recency", None)),
+        Field("scores.frequency", "Frequency (1–5)", "Scores", "amount",
+              where=_score_q("frequency", none_is_zero=False),
+              measure=_score_measure("frequency", None)),
+        Field("scores.monetary", "Monetary value (1–5)", "Scores", "amount",
+              where=_score_q("monetary", none_is_zero=False),
+              measure=_score_measure("monetary", None)),
     ):  # fmt: skip
         register(made)
     register_provider(custom_fields)
