@@ -319,6 +319,45 @@ COMPANY_FACTS = f.Facts(
 CONTACT_TAGS = Tags(link=ContactTag, field="contact", by_name=services.tags_by_name)
 COMPANY_TAGS = Tags(link=CompanyTag, field="company", by_name=services.tags_by_name)
 
+
+class _StaticSegments(Sequence[tuple[str, str]]):
+    """The static segments, read when the toolbar or the action asks (they are the
+    organisation's, and change): the choices of "Add to segment"."""
+
+    def _rows(self) -> list[tuple[str, str]]:
+        from contacts.segments.selectors import static_segment_choices
+        from crm.tenancy import current_org
+
+        # Outside an organisation (a declaration read at start), there are none.
+        return static_segment_choices() if current_org() is not None else []
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._rows()[index]
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
+
+def _add_to_segment(*, org: Any, by: Any, kind: Any, ids: list[int], value: str) -> int:
+    from contacts.models import Segment
+    from contacts.segments import services as segments
+
+    segment = Segment.objects.filter(pk=int(value), kind=Segment.Kind.STATIC,
+                                     deleted_at__isnull=True).first()  # fmt: skip
+    if segment is None:
+        raise ValidationError("Choose a static segment: a dynamic one follows its rules.")
+    return segments.segment_add(org=org, by=by, segment=segment,
+                                contacts=Contact.objects.filter(pk__in=ids))  # fmt: skip
+
+
+# A static segment takes the selected contacts (the ones already in it stay as they are).
+ADD_TO_SEGMENT = bulk.BulkAction(
+    "add_to_segment", "Add to segment", _add_to_segment, field="to_segment",
+    field_label="Segment", value="choice", choices=_StaticSegments(), noun="static segment",
+    permission="segment.edit",
+)  # fmt: skip
+
+
 CONTACT = Kind(
     key="contact",
     model=Contact,
@@ -354,6 +393,7 @@ CONTACT = Kind(
             Contact.Lifecycle.choices,
             "lifecycle stage",
         ),
+        ADD_TO_SEGMENT,
         bulk.TRASH,
     ),
     purge=services.contacts_purge,

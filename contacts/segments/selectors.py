@@ -21,17 +21,26 @@ COUNT_MS = 250  # the live count's time; past it, the planner's estimate
 RUNS_SHOWN = 20
 
 
-CHOICES = "segment-choices"
+CHOICES = "segments"
+
+
+def _choice_rows() -> list[list[str]]:
+    """The live segments as [id, name, kind], cached until one is saved, deleted, restored
+    or frozen (crm.cache.org_rows): the contacts list reads them on every page."""
+    return org_rows(CHOICES, lambda: [
+        [str(pk), name, kind] for pk, name, kind in Segment.objects.filter(deleted_at__isnull=True)
+        .order_by("name", "id").values_list("pk", "name", "kind")
+    ])  # fmt: skip
 
 
 def segment_choices() -> list[tuple[str, str]]:
-    """The live segments as (id, name) choices, for the contacts list's filter: cached until
-    a segment is saved, deleted or restored (crm.cache.org_rows)."""
-    rows = org_rows(CHOICES, lambda: [
-        [str(pk), name] for pk, name in Segment.objects.filter(deleted_at__isnull=True)
-        .order_by("name", "id").values_list("pk", "name")
-    ])  # fmt: skip
-    return [(pk, name) for pk, name in rows]
+    """Every live segment, for the contacts list's filter."""
+    return [(pk, name) for pk, name, _ in _choice_rows()]
+
+
+def static_segment_choices() -> list[tuple[str, str]]:
+    """The static segments, which the contacts list's bulk action adds contacts to."""
+    return [(pk, name) for pk, name, kind in _choice_rows() if kind == Segment.Kind.STATIC]
 
 
 def segment_list(*, trashed: bool = False) -> QuerySet[Segment]:

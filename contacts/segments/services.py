@@ -56,6 +56,7 @@ def segment_save(
     if segment is not None:
         _refuse_cycle(segment.pk, tree)
     before = _state(segment) if segment else {}
+    created = segment is None
     if segment is None:
         segment = Segment(org=org, created_by=by)
     segment.name, segment.description = name[:100], description.strip()[:300]
@@ -63,6 +64,12 @@ def segment_save(
     segment.broken = ""
     segment.refresh_due_at = _next_due(segment, timezone.now())
     segment.save()
+    if created and kind == Segment.Kind.STATIC and tree["rules"]:
+        # A new static segment takes its first members from its rules, once.
+        chosen = Contact.objects.alive().filter(rules.compile_rules(tree)).order_by()
+        ids_sql, params = chosen.values("pk").query.sql_with_params()
+        _add_from(org, segment, ids_sql, list(params))
+        _recount(segment)
     org_forget(CHOICES)
     after = _state(segment)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
@@ -126,9 +133,8 @@ def segment_add(*, org: Organization, by: User | None, segment: Segment,
         raise ValidationError("Only a static segment takes contacts by hand.")
     ids_sql, params = contacts.order_by().values("pk").query.sql_with_params()
     with transaction.atomic():
-        # Django's compiled SQL, its values in `params`.
-        chosen = f"SELECT id FROM ({ids_sql}) AS chosen"  # noqa: S608  # nosec B608
-        added = _add_from(org, segment, chosen, list(params))
+        # Django's compiled SQL, its values in `params`: _add_from names its column.
+        added = _add_from(org, segment, ids_sql, list(params))
         _recount(segment)
     audit_record(org=org, actor=by, action="segment.members_added", target=segment,
                  changes={"added": [None, added]})  # fmt: skip
@@ -157,6 +163,7 @@ def segment_freeze(*, org: Organization, by: User | None, segment: Segment) -> S
     hand."""
     segment.kind, segment.refresh_due_at = Segment.Kind.STATIC, None
     segment.save(update_fields=["kind", "refresh_due_at", "updated_at"])
+    org_forget(CHOICES)
     audit_record(org=org, actor=by, action="segment.frozen", target=segment)
     return segment
 

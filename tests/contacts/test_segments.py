@@ -440,3 +440,47 @@ def test_why_shows_each_kind_of_value_as_the_page_says_it(client: Client, acme, 
     assert "✗ Owner is Alice Archer · Bea's: Rita Reyes" in page
     assert "✗ Tags has VIP · Bea's: none" in page
     assert "✓ Open deals' amount is at least 100 · Bea's: 5,000" in page
+
+
+def test_the_contacts_list_adds_the_selected_to_a_static_segment(
+    client: Client, acme, alice, people
+) -> None:
+    static = _save(acme, alice, _all(), name="Conference list", kind=Segment.Kind.STATIC)
+    dynamic = _save(acme, alice, _all(), name="Follows its rules")
+    client.force_login(alice)
+    page = client.get("/o/acme/contacts/").content.decode()
+    toolbar = page[page.index('name="to_segment"') :]
+    toolbar = toolbar[: toolbar.index("</select>")]
+    assert f'<option value="{static.pk}">Conference list</option>' in toolbar
+    assert "Follows its rules" not in toolbar  # a dynamic segment follows its rules
+    chosen = [people["ada"].pk, people["bea"].pk]
+    data = {"action": "add_to_segment", "to_segment": static.pk, "scope": "selected",
+            "ids": chosen}  # fmt: skip
+    client.post("/o/acme/contacts/bulk/apply/", data)
+    assert _members(acme, static) == {"Ada", "Bea"}
+    client.post(
+        "/o/acme/contacts/bulk/apply/", {**data, "ids": [people["bea"].pk, people["cy"].pk]}
+    )
+    assert _members(acme, static) == {"Ada", "Bea", "Cy"}  # Bea once
+    with activate(acme):
+        static.refresh_from_db()
+        assert static.size == 3
+    refused = client.post("/o/acme/contacts/bulk/apply/", {**data, "to_segment": dynamic.pk},
+                          follow=True)  # fmt: skip
+    assert "is not a static segment" in html.unescape(refused.content.decode())
+    assert _members(acme, dynamic) == set()
+    # Taken out one by one on its page.
+    client.post(f"/o/acme/segments/{static.pk}/remove/", {"contact": people["cy"].pk})
+    assert _members(acme, static) == {"Ada", "Bea"}
+
+
+def test_a_new_static_segment_takes_its_first_members_from_its_rules_once(
+    acme, alice, people
+) -> None:
+    leads = _all({"field": "lifecycle", "op": "is", "value": "lead"})
+    static = _save(acme, alice, leads, name="Leads today", kind=Segment.Kind.STATIC)
+    assert _members(acme, static) == {"Bea", "Cy"}
+    with activate(acme):
+        Contact.objects.filter(pk=people["ada"].pk).update(lifecycle="lead")
+        assert services.segment_refresh(org=acme, segment_id=static.pk) is None  # by hand now
+    assert _members(acme, static) == {"Bea", "Cy"}
