@@ -94,7 +94,7 @@ def estimate(tree: dict[str, Any]) -> tuple[int, bool]:
     except DatabaseError:  # cancelled at COUNT_MS: the savepoint's rollback restores it
         pass
     sql, params = found.values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # a failure spoils nothing else
         # Django's compiled SQL, its values in `params`.
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)  # nosec B608
         plan = cursor.fetchone()[0]
