@@ -126,7 +126,7 @@ def segment_restore(*, org: Organization, by: User | None, segment: Segment) -> 
 
 
 def segment_add(*, org: Organization, by: User | None, segment: Segment,
-                contacts: QuerySet[Contact]) -> int:  # fmt: skip
+                contacts: QuerySet[Any]) -> int:  # fmt: skip
     """Add contacts to a static segment (the contacts list's bulk action): set-based, the
     ones already in it left alone. How many were added."""
     if segment.kind != Segment.Kind.STATIC:
