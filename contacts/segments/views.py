@@ -196,11 +196,13 @@ def _why(request: OrgRequest, segment: Segment) -> dict[str, Any] | None:
         return {"missing": True}
     visible = visible.filter(pk=contact.pk)
     is_member = segment.members.filter(contact_id=contact.pk).exists()
+    # When they entered (a member) or last left (not one): the membership's history.
+    spell = segment.spells.filter(contact_id=contact.pk).order_by("-entered_at", "-id").first()
     try:
         line = rules.explain(visible, rules.validate(segment.rules or rules.empty()))
     except ValidationError as error:
         return {"contact": contact, "member": is_member, "error": "; ".join(error.messages)}
-    return {"contact": contact, "member": is_member, "line": line,
+    return {"contact": contact, "member": is_member, "line": line, "spell": spell,
             "lines": list(_flat(line)) if line else [],
             "static": segment.kind == Segment.Kind.STATIC}  # fmt: skip
 

@@ -307,7 +307,7 @@ def test_the_segment_page_explains_why_a_contact_is_in_or_not(client: Client, ac
     client.force_login(alice)
     page = _text(client.get(f"/o/acme/segments/{segment.pk}/", {"who": "bea@example.com"}))
     assert "Bea" in page
-    assert "is in this segment" in page
+    assert "is in this segment, since " in page
     assert "✓ Lifecycle stage is Lead · Bea's: Lead" in page
     assert "✓ Interactions at most 1 · Bea's: 1" in page
     why_not = _text(client.get(f"/o/acme/segments/{segment.pk}/",
