@@ -13,6 +13,7 @@ class ContactsConfig(AppConfig):
             CompanyTag,
             ConsentEvent,
             Contact,
+            ContactScore,
             ContactTag,
             SegmentMember,
             SegmentSpell,
@@ -81,6 +82,10 @@ class ContactsConfig(AppConfig):
         # A merged contact's segments are the survivor's (a refresh would say so too).
         register_link("contact", SegmentMember, "contact", unique_with=("segment",))
         register_link("contact", SegmentSpell, "contact")
+        # A contact has one score row: a merged one's goes when the survivor has its own
+        # (the organisation, the same on every row, makes any two clash), and the night
+        # scores the survivor afresh.
+        register_link("contact", ContactScore, "contact", unique_with=("org",))
         # The records merged into a contact are the same person: its privacy requests
         # reach them too.
         privacy.register_personal_data("merged_records", merge_privacy.merged_records_data)

@@ -166,3 +166,22 @@ def test_why_says_the_contact_s_scores(acme) -> None:
     assert (engagement.matched, engagement.value) == (True, 25)
     # The only customer is in every fifth's first: recency 5 is theirs alone.
     assert rfm.value == _score(acme, keen).rfm_label
+
+
+def test_a_merge_keeps_the_survivor_s_score_and_drops_the_merged_one_s(acme, alice) -> None:
+    from contacts.records import CONTACT
+    from crm.records import merging
+
+    keeper, twin, other = (ContactFactory(org=acme, first_name=n) for n in ("K", "T", "O"))
+    for person in (keeper, twin):
+        InteractionFactory(org=acme, contact=person, channel="call")
+    _run(acme)
+    with activate(acme):
+        mine = ContactScore.objects.get(contact=keeper).pk
+        merging.records_merge(org=acme, kind=CONTACT, survivor=keeper, others=[twin],
+                              values={}, by=alice)  # fmt: skip
+        assert list(ContactScore.objects.filter(contact=keeper).values_list("pk", flat=True)) == [
+            mine
+        ]
+        assert not ContactScore.objects.filter(contact=twin).exists()
+    assert _score(acme, other) is None
