@@ -63,8 +63,7 @@ def _team_q(op: str, value: Any, params: dict[str, Any]) -> Q:
 
 
 def _tag_q(op: str, value: Any, params: dict[str, Any]) -> Q:
-    tagged = ContactTag.objects.filter(tag_id=int(value)).values("contact_id")
-    return Q(pk__in=tagged) if op == "has" else ~Q(pk__in=tagged)
+    return rules.presence_q(ContactTag.objects.filter(tag_id=int(value)), "contact_id", op)
 
 
 def _tag_measure(params: dict[str, Any]) -> Any:
@@ -78,8 +77,8 @@ def _consent_q(op: str, value: Any, params: dict[str, Any]) -> Q:
 
 
 def _segment_q(op: str, value: Any, params: dict[str, Any]) -> Q:
-    members = SegmentMember.objects.filter(segment_id=int(value)).values("contact_id")
-    return Q(pk__in=members) if op == "in" else ~Q(pk__in=members)
+    members = SegmentMember.objects.filter(segment_id=int(value))
+    return rules.presence_q(members, "contact_id", "has" if op == "in" else "has_not")
 
 
 def _segment_measure(params: dict[str, Any]) -> Any:
@@ -171,8 +170,8 @@ def _score_measure(column: str, default: Any) -> Any:
 
 
 def _rfm_q(op: str, value: Any, params: dict[str, Any]) -> Q:
-    inside = Q(pk__in=ContactScore.objects.filter(rfm_segment=value).values("contact_id"))
-    return inside if op == "is" else ~inside
+    scored = ContactScore.objects.filter(rfm_segment=value)
+    return rules.presence_q(scored, "contact_id", "has" if op == "is" else "has_not")
 
 
 def register_all() -> None:
