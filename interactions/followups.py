@@ -156,19 +156,14 @@ def _check_for(
     org: Organization, interaction: Interaction, rules: dict[str, FollowUpRule], now: datetime
 ) -> tuple[str, datetime] | None:
     """Which rule looks at this interaction, and when; None when none does."""
-    if interaction.deleted_at is not None or interaction.is_automatic:
+    kind = interaction.followed_up_as()
+    if kind is None or interaction.occurred_at < now - LOOK_BACK:
         return None
-    if interaction.occurred_at < now - LOOK_BACK:
-        return None
-    email = interaction.channel == Interaction.Channel.EMAIL
-    if email and interaction.direction == Interaction.Direction.OUTBOUND and interaction.contact_id:
+    if kind == Kind.NO_REPLY:
         days = rules[Kind.NO_REPLY].days
         return Kind.NO_REPLY, business_days_after(interaction.occurred_at, days, org=org)
-    meeting = interaction.channel == Interaction.Channel.MEETING
-    if meeting and (interaction.contact_id or interaction.company_id):
-        # Once it has happened: a meeting may be logged as it starts.
-        return Kind.AFTER_MEETING, max(now, interaction.occurred_at)
-    return None
+    # Once it has happened: a meeting may be logged as it starts.
+    return Kind.AFTER_MEETING, max(now, interaction.occurred_at)
 
 
 def followups_schedule(

@@ -170,6 +170,7 @@ def _store(
         contact=contact, subject=parsed.subject[:200], body=_text(parsed.text),
         body_html=_text(parsed.html or ""), external_id=parsed.message_id,
         participants=participants, details=details, is_automatic=automatic,
+        external_id_checked=True,  # by ingest, under the message's lock
     )  # fmt: skip
     attachments.attachments_store(
         org=org, interaction=interaction, attachments=selection.kept, written=written
@@ -235,10 +236,15 @@ def _sender_contact(
         return None  # an address the contact form would refuse: the email is kept, unlinked
 
 
+# What the filing and its callers read of the contact a message is from (a support queue's
+# ticket names its requester): loading only these keeps a lookup cheap.
+_CONTACT_FIELDS = ("email", "first_name", "last_name", "owner_id", "deleted_at", "company__name")
+
+
 def _known(address: str) -> Contact | None:
     """The contact with this address, as its primary one first, then as another of theirs:
     two indexed queries (contacts.selectors.contact_by_address)."""
-    return contact_by_address(address)
+    return contact_by_address(address, only=_CONTACT_FIELDS)
 
 
 MAX_RECIPIENTS = 100  # of a member's message, the To and Cc addresses looked up
@@ -250,6 +256,7 @@ def _recipient_contacts(parsed: mail_in.Parsed) -> tuple[Contact | None, dict[st
     addresses = list(dict.fromkeys(a.address for a in (*parsed.to, *parsed.cc) if a.address))
     addresses = addresses[:MAX_RECIPIENTS]
     alive = cast(QuerySet[Contact], Contact.objects.alive().select_related("company"))
+    alive = alive.only("org_id", "company_id", "company__org_id", *_CONTACT_FIELDS)
     alive = alive.order_by("-pk")
     found: dict[str, Contact] = {}
     for contact in alive.filter(email__in=addresses):  # the lowest id last, so it wins
@@ -269,7 +276,8 @@ def _member(sender: mail_in.Address | None) -> User | None:
     another address of theirs they have verified."""
     if sender is None or not sender.address:
         return None
-    verified = EmailAddress.objects.filter(email__iexact=sender.address, verified=True)
+    # allauth keeps addresses lower-cased, as the parser gives them: the index on email serves.
+    verified = EmailAddress.objects.filter(email=sender.address, verified=True)
     membership = (
         Membership.objects.filter(user__is_active=True)
         .filter(Q(user__email=sender.address) | Q(user_id__in=verified.values("user_id")))

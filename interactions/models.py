@@ -148,6 +148,19 @@ class Interaction(TenantModel):
     def __str__(self) -> str:
         return self.subject or f"{self.get_channel_display()} {self.occurred_at:%Y-%m-%d}"
 
+    def followed_up_as(self) -> "str | None":
+        """The follow-up rule (FollowUpRule.Kind) that looks at an interaction like this one,
+        if it is on: an outbound email to a contact (a reply is due), a meeting with a contact
+        or a company (notes are owed). None for the rest: most of what is logged."""
+        if self.deleted_at is not None or self.is_automatic:
+            return None
+        if self.channel == self.Channel.EMAIL:
+            outbound = self.direction == self.Direction.OUTBOUND
+            return FollowUpRule.Kind.NO_REPLY if outbound and self.contact_id else None
+        if self.channel == self.Channel.MEETING and (self.contact_id or self.company_id):
+            return FollowUpRule.Kind.AFTER_MEETING
+        return None
+
 
 class Mailbox(TenantModel):
     """An organisation's inbound email address: the hash of its secret, and how it files mail."""

@@ -92,14 +92,15 @@ def _touch(interaction: Interaction) -> None:
 def interaction_log(
     *, org: Organization, by: User | None, channel: str, direction: str,
     occurred_at: datetime | None = None, contact: Contact | None = None,
-    company: Company | None = None, **fields: Any,
+    company: Company | None = None, external_id_checked: bool = False, **fields: Any,
 ) -> Interaction:  # fmt: skip
     """Log an interaction; `by` is its author unless `author` says otherwise (None for what
-    arrives on its own). A message already logged (same external id) is returned as it is."""
+    arrives on its own). A message already logged (same external id) is returned as it is;
+    `external_id_checked` says the caller has just looked for it, under a lock."""
     now = timezone.now()
     fields = _clean({"channel": channel, "occurred_at": occurred_at, **fields}, now=now)
     external_id = fields.get("external_id") or ""
-    if external_id:
+    if external_id and not external_id_checked:
         existing = Interaction.objects.filter(external_id=external_id).first()
         if existing is not None:
             return existing
@@ -115,7 +116,8 @@ def interaction_log(
         key = selectors.last_channel_key(interaction.author_id)
         cache.set(key, interaction.channel, selectors.LAST_CHANNEL_SECONDS)
     audit_record(org=org, actor=by, action="interaction.logged", target=interaction)
-    enqueue("interactions.followups_schedule", org_id=org.pk, interaction_id=interaction.pk)
+    if interaction.followed_up_as() is not None:  # most of what is logged no rule looks at
+        enqueue("interactions.followups_schedule", org_id=org.pk, interaction_id=interaction.pk)
     return interaction
 
 

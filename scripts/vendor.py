@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = "https://registry.npmjs.org"
 
-# The Lucide icons the templates use, as `{% include "components/_icon.html" with name=… %}`.
+# The Lucide icons the templates use, as `{% icon "name" %}` (crm/templatetags/crm_tags.py).
 ICONS = [
     "alarm-clock", "arrow-up-down", "at-sign", "bell", "building-2", "calendar",
     "calendar-clock", "check", "chevron-down", "chevron-left", "chevron-right", "circle",

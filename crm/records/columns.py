@@ -11,17 +11,17 @@ contact's name as first and last name), so that an exported file imports again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.http import QueryDict
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from crm.links import record_url
 from crm.people import person_html
 from crm.records.custom_fields import display, export_cells
 from crm.records.models import CustomField
@@ -36,16 +36,10 @@ class Row:
 
     org_slug: str
     keys: frozenset[str]  # the columns shown, so that a cell can leave out what another shows
-    _links: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def link(self, url_name: str, pk: int) -> str:
         """reverse(url_name, args=[org_slug, pk]), reversed once for all the page's rows."""
-        prefix = self._links.get(url_name)
-        if prefix is None:
-            sample = reverse(url_name, args=[self.org_slug, 0])
-            assert sample.endswith("/0/"), f"{url_name} does not end with the record's id"
-            prefix = self._links[url_name] = sample.removesuffix("0/")
-        return f"{prefix}{pk}/"
+        return record_url(url_name, self.org_slug, pk)
 
 
 class Chip(NamedTuple):

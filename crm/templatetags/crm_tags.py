@@ -8,12 +8,44 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.forms import BoundField
 from django.http import HttpRequest
+from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from crm import links
 from crm.fields import field_html
 
 register = template.Library()
+
+SPRITE = "vendor/lucide/sprite.svg"
+
+
+@register.simple_tag
+def icon(name: str, size: str = "") -> SafeString:
+    """A Lucide icon from the vendored sprite; scripts/vendor.py lists the ones it holds (add
+    a name there and run `make vendor`). Decorative: the control it sits in carries the words.
+        {% icon "search" %}
+        {% icon "mail" size="text" %}      1em, in running text
+    A tag, not an include: a timeline draws dozens, and an include costs ten times more."""
+    modifier = f" icon--{size}" if size else ""
+    return format_html(
+        '<svg class="icon{}" aria-hidden="true" focusable="false">'
+        '<use href="{}#{}"></use></svg>', modifier, _sprite_url(), name,
+    )  # fmt: skip
+
+
+@register.simple_tag
+def record_url(name: str, org_slug: str, pk: int) -> str:
+    """{% url name org.slug pk %} for what a page draws many of (timeline entries, task
+    lines): reversed once per name and organisation (crm.links)."""
+    return links.record_url(name, org_slug, pk)
+
+
+@lru_cache(maxsize=1)
+def _sprite_url() -> str:
+    """The sprite's URL, hashed by the manifest in production: the same for the process."""
+    return static(SPRITE)
 
 
 @register.simple_tag

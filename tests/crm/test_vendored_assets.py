@@ -3,7 +3,7 @@ as the templates and the stylesheet expect: no network, only the committed files
 
 import re
 
-from django.template.loader import render_to_string
+from django.template import Context, Template
 
 from scripts.vendor import ICONS, PACKAGES
 from tests.conftest import ROOT
@@ -28,13 +28,13 @@ def test_it_has_every_icon_a_template_names() -> None:
     used = {
         name
         for path in (ROOT / "templates").rglob("*.html")
-        for name in re.findall(r'_icon\.html" with name="([^"]+)"', path.read_text())
+        for name in re.findall(r'\{% icon "([^"]+)"', path.read_text())
     }
     assert used <= set(ICONS), used - set(ICONS)
 
 
 def test_it_renders_an_icon_as_a_use_of_the_sprite_without_inline_style() -> None:
-    html = render_to_string("components/_icon.html", {"name": "search"})
+    html = Template('{% load crm_tags %}{% icon "search" %}').render(Context())
     assert '<svg class="icon" aria-hidden="true" focusable="false">' in html
     assert '<use href="/static/vendor/lucide/sprite.svg#search"></use>' in html
     assert "style=" not in html

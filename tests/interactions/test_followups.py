@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from celery.schedules import crontab
+from celery.signals import task_prerun
 from django.db import connection
 
 from crm.contributions import beat_schedule
@@ -21,6 +22,7 @@ from interactions.followups import (
     working_time,
 )
 from interactions.models import FollowUpDue, Task
+from interactions.services import interaction_log
 from tests.factories import ContactFactory, InteractionFactory, trash
 
 pytestmark = pytest.mark.django_db
@@ -200,6 +202,32 @@ def test_it_follows_up_only_outbound_emails_and_meetings_with_someone(acme, alic
             logged = InteractionFactory(org=acme, channel=channel, direction=direction,
                                         contact=contact)  # fmt: skip
             assert followups_schedule(org=acme, interaction=logged) is None
+
+
+def test_logging_queues_a_check_only_for_what_a_rule_looks_at(
+    acme, alice, ada, django_capture_on_commit_callbacks
+):
+    ran: list[str] = []
+
+    def seen(sender: Any = None, **kwargs: Any) -> None:
+        ran.append(sender.name)
+
+    task_prerun.connect(seen, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True), activate(acme):
+            for channel, direction in [("email", "inbound"), ("call", "outbound"),
+                                       ("note", "internal")]:  # fmt: skip
+                interaction_log(org=acme, by=alice, channel=channel, direction=direction,
+                                contact=ada)  # fmt: skip
+        assert "interactions.followups_schedule" not in ran
+        with django_capture_on_commit_callbacks(execute=True), activate(acme):
+            interaction_log(org=acme, by=alice, channel="email", direction="outbound",
+                            contact=ada)  # fmt: skip
+            interaction_log(org=acme, by=alice, channel="meeting", direction="outbound",
+                            contact=ada)  # fmt: skip
+        assert ran.count("interactions.followups_schedule") == 2
+    finally:
+        task_prerun.disconnect(seen)
 
 
 def test_it_leaves_history_logged_long_after_it_happened_alone(acme, alice, ada):
