@@ -47,17 +47,12 @@ def company_with_domain(membership: Membership, domain: str) -> Company | None:
     return company_list(membership).filter(domain=domain).order_by("pk").first() if domain else None
 
 
-def contact_by_address(address: str, *, only: tuple[str, ...] = ()) -> Contact | None:
+def contact_by_address(address: str) -> Contact | None:
     """The live contact with this address (addresses are stored lower-cased): the one whose
     primary address it is first, then one that has it among its others; the oldest when
-    several have it. Two indexed queries (see contacts_with_other_addresses). `only` names
-    the fields to load, when a caller needs a few ("company__name" for its company's)."""
+    several have it. Two indexed queries (see contacts_with_other_addresses)."""
     alive = cast(QuerySet[Contact], Contact.objects.alive().select_related("company"))
-    if only:
-        alive = alive.only("org_id", "company_id", "company__org_id", *only)
-    else:
-        alive = alive.defer(*SEARCH_COLUMNS, "company__search_text")
-    alive = alive.order_by("pk")
+    alive = alive.defer(*SEARCH_COLUMNS, "company__search_text").order_by("pk")
     found = alive.filter(email=address).first()
     if found is None:
         found = contacts_with_other_addresses(alive, [address]).first()

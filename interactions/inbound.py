@@ -13,19 +13,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from contacts.models import Contact
-from contacts.selectors import contact_by_address, contacts_with_other_addresses
+from contacts.models import Company, Contact
+from contacts.selectors import contacts_with_other_addresses
 from contacts.services import contact_create
 from crm import tokens
 from crm.audit import audit_record
 from crm.db import advisory_lock
-from crm.models import Membership, Organization, User
+from crm.models import Organization, User
 from crm.tenancy import activate
 from interactions import attachments, mail_in
 from interactions.models import Interaction, Mailbox
@@ -116,7 +115,7 @@ def ingest(
     # The same message posted twice at once: the second waits here for the first's
     # transaction to end, then finds its row.
     advisory_lock(f"interactions.message:{org.pk}:{parsed.message_id}")
-    existing = Interaction.objects.filter(external_id=parsed.message_id).first()
+    existing = _filed(org, parsed.message_id)
     if existing is not None:
         return existing, False
     try:
@@ -138,7 +137,7 @@ def _store(
 ) -> Interaction:
     automatic = parsed.is_auto_reply or parsed.is_bounce
     participants = [a._asdict() for a in (*parsed.to, *parsed.cc)]
-    member = _member(parsed.sender)
+    member = _member(org, parsed.sender)
     if member is None:
         direction = Interaction.Direction.INBOUND
         contact = _sender_contact(org, parsed, automatic=automatic, create_leads=create_leads)
@@ -212,7 +211,7 @@ def _sender_contact(
     own = sender.address if sender else ""
     reply_to = [a for a in parsed.reply_to if a.address and a.address != own]
     for candidate in (sender, *reply_to):
-        contact = _known(candidate.address) if candidate is not None else None
+        contact = _known(org, candidate.address) if candidate is not None else None
         if contact is not None:
             return contact
     lead = reply_to[0] if reply_to and (sender is None or _is_no_reply(sender.address)) else sender
@@ -223,7 +222,7 @@ def _sender_contact(
     # Two messages from a new address at once would make two leads: the second waits for
     # the first's transaction to end, then finds its lead.
     advisory_lock(f"interactions.lead:{org.pk}:{address}")
-    contact = _known(address)
+    contact = _known(org, address)
     if contact is not None:
         return contact
     first, _, last = lead.name.strip().partition(" ")
@@ -236,15 +235,53 @@ def _sender_contact(
         return None  # an address the contact form would refuse: the email is kept, unlinked
 
 
-# What the filing and its callers read of the contact a message is from (a support queue's
-# ticket names its requester): loading only these keeps a lookup cheap.
+# Filing a message runs a dozen queries, and building their ORM forms cost more than
+# running them: the two every message makes, plain.
+_FILED = "SELECT id FROM interactions_interaction WHERE org_id = %s AND external_id = %s"
+# The contact a message is from by their primary address, with what filing and its callers
+# read (a support queue's ticket names its requester and their company).
+_BY_EMAIL = """
+    SELECT c.id, c.company_id, c.email, c.first_name, c.last_name, c.owner_id, co.name
+    FROM contacts_contact c LEFT JOIN contacts_company co ON co.id = c.company_id
+    WHERE c.org_id = %s AND c.email = %s AND c.deleted_at IS NULL
+    ORDER BY c.id LIMIT 1
+"""
 _CONTACT_FIELDS = ("email", "first_name", "last_name", "owner_id", "deleted_at", "company__name")
 
 
-def _known(address: str) -> Contact | None:
-    """The contact with this address, as its primary one first, then as another of theirs:
-    two indexed queries (contacts.selectors.contact_by_address)."""
-    return contact_by_address(address, only=_CONTACT_FIELDS)
+def _contacts() -> QuerySet[Contact]:
+    """The live contacts, with the fields a message's filing reads."""
+    alive = cast(QuerySet[Contact], Contact.objects.alive().select_related("company"))
+    return alive.only("org_id", "company_id", "company__org_id", *_CONTACT_FIELDS)
+
+
+def _filed(org: Organization, message_id: str) -> Interaction | None:
+    """The interaction this message was filed as before, if it was."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FILED, [org.pk, message_id])
+        found = cursor.fetchone()
+    return Interaction.objects.get(pk=found[0]) if found else None
+
+
+def _known(org: Organization, address: str) -> Contact | None:
+    """The live contact with this address: as their primary one first (the oldest such
+    contact), then as another of theirs (contacts.selectors.contacts_with_other_addresses)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_EMAIL, [org.pk, address])
+        found = cursor.fetchone()
+    if found is None:
+        others = contacts_with_other_addresses(_contacts().order_by("pk"), [address])
+        return cast(Contact | None, others.first())
+    pk, company_id, email, first_name, last_name, owner_id, company_name = found
+    contact = Contact.from_db(
+        "default", ["id", "org_id", "company_id", "email", "first_name", "last_name", "owner_id",
+                    "deleted_at"],
+        [pk, org.pk, company_id, email, first_name, last_name, owner_id, None],
+    )  # fmt: skip
+    if company_id is not None:
+        contact.company = Company.from_db("default", ["id", "org_id", "name"],
+                                          [company_id, org.pk, company_name])  # fmt: skip
+    return contact
 
 
 MAX_RECIPIENTS = 100  # of a member's message, the To and Cc addresses looked up
@@ -255,9 +292,7 @@ def _recipient_contacts(parsed: mail_in.Parsed) -> tuple[Contact | None, dict[st
     contact id of each address that matched. Two queries, as `_known`."""
     addresses = list(dict.fromkeys(a.address for a in (*parsed.to, *parsed.cc) if a.address))
     addresses = addresses[:MAX_RECIPIENTS]
-    alive = cast(QuerySet[Contact], Contact.objects.alive().select_related("company"))
-    alive = alive.only("org_id", "company_id", "company__org_id", *_CONTACT_FIELDS)
-    alive = alive.order_by("-pk")
+    alive = _contacts().order_by("-pk")
     found: dict[str, Contact] = {}
     for contact in alive.filter(email__in=addresses):  # the lowest id last, so it wins
         found[contact.email] = contact
@@ -271,21 +306,31 @@ def _recipient_contacts(parsed: mail_in.Parsed) -> tuple[Contact | None, dict[st
     return first, {address: contact.pk for address, contact in found.items()}
 
 
-def _member(sender: mail_in.Address | None) -> User | None:
+# The organisation's active member with this login address, or a verified other address:
+# the first to join. One plain query, since most mail is from no member: its ORM form cost
+# more to build than to run.
+_MEMBER = """
+    SELECT m.user_id FROM crm_membership m JOIN crm_user u ON u.id = m.user_id
+    WHERE m.org_id = %(org)s AND u.is_active AND (
+        u.email = %(address)s OR u.id IN (
+            SELECT e.user_id FROM account_emailaddress e
+            WHERE e.email = %(address)s AND e.verified
+        )
+    )
+    ORDER BY m.id LIMIT 1
+"""
+
+
+def _member(org: Organization, sender: mail_in.Address | None) -> User | None:
     """The member of the organisation whose address sent the message: their login email, or
-    another address of theirs they have verified."""
+    another address of theirs they have verified (allauth keeps them lower-cased, as the
+    parser gives them)."""
     if sender is None or not sender.address:
         return None
-    # allauth keeps addresses lower-cased, as the parser gives them: the index on email serves.
-    verified = EmailAddress.objects.filter(email=sender.address, verified=True)
-    membership = (
-        Membership.objects.filter(user__is_active=True)
-        .filter(Q(user__email=sender.address) | Q(user_id__in=verified.values("user_id")))
-        .select_related("user")
-        .order_by("pk")
-        .first()
-    )
-    return membership.user if membership is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER, {"org": org.pk, "address": sender.address})
+        found = cursor.fetchone()
+    return User.objects.filter(pk=found[0]).first() if found else None
 
 
 def _creates_leads() -> bool:

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -70,22 +70,31 @@ def _clean(fields: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     return fields
 
 
+# A contact's and its company's last interaction moved forward, never back, in one statement.
+_TOUCH = """
+    WITH contact AS (
+        UPDATE contacts_contact SET last_interaction_at = %(when)s
+        WHERE id = %(contact)s AND (last_interaction_at IS NULL OR last_interaction_at < %(when)s)
+    )
+    UPDATE contacts_company SET last_interaction_at = %(when)s
+    WHERE id = %(company)s AND (last_interaction_at IS NULL OR last_interaction_at < %(when)s)
+"""
+
+
 def _touch(interaction: Interaction) -> None:
     """Move the contact's and the company's last interaction forward to this one, never
-    back. One UPDATE each, so that two interactions logged at once cannot put it back."""
+    back, in one UPDATE (no one reads them back), so that two interactions logged at once
+    cannot put it back. Under the policy: the active organisation's rows only."""
     if interaction.is_automatic:
         return  # an auto-reply or a bounce is no sign of a live conversation
-    when = interaction.occurred_at
-    later = Q(last_interaction_at__isnull=True) | Q(last_interaction_at__lt=when)
-    # .update() leaves updated_at alone: an edit in progress on the record stays valid.
-    if interaction.contact_id is not None:
-        Contact.objects.filter(pk=interaction.contact_id).filter(later).update(
-            last_interaction_at=when
-        )
-    if interaction.company_id is not None:
-        Company.objects.filter(pk=interaction.company_id).filter(later).update(
-            last_interaction_at=when
-        )
+    if interaction.contact_id is None and interaction.company_id is None:
+        return
+    # Like .update(), it leaves updated_at alone: an edit in progress on the record stays
+    # valid. A missing id (None) matches no row.
+    with connection.cursor() as cursor:
+        cursor.execute(_TOUCH, {"when": interaction.occurred_at,
+                                "contact": interaction.contact_id,
+                                "company": interaction.company_id})  # fmt: skip
 
 
 @transaction.atomic

@@ -12,4 +12,3 @@ from crm.links import record_url
 def test_it_gives_what_reverse_gives(name: str) -> None:
     for slug, pk in [("acme", 7), ("globex-2", 1042), ("acme", 0)]:
         assert record_url(name, slug, pk) == reverse(name, args=[slug, pk])
-
