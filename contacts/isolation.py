@@ -2,6 +2,7 @@
 organisation, through the services; with them, the rows the platform keeps about contacts
 (an export, an import, a saved view, a custom field, a pair of duplicates, a merge)."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import models
@@ -99,12 +100,17 @@ def seed(org: Organization, admin: User) -> dict[type[models.Model], Any]:
     merge = merging.records_merge(
         org=org, kind=CONTACT, survivor=contact, others=[twins[1]], values={}, by=admin
     )
-    # A segment of the tagged, refreshed: its member, their spell and the run.
+    # A segment of the tagged, refreshed: its member and the run; and a time the member was
+    # in it before, as a refresh writes it when one leaves.
     segment = segments.segment_save(
         org=org, by=admin, name=f"{org.name} Secret Segment",
         rules_tree={"match": "all", "rules": [{"field": "tags", "op": "has", "value": tag.pk}]},
     )  # fmt: skip
     segments.segment_refresh(org=org, segment_id=segment.pk, by=admin)
+    left_at = timezone.now() - timedelta(days=2)
+    entered_at = left_at - timedelta(days=30)
+    SegmentSpell.objects.create(org=org, segment=segment, contact=contact,
+                                entered_at=entered_at, left_at=left_at)  # fmt: skip
     # Its scores, as the nightly job writes them (contacts.scores).
     score = ContactScore.objects.create(
         org=org, contact=contact, engagement=42, engagement_points=8.4, scored_at=timezone.now()

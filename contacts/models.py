@@ -1,6 +1,6 @@
 """Contacts and companies: the records everything else hangs on."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -354,16 +354,27 @@ class Segment(TenantModel):
         return self.name
 
 
-# A refresh writes a row here and one in SegmentSpell for every newcomer: a million at a
-# segment's first refresh over every contact. Their links to the segment and the contact are
-# checked by the tenant's same-organisation keys ((org_id, segment_id), (org_id,
-# contact_id)), which also say the row exists: the plain foreign keys would check each row
-# twice more, and their own indexes repeat the composite ones.
+# A refresh writes a row here for every newcomer: a million at a segment's first refresh
+# over every contact. Their links to the segment and the contact are checked by the tenant's
+# same-organisation keys ((org_id, segment_id), (org_id, contact_id)), which also say the
+# row exists: the plain foreign keys would check each row twice more, and their own indexes
+# repeat the composite ones; the key to the segment says the organisation exists, so the
+# organisation's own foreign key and index, and the table's (org_id, id) that nothing points
+# at, go too (_org_through_segment). A member is its own open spell (since `added_at`); only
+# a leaver writes a row of history (SegmentSpell).
+
+
+def _org_through_segment() -> models.ForeignKey[Any, Any]:
+    """TenantModel's `org`, checked by the database through the row's segment (its
+    same-organisation key), not with a key and index of its own."""
+    return models.ForeignKey("crm.Organization", models.CASCADE, editable=False,
+                             related_name="+", db_constraint=False, db_index=False)  # fmt: skip
 
 
 class SegmentMember(TenantModel):
-    """A contact in a segment, now."""
+    """A contact in a segment, now, since `added_at`."""
 
+    org = _org_through_segment()
     segment = models.ForeignKey(Segment, models.CASCADE, related_name="members",
                                 db_constraint=False, db_index=False)  # fmt: skip
     contact = models.ForeignKey(Contact, models.CASCADE, related_name="+", db_constraint=False,
@@ -371,6 +382,7 @@ class SegmentMember(TenantModel):
     added_at = models.DateTimeField(default=timezone.now)
 
     owner_field = None  # read through the contacts a member may see
+    tenant_key = False
 
     class Meta:
         constraints = [
@@ -380,25 +392,25 @@ class SegmentMember(TenantModel):
 
 
 class SegmentSpell(TenantModel):
-    """A contact's time in a segment: when they entered, and when they left (None: still
-    in it). Membership's history, written by the refreshes beside the members."""
+    """A contact's past time in a segment: when they entered, and when they left. Written
+    as they leave it, from their member row (the time they are in it now is that row)."""
 
+    org = _org_through_segment()
     segment = models.ForeignKey(Segment, models.CASCADE, related_name="spells",
                                 db_constraint=False, db_index=False)  # fmt: skip
     contact = models.ForeignKey(Contact, models.CASCADE, related_name="+", db_constraint=False,
                                 db_index=False)  # fmt: skip
     entered_at = models.DateTimeField()
-    left_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField()
 
     owner_field = None
+    tenant_key = False
 
     class Meta:
         indexes = [
-            # A contact's spells (their history, a merge moving them); a segment's open ones.
+            # A contact's spells (their history, a merge moving them).
             models.Index(fields=["org", "contact", "-entered_at"], name="segmentspell_contact"),
-            models.Index(fields=["org", "segment", "contact"], name="segmentspell_open",
-                         condition=models.Q(left_at__isnull=True)),
-        ]  # fmt: skip
+        ]
 
 
 class SegmentRun(TenantModel):
@@ -462,6 +474,7 @@ class ContactScore(TenantModel):
     scored_at = models.DateTimeField()
 
     owner_field = None  # read through the contacts a member may see
+    tenant_key = False
 
     @property
     def rfm_label(self) -> str:

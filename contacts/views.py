@@ -45,6 +45,7 @@ def contact_detail(request: OrgRequest, contact_id: int) -> HttpResponse:
         return gone(request, CONTACT, contact_id)
     context = {
         "contact": contact,
+        "segments": segment_selectors.segment_card(contact),
         "facts": record_facts(CONTACT, contact, request.membership),
         "history": object_history(contact),
         "can_edit": can(request.membership, "contact.edit"),

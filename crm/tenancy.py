@@ -180,6 +180,10 @@ class TenantModel(models.Model):
     # Set on a subclass whose rows the signed-in user may also read across organisations
     # (their own memberships, for the organisation switcher): the name of the user column.
     tenant_readable_by_user: ClassVar[str | None] = None
+    # False on a table no row points at and written by the million (segment members): its
+    # UNIQUE (org_id, id), what a same-organisation key points at, would be one more index
+    # entry for every row. A same-organisation key made to it later creates it anyway.
+    tenant_key: ClassVar[bool] = True
 
     class Meta:
         abstract = True
@@ -327,7 +331,7 @@ def tenant_constraints(model: type[models.Model]) -> list[models.BaseConstraint]
     if user_column:
         user_column = model._meta.get_field(user_column).column  # type: ignore[union-attr]
     found: list[models.BaseConstraint] = [
-        TenantKey(name=tenant_key_name(table)),
+        *([TenantKey(name=tenant_key_name(table))] if getattr(model, "tenant_key", True) else []),
         RowLevelSecurity(name=_constraint_name(table, "tenant"), user_column=user_column),
     ]
     for field in model._meta.local_fields:

@@ -4,6 +4,7 @@ members), the live count of the builder, and the segments a contact is in."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -12,7 +13,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
 from contacts import selectors as contact_selectors
-from contacts.models import Contact, Segment, SegmentMember, SegmentRun
+from contacts.models import Contact, Segment, SegmentMember, SegmentRun, SegmentSpell
 from contacts.segments import rules
 from crm.cache import org_rows
 from crm.models import Membership
@@ -66,15 +67,39 @@ def size_history(segment: Segment, limit: int = 60) -> list[SegmentRun]:
     return list(reversed(done.only("started_at", "size", "added", "removed")[:limit]))
 
 
+# A contact's page lists the segments they left last, at most this many.
+LEFT_SHOWN = 5
+
+
 def with_segments(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    """The contacts with `segments_in`: the live segments each is in, by name, as
-    {"id", "name"} dicts, read in the contacts' own query (a contact's page)."""
+    """The contacts with `segments_in`, the live segments each is in by name ({"id", "name",
+    "since"}), and `segments_left`, the ones they left last ({"id", "name", "entered",
+    "left"}), read in the contacts' own query (a contact's page; see segment_card)."""
+    live = {"contact": OuterRef("pk"), "segment__deleted_at__isnull": True}
     inside = (
-        SegmentMember.objects.filter(contact=OuterRef("pk"), segment__deleted_at__isnull=True)
-        .order_by("segment__name", "segment_id")
-        .values(json=JSONObject(id="segment_id", name="segment__name"))
+        SegmentMember.objects.filter(**live).order_by("segment__name", "segment_id")
+        .values(json=JSONObject(id="segment_id", name="segment__name", since="added_at"))
     )  # fmt: skip
-    return contacts.annotate(segments_in=ArraySubquery(inside))
+    left = (
+        SegmentSpell.objects.filter(**live).order_by("-left_at", "-id")
+        .values(json=JSONObject(id="segment_id", name="segment__name", entered="entered_at",
+                                left="left_at"))[:LEFT_SHOWN]
+    )  # fmt: skip
+    return contacts.annotate(segments_in=ArraySubquery(inside), segments_left=ArraySubquery(left))
+
+
+def segment_card(contact: Contact) -> dict[str, list[dict[str, Any]]]:
+    """What a contact's Segments card shows, from with_segments' annotations: the segments
+    they are in, since when, and those they left last, with when they were in them."""
+
+    def dated(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+        return {**row, **{key: datetime.fromisoformat(row[key]) for key in keys}}
+
+    return {
+        "current": [dated(row, "since") for row in getattr(contact, "segments_in", None) or []],
+        "left": [dated(row, "entered", "left")
+                 for row in getattr(contact, "segments_left", None) or []],
+    }  # fmt: skip
 
 
 def estimate(tree: dict[str, Any]) -> tuple[int, bool]:

@@ -2,8 +2,9 @@
 hand for a static segment, and the refresh that keeps a dynamic one's members.
 
 A refresh is set-based SQL: the rules' query fills a temporary table of contact ids, then
-one INSERT … SELECT adds the newcomers and one DELETE removes the departed, with their
-spells (when each entered and left) written beside them; no contact row reaches Python.
+one INSERT … SELECT adds the newcomers (a member row says since when) and one DELETE
+removes the departed, keeping their time in it as a past spell; no contact row reaches
+Python.
 Membership changes in one transaction: a refresh that dies midway (a worker killed) leaves
 the previous members as they were. One refresh of a segment runs at a time (an advisory
 lock held until its transaction ends, which PostgreSQL drops with the connection too); a
@@ -22,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from contacts.models import Contact, Segment, SegmentMember, SegmentRun, SegmentSpell
+from contacts.models import Contact, Segment, SegmentMember, SegmentRun
 from contacts.segments import rules
 from contacts.segments.selectors import CHOICES
 from crm.audit import audit_record
@@ -146,12 +147,8 @@ def segment_remove(*, org: Organization, by: User | None, segment: Segment,
     """Take contacts out of a static segment."""
     if segment.kind != Segment.Kind.STATIC:
         raise ValidationError("Members of a dynamic segment come from its rules.")
-    now = timezone.now()
     with transaction.atomic():
-        removed, _ = SegmentMember.objects.filter(segment=segment,
-                                                  contact_id__in=contact_ids).delete()  # fmt: skip
-        SegmentSpell.objects.filter(segment=segment, contact_id__in=contact_ids,
-                                    left_at__isnull=True).update(left_at=now)  # fmt: skip
+        removed = _leave(segment, timezone.now(), "m.contact_id = ANY(%s)", [list(contact_ids)])
         _recount(segment)
     audit_record(org=org, actor=by, action="segment.members_removed", target=segment,
                  changes={"removed": [None, removed]})  # fmt: skip
@@ -284,7 +281,7 @@ def _add_from(
     org: Organization, segment: Segment, ids_sql: str, params: list[Any],
     now: datetime | None = None,
 ) -> int:  # fmt: skip
-    """Insert the contacts of `ids_sql` not yet in the segment, and open their spells."""
+    """Insert the contacts of `ids_sql` not yet in the segment: how many."""
     now = now or timezone.now()
     with connection.cursor() as cursor:
         # The table and column names are fixed here; `ids_sql` is a compiled query or a
@@ -297,37 +294,38 @@ def _add_from(
                     SELECT 1 FROM contacts_segmentmember m
                     WHERE m.segment_id = %s AND m.contact_id = chosen.id
                 )
-                RETURNING contact_id
-            ), spells AS (
-                INSERT INTO contacts_segmentspell (org_id, segment_id, contact_id, entered_at)
-                SELECT %s, %s, contact_id, %s FROM new
+                RETURNING 1
             )
             SELECT count(*) FROM new
             """  # noqa: S608  # nosec B608
-        cursor.execute(sql, [org.pk, segment.pk, now, *params, segment.pk, org.pk, segment.pk, now])
+        cursor.execute(sql, [org.pk, segment.pk, now, *params, segment.pk])
         return int(cursor.fetchone()[0])
 
 
 def _remove_missing(segment: Segment, now: datetime) -> int:
+    """Take out the members the refresh did not choose (those not in segment_now)."""
+    missing = "NOT EXISTS (SELECT 1 FROM segment_now n WHERE n.contact_id = m.contact_id)"
+    return _leave(segment, now, missing, [])
+
+
+def _leave(segment: Segment, now: datetime, which: str, params: list[Any]) -> int:
+    """Delete the members `which` picks (a condition on `m`, its values in `params`) and
+    keep each one's time in the segment as a past spell, in one statement: how many."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
+        # `which` is one of this module's fixed conditions; its values are parameters.
+        sql = f"""
             WITH gone AS (
                 DELETE FROM contacts_segmentmember m
-                WHERE m.segment_id = %s
-                  AND NOT EXISTS (SELECT 1 FROM segment_now n WHERE n.contact_id = m.contact_id)
-                RETURNING contact_id
-            ), closed AS (
-                -- The same anti-join as the members': a join to `gone` would be planned as a
-                -- loop over it for every open spell.
-                UPDATE contacts_segmentspell s SET left_at = %s
-                WHERE s.segment_id = %s AND s.left_at IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM segment_now n WHERE n.contact_id = s.contact_id)
+                WHERE m.segment_id = %s AND {which}
+                RETURNING m.org_id, m.contact_id, m.added_at
+            ), spells AS (
+                INSERT INTO contacts_segmentspell
+                    (org_id, segment_id, contact_id, entered_at, left_at)
+                SELECT org_id, %s, contact_id, added_at, %s FROM gone
             )
             SELECT count(*) FROM gone
-            """,
-            [segment.pk, now, segment.pk],
-        )
+            """  # noqa: S608  # nosec B608
+        cursor.execute(sql, [segment.pk, *params, segment.pk, now])
         return int(cursor.fetchone()[0])
 
 

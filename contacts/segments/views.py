@@ -195,14 +195,18 @@ def _why(request: OrgRequest, segment: Segment) -> dict[str, Any] | None:
     if contact is None:
         return {"missing": True}
     visible = visible.filter(pk=contact.pk)
-    is_member = segment.members.filter(contact_id=contact.pk).exists()
-    # When they entered (a member) or last left (not one): the membership's history.
-    spell = segment.spells.filter(contact_id=contact.pk).order_by("-entered_at", "-id").first()
+    # Since when a member is in it; when one who is not last left it.
+    since = segment.members.filter(contact_id=contact.pk).values_list("added_at", flat=True)
+    since_at = since.first()
+    is_member = since_at is not None
+    past = segment.spells.filter(contact_id=contact.pk).order_by("-left_at", "-id")
+    left_at = None if is_member else past.values_list("left_at", flat=True).first()
     try:
         line = rules.explain(visible, rules.validate(segment.rules or rules.empty()))
     except ValidationError as error:
         return {"contact": contact, "member": is_member, "error": "; ".join(error.messages)}
-    return {"contact": contact, "member": is_member, "line": line, "spell": spell,
+    return {"contact": contact, "member": is_member, "line": line, "since": since_at,
+            "left": left_at,
             "lines": list(_flat(line)) if line else [],
             "static": segment.kind == Segment.Kind.STATIC}  # fmt: skip
 

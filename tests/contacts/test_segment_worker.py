@@ -191,12 +191,17 @@ def _matching(org: Organization, segment: Segment) -> list[int]:
 
 
 def _spells(org: Organization, segment: Segment) -> dict[int, list[bool]]:
-    """Each contact's spells in the segment, oldest first: True for one still open."""
+    """Each contact's spells in the segment, oldest first: False for a past one, True for
+    the one they are in now (their member row)."""
     with activate(org):
-        found = SegmentSpell.objects.filter(segment=segment).order_by("entered_at", "pk")
         spells: dict[int, list[bool]] = {}
-        for contact_id, left_at in found.values_list("contact_id", "left_at"):
-            spells.setdefault(contact_id, []).append(left_at is None)
+        past = SegmentSpell.objects.filter(segment=segment).order_by("entered_at", "pk")
+        for contact_id in past.values_list("contact_id", flat=True):
+            spells.setdefault(contact_id, []).append(False)
+        for contact_id in SegmentMember.objects.filter(segment=segment).values_list(
+            "contact_id", flat=True
+        ):
+            spells.setdefault(contact_id, []).append(True)
         return spells
 
 
