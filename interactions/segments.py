@@ -100,7 +100,7 @@ def register() -> None:
     ))  # fmt: skip
     rules.register(Field(
         "interactions.days_since", "Days since the last interaction", group, "number",
-        where=_since, measure=lambda params: _days_since(),
+        where=_since, measure=lambda params: _days_since(), lowest=0,
     ))  # fmt: skip
     scores.register_engagement(engagement_rows)
 

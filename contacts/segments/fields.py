@@ -200,18 +200,18 @@ def register_all() -> None:
               measure=_segment_measure),
         Field("scores.engagement", "Engagement (0–100)", "Scores", "amount",
               where=_score_q("engagement", none_is_zero=True),
-              measure=_score_measure("engagement", 0)),
+              measure=_score_measure("engagement", 0), lowest=0),
         Field("scores.rfm", "RFM segment", "Scores", "choice", choices=lambda: scores.RFM_CHOICES,
               where=_rfm_q, measure=_score_measure("rfm_segment", None)),
         Field("scores.recency", "Recency (1–5)", "Scores", "amount",
               where=_score_q("recency", none_is_zero=False),
-              measure=_score_measure("recency", None)),
+              measure=_score_measure("recency", None), lowest=1),
         Field("scores.frequency", "Frequency (1–5)", "Scores", "amount",
               where=_score_q("frequency", none_is_zero=False),
-              measure=_score_measure("frequency", None)),
+              measure=_score_measure("frequency", None), lowest=1),
         Field("scores.monetary", "Monetary value (1–5)", "Scores", "amount",
               where=_score_q("monetary", none_is_zero=False),
-              measure=_score_measure("monetary", None)),
+              measure=_score_measure("monetary", None), lowest=1),
     ):  # fmt: skip
         register(made)
     register_provider(custom_fields)

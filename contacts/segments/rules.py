@@ -102,6 +102,8 @@ class Field:
     measure: Callable[[dict[str, Any]], Any] | None = None
     # The value a JSON key holds, for the custom fields: "int", "decimal", "date" or "".
     stored: str = ""
+    # The least a number compared with it may be (days since, a score), when there is one.
+    lowest: int | None = None
 
     def op_choices(self) -> list[tuple[str, str]]:
         return [(key, label) for key, label, _ in OPS[self.type]]
@@ -224,6 +226,8 @@ def _value(found: Field, kind: str, value: Any, errors: list[str]) -> Any:
             errors.append(f"{label}: the days must be a whole number from 1 to 36500.")
         if found.type == "count" and (number != int(number) or number < 0):
             errors.append(f"{label}: a count is a whole number, 0 or more.")
+        elif found.lowest is not None and number < found.lowest:
+            errors.append(f"{label}: “{value}” is below its least, {found.lowest}.")
         return int(number) if number == int(number) else str(number)
     if kind == DATE:
         try:

@@ -76,6 +76,10 @@ def _matching(org, tree) -> set[str]:
          "Interactions: days must be a whole number from 1 to 3650."),
         (_all({"field": "interactions.count", "op": "gte", "value": 2,
                "params": {"channel": "pigeon"}}), "Interactions: “pigeon” is not a channel."),
+        (_all({"field": "interactions.days_since", "op": "gte", "value": -5}),
+         "Days since the last interaction: “-5” is below its least, 0."),
+        (_all({"field": "scores.recency", "op": "lte", "value": 0}),
+         "Recency (1–5): “0” is below its least, 1."),
         ({"match": "most", "rules": []}, "A group matches “all” or “any” of its rules"),
         ("DROP TABLE contacts", "The rules must be a group"),
     ],
@@ -315,6 +319,31 @@ def test_the_segment_page_explains_why_a_contact_is_in_or_not(client: Client, ac
     assert "is not in this segment" in why_not
     assert "✗ Lifecycle stage is Lead · Ada's: Customer The first condition they fail" in why_not
     assert "✗ Interactions at most 1 · Ada's: 2" in why_not
+
+
+def test_the_refresh_status_polls_while_one_runs_then_brings_the_new_size_to_the_header(
+    client: Client, acme, alice, people
+) -> None:
+    segment = _save(acme, alice, _all({"field": "lifecycle", "op": "is", "value": "lead"}),
+                    name="Leads")  # fmt: skip
+    with activate(acme):
+        Contact.objects.filter(pk=people["ada"].pk).update(lifecycle="lead")
+        services.progress_start(segment.pk)
+    client.force_login(alice)
+    url = f"/o/acme/segments/{segment.pk}/status/"
+    waiting = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-trigger="every 1s"' in waiting
+    assert "Waiting for the worker" in waiting
+    assert "segment-header" not in waiting
+    _refresh(acme, segment)
+    answer = client.get(url, headers={"HX-Request": "true"})
+    done = answer.content.decode()
+    assert "every 1s" not in done
+    assert "Refreshed: 3 members, 3 added, 0 removed." in _text(answer)
+    header = done[done.index('id="segment-header"') :]
+    assert header.startswith('id="segment-header" hx-swap-oob="true">')
+    assert "<strong>3</strong> members" in header
+    assert "Refresh now</button>" in header and "disabled" not in header
 
 
 def test_a_contacts_page_lists_their_segments_since_when_and_those_they_left(
