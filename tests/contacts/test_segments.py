@@ -362,7 +362,8 @@ def test_a_contacts_page_lists_their_segments_since_when_and_those_they_left(
     assert f"Segments 1 All segments Warm leads since {today}" in bea
     assert "Left Warm leads" not in bea
     cy = _text(client.get(f"/o/acme/contacts/{people['cy'].pk}/"))
-    assert f"In no segment. Left Warm leads {today}" in cy  # in and out the same day
+    assert f"In no segment. Left Warm leads {today}" in cy
+    assert f"{today} –" not in cy  # in and out on one day: the day once
     why = _text(client.get(f"/o/acme/segments/{segment.pk}/", {"contact": people["cy"].pk}))
     assert "is not in this segment (left it " in why
 
