@@ -320,22 +320,14 @@ CONTACT_TAGS = Tags(link=ContactTag, field="contact", by_name=services.tags_by_n
 COMPANY_TAGS = Tags(link=CompanyTag, field="company", by_name=services.tags_by_name)
 
 
-class _StaticSegments(Sequence[tuple[str, str]]):
-    """The static segments, read when the toolbar or the action asks (they are the
-    organisation's, and change): the choices of "Add to segment"."""
+def _static_segments() -> list[tuple[str, str]]:
+    """The static segments, the choices of "Add to segment": read when the toolbar or the
+    action asks, since they are the organisation's and change."""
+    from contacts.segments.selectors import static_segment_choices
+    from crm.tenancy import current_org
 
-    def _rows(self) -> list[tuple[str, str]]:
-        from contacts.segments.selectors import static_segment_choices
-        from crm.tenancy import current_org
-
-        # Outside an organisation (a declaration read at start), there are none.
-        return static_segment_choices() if current_org() is not None else []
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._rows()[index]
-
-    def __len__(self) -> int:
-        return len(self._rows())
+    # Outside an organisation (a declaration read at start), there are none.
+    return static_segment_choices() if current_org() is not None else []
 
 
 def _add_to_segment(*, org: Any, by: Any, kind: Any, ids: list[int], value: str) -> int:
@@ -353,7 +345,7 @@ def _add_to_segment(*, org: Any, by: Any, kind: Any, ids: list[int], value: str)
 # A static segment takes the selected contacts (the ones already in it stay as they are).
 ADD_TO_SEGMENT = bulk.BulkAction(
     "add_to_segment", "Add to segment", _add_to_segment, field="to_segment",
-    field_label="Segment", value="choice", choices=_StaticSegments(), noun="static segment",
+    field_label="Segment", value="choice", choices=_static_segments, noun="static segment",
     permission="segment.edit",
 )  # fmt: skip
 

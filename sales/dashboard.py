@@ -223,6 +223,17 @@ class Cell:
     url: str = ""
     num: bool = True
 
+    # Kept in the cache as JSON (crm.cache): a cell as a list, a Decimal as {"d": …} so that
+    # it comes back a Decimal (a CSV writes it as a number, a string it would neutralise).
+    def to_json(self) -> list[Any]:
+        value = {"d": str(self.value)} if isinstance(self.value, Decimal) else self.value
+        return [value, self.text, self.url, self.num]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Cell:
+        value = Decimal(data[0]["d"]) if isinstance(data[0], dict) else data[0]
+        return cls(value, data[1], data[2], data[3])
+
 
 @dataclass
 class Card:
@@ -250,12 +261,30 @@ class Card:
         return [*figures, *([[]] if figures else []), self.headers,
                 *[[cell.value for cell in row] for row in self.rows]]  # fmt: skip
 
+    def to_json(self) -> dict[str, Any]:
+        """The card as JSON, for figures kept in the cache (support.dashboard)."""
+        return {
+            "key": self.key, "title": self.title, "when": self.when, "chart": self.chart,
+            "headers": self.headers, "rows": [[c.to_json() for c in row] for row in self.rows],
+            "url": self.url, "plot": self.plot, "open": self.open,
+            "figures": [[label, cell.to_json()] for label, cell in self.figures],
+        }  # fmt: skip
 
-def _label(text: str) -> Cell:
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Card:
+        return cls(
+            data["key"], data["title"], data["when"], data["chart"], data["headers"],
+            [[Cell.from_json(c) for c in row] for row in data["rows"]], data["url"],
+            plot=data["plot"], open=data["open"],
+            figures=[(label, Cell.from_json(cell)) for label, cell in data["figures"]],
+        )  # fmt: skip
+
+
+def label_cell(text: str) -> Cell:
     return Cell(text, text, num=False)
 
 
-def _count(value: int, url: str = "") -> Cell:
+def count_cell(value: int, url: str = "") -> Cell:
     return Cell(value, f"{value:,}", url)
 
 
@@ -264,7 +293,7 @@ def _amount(value: Decimal | None, currency: str, url: str = "") -> Cell:
     return Cell(value, money(value, currency), url)
 
 
-def _share(part: int, whole: int, url: str = "") -> Cell:
+def share_cell(part: int, whole: int, url: str = "") -> Cell:
     """A percentage to a tenth; none of nothing."""
     if not whole:
         return Cell(None, "—", url)
@@ -296,7 +325,7 @@ BAR_PLOT = 200  # the bars' length at their longest, between the labels and the 
 Bar = tuple[str, Decimal | int | None, str, str]  # label, value, text, url
 
 
-def _bars(cells: Sequence[Bar], inner: Sequence[Decimal | int | None] = ()) -> dict[str, Any]:
+def bar_plot(cells: Sequence[Bar], inner: Sequence[Decimal | int | None] = ()) -> dict[str, Any]:
     """Horizontal bars: (label, value, text, url) each, scaled to the longest; `inner`, a
     second value drawn inside each (the weighted part of an amount)."""
     top = max([Decimal(value or 0) for _, value, _, _ in cells] + [Decimal(0)])
@@ -361,7 +390,8 @@ def open_by_stage(scope: Scope) -> Card:
         weighted = _weighted(row.get("weighted"))
         url = scope.list_url(status="open", stage=stage.pk)
         rows.append([
-            _label(stage.name), Cell(stage.probability, f"{stage.probability}%"), _count(n, url),
+            label_cell(stage.name), Cell(stage.probability, f"{stage.probability}%"),
+            count_cell(n, url),
             _amount(amount, currency, url), _amount(weighted, currency, url),
         ])  # fmt: skip
         cells.append((stage.name, amount, money(amount, currency), url))
@@ -369,13 +399,13 @@ def open_by_stage(scope: Scope) -> Card:
         count, total, total_weighted = count + n, total + amount, total_weighted + weighted
     url = scope.list_url(status="open")
     rows.append([
-        _label("Total"), _label(""), _count(count, url), _amount(total, currency, url),
+        label_cell("Total"), label_cell(""), count_cell(count, url), _amount(total, currency, url),
         _amount(total_weighted, currency, url),
     ])  # fmt: skip
     return Card(
         "stages", "Open pipeline by stage", "Now", "components/_chart_bars.html",
         ["Stage", "Probability", "Deals", "Amount", "Weighted"], rows, url,
-        plot=_bars(cells, inner) | {"legend": ("Amount", "Weighted")},
+        plot=bar_plot(cells, inner) | {"legend": ("Amount", "Weighted")},
     )  # fmt: skip
 
 
@@ -419,7 +449,7 @@ def forecast(scope: Scope) -> Card:
                   "won": won.get(month) or Decimal(0), "target": targets.get(month)}  # fmt: skip
         target = values["target"]
         rows.append([
-            _label(f"{month:%b %Y}"), _amount(values["weighted"], currency, open_url),
+            label_cell(f"{month:%b %Y}"), _amount(values["weighted"], currency, open_url),
             _amount(values["best"], currency, open_url), _amount(values["won"], currency, won_url),
             _amount(target, currency) if target is not None else Cell(None, "—"),
         ])  # fmt: skip
@@ -467,9 +497,10 @@ def results(scope: Scope) -> Card:
     )
     cycle_seconds = found["cycle"].total_seconds() if found["cycle"] is not None else None
     figures = [
-        ("Win rate", _share(found["won"], found["won"] + found["lost"], scope.list_url(**closed))),
-        ("Won", _count(found["won"], won_url)),
-        ("Lost", _count(found["lost"], lost_url)),
+        ("Win rate",
+         share_cell(found["won"], found["won"] + found["lost"], scope.list_url(**closed))),
+        ("Won", count_cell(found["won"], won_url)),
+        ("Lost", count_cell(found["lost"], lost_url)),
         ("Won amount", _amount(found["won_amount"], currency, won_url)),
         ("Average deal size", _amount(found["size"], currency, won_url)
          if found["size"] is not None else Cell(None, "—", won_url)),
@@ -522,7 +553,9 @@ def time_in_stage(scope: Scope) -> list[list[Cell]]:
         if (stage.kind != Stage.Kind.OPEN or stage.is_archived) and stage.pk not in found:
             continue  # a closed stage appears only when reopened deals left it
         row = found.get(stage.pk, {})
-        rows.append([_label(stage.name), _count(row.get("n", 0)), _days(row.get("seconds"))])
+        rows.append(
+            [label_cell(stage.name), count_cell(row.get("n", 0)), _days(row.get("seconds"))]
+        )
     return rows
 
 
@@ -559,14 +592,14 @@ def funnel(scope: Scope) -> Card:
     names = [stage.name for stage in steps] + ["Won"]
     rows, cells = [], []
     for i, name in enumerate(names):
-        from_first = _share(reached[i], reached[0]) if i else Cell(None, "")
-        from_last = _share(reached[i], reached[i - 1]) if i else Cell(None, "")
-        rows.append([_label(name), _count(reached[i], url), from_last, from_first])
+        from_first = share_cell(reached[i], reached[0]) if i else Cell(None, "")
+        from_last = share_cell(reached[i], reached[i - 1]) if i else Cell(None, "")
+        rows.append([label_cell(name), count_cell(reached[i], url), from_last, from_first])
         cells.append((name, reached[i], f"{reached[i]:,}", url))
     return Card(
         "funnel", "Conversion funnel", period.label, "components/_chart_bars.html",
         ["Stage reached", "Deals", "From the stage before", "From the first"], rows, url,
-        plot=_bars(cells),
+        plot=bar_plot(cells),
     )  # fmt: skip
 
 
@@ -626,17 +659,17 @@ def reps(scope: Scope) -> Card:
         })  # fmt: skip
         tasks_url = _list(slug, "task", owner | {"status": "open", "due": "overdue"})
         rows.append([
-            _label(name), _amount(row["open"], currency, open_url),
+            label_cell(name), _amount(row["open"], currency, open_url),
             _amount(row["won"], currency, won_url),
-            _share(row["n_won"], row["n_won"] + row["n_lost"], rate_url),
-            _count(logged.get(person.pk, 0), logged_url) if person else Cell(None, ""),
-            _count(overdue.get(person.pk, 0), tasks_url) if person else Cell(None, ""),
+            share_cell(row["n_won"], row["n_won"] + row["n_lost"], rate_url),
+            count_cell(logged.get(person.pk, 0), logged_url) if person else Cell(None, ""),
+            count_cell(overdue.get(person.pk, 0), tasks_url) if person else Cell(None, ""),
         ])  # fmt: skip
         cells.append((name, row["won"], money(row["won"] or 0, currency), won_url))
     return Card(
         "reps", "By rep", period.label, "components/_chart_bars.html",
         ["Rep", "Open amount", "Won amount", "Win rate", "Interactions", "Overdue tasks"],
-        rows, scope.list_url(), plot=_bars(cells) | {"legend": ("Won amount",)}, open=True,
+        rows, scope.list_url(), plot=bar_plot(cells) | {"legend": ("Won amount",)}, open=True,
     )  # fmt: skip
 
 
@@ -673,7 +706,7 @@ def slipping(scope: Scope) -> Card:
         url = reverse("deals:detail", args=[slug, deal.pk])
         close = deal.close_date or today  # never None here: the filter wants a date before
         rows.append([
-            Cell(deal.title, deal.title, url, num=False), _label(deal.stage.name),
+            Cell(deal.title, deal.title, url, num=False), label_cell(deal.stage.name),
             Cell(close.isoformat(), f"{close:%-d %b %Y}", num=False),
             Cell((today - close).days, f"{(today - close).days:,}"),
             _amount(deal.amount_base, currency),
@@ -684,8 +717,8 @@ def slipping(scope: Scope) -> Card:
     return Card(
         "slipping", "Slipping deals", f"Expected before {today:%-d %b %Y}",
         "components/_chart_bars.html", ["Deal", "Stage", "Expected close", "Days late", "Amount"],
-        rows, url, plot=_bars(cells),
-        figures=[("Open deals past their close date", _count(summary["n"], url)),
+        rows, url, plot=bar_plot(cells),
+        figures=[("Open deals past their close date", count_cell(summary["n"], url)),
                  ("Their amount", _amount(summary["amount"], currency, url))],
         open=True,
     )  # fmt: skip

@@ -35,7 +35,16 @@ from crm.tenancy import cache_key, require_org
 
 # The pipeline dashboard's periods, cards and cells, and its bar maker: both dashboards'
 # figures read, draw and export alike.
-from sales.dashboard import PERIODS, Card, Cell, Period, _bars, _count, _label, _share
+from sales.dashboard import (
+    PERIODS,
+    Card,
+    Cell,
+    Period,
+    bar_plot,
+    count_cell,
+    label_cell,
+    share_cell,
+)
 from support.models import UNSOLVED, Priority, Queue, Ticket, TicketEvent
 from support.records import TicketFilter
 
@@ -187,23 +196,24 @@ def open_by_queue(scope: Scope) -> Card:
     for queue in queues:
         counts = [found.get((queue.pk, p), 0) for p in PRIORITIES]
         url = scope.list_url(inbox="open", queue=queue.pk)
-        cells = [_count(n, scope.list_url(inbox="open", queue=queue.pk, priority=p.value))
+        cells = [count_cell(n, scope.list_url(inbox="open", queue=queue.pk, priority=p.value))
                  for p, n in zip(PRIORITIES, counts, strict=True)]  # fmt: skip
-        rows.append([_label(queue.name), *cells, _count(sum(counts), url)])
+        rows.append([label_cell(queue.name), *cells, count_cell(sum(counts), url)])
         stacks.append((queue.name, counts, url))
         for p, n in zip(PRIORITIES, counts, strict=True):
             totals[p] += n
     url = scope.list_url(inbox="open")
     rows.append([
-        _label("Total"),
-        *[_count(totals[p], scope.list_url(inbox="open", priority=p.value)) for p in PRIORITIES],
-        _count(sum(totals.values()), url),
+        label_cell("Total"),
+        *[count_cell(totals[p], scope.list_url(inbox="open", priority=p.value))
+          for p in PRIORITIES],
+        count_cell(sum(totals.values()), url),
     ])  # fmt: skip
     return Card(
         "open", "Open tickets", f"Now, {scope.now.astimezone(scope.zone):%-d %b %Y %H:%M}",
         "support/dashboard_stacked.html", ["Queue", *[p.label for p in PRIORITIES], "Total"],
         rows, url, plot=_stacked(stacks),
-        figures=[("Open tickets", _count(sum(totals.values()), url))],
+        figures=[("Open tickets", count_cell(sum(totals.values()), url))],
     )  # fmt: skip
 
 
@@ -252,8 +262,8 @@ def created_solved(scope: Scope) -> Card:
         made_url = scope.list_url(created=scope.days(day, day))
         solved_url = scope.list_url(solved=scope.days(day, day))
         rows.append([
-            Cell(day.isoformat(), f"{day:%a %-d %b}", num=False), _count(a, made_url),
-            _count(b, solved_url), Cell(a - b, f"{a - b:+,}"),
+            Cell(day.isoformat(), f"{day:%a %-d %b}", num=False), count_cell(a, made_url),
+            count_cell(b, solved_url), Cell(a - b, f"{a - b:+,}"),
         ])  # fmt: skip
         days.append((day, a, b))
         day += timedelta(days=1)
@@ -264,7 +274,8 @@ def created_solved(scope: Scope) -> Card:
         "flow", "Created and solved", period.label, "support/dashboard_columns.html",
         ["Day", "Created", "Solved", "Backlog change"], rows, made_url,
         plot=_columns(days),
-        figures=[("Created", _count(n_made, made_url)), ("Solved", _count(n_solved, solved_url))],
+        figures=[("Created", count_cell(n_made, made_url)),
+                 ("Solved", count_cell(n_solved, solved_url))],
     )  # fmt: skip
 
 
@@ -317,14 +328,14 @@ def times(scope: Scope) -> Card:
         spread = spreads[key]
         median, p90 = spread["median"], spread["p90"]
         rows.append([
-            _label(label), _count(int(spread["n"] or 0), url), _hours(median, url),
+            label_cell(label), count_cell(int(spread["n"] or 0), url), _hours(median, url),
             _hours(p90, url), _hours(spread["clock_median"], url),
             _hours(spread["clock_p90"], url),
         ])  # fmt: skip
         # Labels short enough for the chart's 16 characters.
         bars += [(f"{short}, median", median, _hours(median).text, url),
                  (f"{short}, 90th %", p90, _hours(p90).text, url)]  # fmt: skip
-    plot = _bars([(lb, _decimal(v), text, url) for lb, v, text, url in bars])
+    plot = bar_plot([(lb, _decimal(v), text, url) for lb, v, text, url in bars])
     return Card(
         "times", "Response and resolution times", scope.period.label, "components/_chart_bars.html",
         ["Measure", "Tickets", "Median (business hours)", "90th percentile (business hours)",
@@ -359,13 +370,13 @@ def sla(scope: Scope) -> Card:
         n, met = found[key], found[f"{key}_met"]
         met_url = scope.list_url(**params, **{field: "met"})
         missed_url = scope.list_url(**params, **{field: "missed"})
-        share = _share(met, n, met_url)
+        share = share_cell(met, n, met_url)
         # No link on the count: the list would need "has a due time" as a filter as well.
-        rows.append([_label(label), _count(n), _count(met, met_url),
-                     _count(n - met, missed_url), share])  # fmt: skip
+        rows.append([label_cell(label), count_cell(n), count_cell(met, met_url),
+                     count_cell(n - met, missed_url), share])  # fmt: skip
         bars.append((label, share.value, share.text, met_url))
     # Scaled to 100%, not to the larger share: a bar's length is its share.
-    plot = _bars([*bars, ("", 100, "", "")])
+    plot = bar_plot([*bars, ("", 100, "", "")])
     plot["bars"].pop()
     plot["height"] -= 30
     return Card(
@@ -396,18 +407,19 @@ def breaches(scope: Scope) -> Card:
         fr, total = found.get(queue.pk, (0, 0))
         url = scope.list_url(queue=queue.pk, breached=days)
         rows.append([
-            _label(queue.name),
-            _count(fr, scope.list_url(queue=queue.pk, breached=days, breach="first_response")),
-            _count(total - fr, scope.list_url(queue=queue.pk, breached=days, breach="resolution")),
-            _count(total, url),
+            label_cell(queue.name),
+            count_cell(fr, scope.list_url(queue=queue.pk, breached=days, breach="first_response")),
+            count_cell(total - fr,
+                       scope.list_url(queue=queue.pk, breached=days, breach="resolution")),
+            count_cell(total, url),
         ])  # fmt: skip
         bars.append((queue.name, total, f"{total:,}", url))
     url = scope.list_url(breached=days)
     total = sum(t for _, t in found.values())
     return Card(
         "breaches", "SLA breaches by queue", scope.period.label, "components/_chart_bars.html",
-        ["Queue", "First response", "Resolution", "Total"], rows, url, plot=_bars(bars),
-        figures=[("Breaches", _count(total, url))],
+        ["Queue", "First response", "Resolution", "Total"], rows, url, plot=bar_plot(bars),
+        figures=[("Breaches", count_cell(total, url))],
     )  # fmt: skip
 
 
@@ -444,22 +456,23 @@ def agents(scope: Scope) -> Card:
         median = answered.get(pk)
         total, n = rated.get(pk, (0, 0))
         rows.append([
-            _label(name), _count(open_now.get(pk, 0), scope.list_url(inbox="open", owner=pk)),
-            _count(solved.get(pk, 0), solved_url),
+            label_cell(name),
+            count_cell(open_now.get(pk, 0), scope.list_url(inbox="open", owner=pk)),
+            count_cell(solved.get(pk, 0), solved_url),
             _hours(median, scope.list_url(owner=pk, responded=days)),
             _average(total, n, scope.list_url(owner=pk, rated=days)),
         ])  # fmt: skip
         bars.append((name, solved.get(pk, 0), f"{solved.get(pk, 0):,}", solved_url))
     if mine is None and open_now.get(None):
-        rows.append([_label("Unassigned"),
-                     _count(open_now[None], scope.list_url(inbox="unassigned")),
+        rows.append([label_cell("Unassigned"),
+                     count_cell(open_now[None], scope.list_url(inbox="unassigned")),
                      Cell(None, ""), Cell(None, ""), Cell(None, "")])  # fmt: skip
     return Card(
         "agents", "By agent", scope.period.label, "components/_chart_bars.html",
         ["Agent", "Assigned open", "Solved", "Median first response (business hours)",
          "CSAT average"],
         rows, scope.list_url(solved=days),
-        plot=_bars(bars) | {"legend": ("Solved in the period",)}, open=True,
+        plot=bar_plot(bars) | {"legend": ("Solved in the period",)}, open=True,
     )  # fmt: skip
 
 
@@ -487,14 +500,14 @@ def csat(scope: Scope) -> Card:
     for score in (5, 4, 3, 2, 1):
         count = found.get(score, 0)
         score_url = scope.list_url(rated=days, csat=score)
-        rows.append([_label(f"{score} of 5"), _count(count, score_url),
-                     _share(count, n, score_url)])  # fmt: skip
+        rows.append([label_cell(f"{score} of 5"), count_cell(count, score_url),
+                     share_cell(count, n, score_url)])  # fmt: skip
         bars.append((f"{score} of 5", count, f"{count:,}", score_url))
     total = sum(score * count for score, count in found.items())
     return Card(
         "csat", "Customer satisfaction", scope.period.label, "components/_chart_bars.html",
-        ["Rating", "Tickets", "Share"], rows, url, plot=_bars(bars),
-        figures=[("Average rating", _average(total, n, url)), ("Ratings", _count(n, url))],
+        ["Rating", "Tickets", "Share"], rows, url, plot=bar_plot(bars),
+        figures=[("Average rating", _average(total, n, url)), ("Ratings", count_cell(n, url))],
     )  # fmt: skip
 
 
@@ -557,7 +570,7 @@ def dashboard_figures(scope: Scope, *, now_please: bool = False) -> Figures:
     if not isinstance(kept, dict) or kept.get("v") != _VERSION:
         return Figures(keep_figures(scope), as_of=scope.now)
     as_of = datetime.fromisoformat(kept["as_of"])
-    cards = [_card_in(card) for card in kept["cards"]]
+    cards = [Card.from_json(card) for card in kept["cards"]]
     if scope.now - as_of < FRESH:
         return Figures(cards, as_of=as_of)
     if cache.add(f"{key}:reading", 1, timeout=int(FRESH.total_seconds())):
@@ -572,44 +585,7 @@ def keep_figures(scope: Scope) -> list[Card]:
     """Read the figures and keep them for the next visit."""
     cards = support_dashboard(scope)
     key = figures_key(scope)
-    kept = {"v": _VERSION, "as_of": scope.now.isoformat(), "cards": [_card_out(c) for c in cards]}
+    kept = {"v": _VERSION, "as_of": scope.now.isoformat(), "cards": [c.to_json() for c in cards]}
     cache.set(key, kept, timeout=KEPT_SECONDS)
     cache.delete(f"{key}:reading")
     return cards
-
-
-# The cache holds JSON (crm.cache): a card as a dict, a cell as a list, a Decimal as {"d": …}
-# so that it comes back a Decimal (a CSV writes it as a number, a string it would neutralise).
-
-
-def _value_out(value: Any) -> Any:
-    return {"d": str(value)} if isinstance(value, Decimal) else value
-
-
-def _value_in(value: Any) -> Any:
-    return Decimal(value["d"]) if isinstance(value, dict) else value
-
-
-def _cell_out(cell: Cell) -> list[Any]:
-    return [_value_out(cell.value), cell.text, cell.url, cell.num]
-
-
-def _cell_in(data: list[Any]) -> Cell:
-    return Cell(_value_in(data[0]), data[1], data[2], data[3])
-
-
-def _card_out(card: Card) -> dict[str, Any]:
-    return {
-        "key": card.key, "title": card.title, "when": card.when, "chart": card.chart,
-        "headers": card.headers, "rows": [[_cell_out(c) for c in row] for row in card.rows],
-        "url": card.url, "plot": card.plot, "open": card.open,
-        "figures": [[label, _cell_out(cell)] for label, cell in card.figures],
-    }  # fmt: skip
-
-
-def _card_in(data: dict[str, Any]) -> Card:
-    return Card(
-        data["key"], data["title"], data["when"], data["chart"], data["headers"],
-        [[_cell_in(c) for c in row] for row in data["rows"]], data["url"], plot=data["plot"],
-        figures=[(label, _cell_in(cell)) for label, cell in data["figures"]], open=data["open"],
-    )  # fmt: skip

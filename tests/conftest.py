@@ -230,6 +230,49 @@ def not_eager() -> Iterator[None]:
 
 
 @pytest.fixture
+def queue(not_eager: None) -> str:
+    """A queue of the test's own for the workers start_worker starts."""
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def worker_env() -> dict[str, str]:
+    """What start_worker's workers get besides the test's environment; a module overrides
+    it (a mail server's address)."""
+    return {}
+
+
+@pytest.fixture
+def start_worker(
+    spawn: Callable[..., Child], process_env: dict[str, str], worker_env: dict[str, str],
+    queue: str,
+) -> Callable[..., Child]:  # fmt: skip
+    """Start a worker (prefork, as in production) named `name` that sends tasks to `queue`
+    and reads it, or `reads` instead; with `restore_seconds`, how often it puts back the
+    tasks of a worker that died. A task may take `time_limit` seconds, longer than one
+    takes on a busy machine; the visibility timeout is twice it."""
+
+    def start(
+        name: str, restore_seconds: int | None = None, reads: str = "", time_limit: int = 8
+    ) -> Child:
+        env = {
+            **process_env, **worker_env, "CELERY_QUEUE": queue,
+            "CELERY_TASK_TIME_LIMIT": str(time_limit),
+            "CELERY_TASK_SOFT_TIME_LIMIT": str(time_limit - 1),
+        }  # fmt: skip
+        if restore_seconds is not None:
+            env["CELERY_RESTORE_SECONDS"] = str(restore_seconds)
+        return spawn(
+            "-m", "celery", "-A", "crm", "worker", "-n", f"{name}@{queue}",
+            *(["-Q", reads] if reads else []), "--pool", "prefork", "--concurrency", "1",
+            "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info",
+            env=env,
+        )  # fmt: skip
+
+    return start
+
+
+@pytest.fixture
 def worker_queue(spawn, process_env, not_eager) -> str:
     # A queue of this test's own, so that a developer's running worker cannot take the task.
     # The prefork pool, as in production: a task's process can die and the worker lives on.

@@ -45,11 +45,12 @@ class BulkAction:
     label: str  # "Assign owner": the menu and the confirmation's title
     apply: Apply
     # The posted field holding the action's value ("" for none), what the toolbar calls it,
-    # and what it takes: "member" (a member's user id), "text", or "choice" (of `choices`).
+    # and what it takes: "member" (a member's user id), "text", or "choice" (of `choices`:
+    # the pairs, or what reads them when asked, for choices that are the organisation's).
     field: str = ""
     field_label: str = ""
     value: str = "none"
-    choices: Sequence[tuple[str, str]] = ()
+    choices: Sequence[tuple[str, str]] | Callable[[], Sequence[tuple[str, str]]] = ()
     noun: str = ""  # what the value is, in messages: "tag", "lifecycle stage"
     verb: str = "edit"  # the permission it needs on the kind: kind.action(verb)
     permission: str = ""  # and a platform action it needs besides ("records.bulk_delete")
@@ -66,9 +67,13 @@ class BulkAction:
         noun = self.noun or self.field_label.lower()
         if self.value == "text" and not value:
             raise ValidationError(f"Give the name of the {noun}.")
-        if self.value == "choice" and value not in dict(self.choices):
+        if self.value == "choice" and value not in dict(self.options()):
             raise ValidationError(f"“{value}” is not a {noun}.")
         return value if self.value != "none" else ""
+
+    def options(self) -> list[tuple[str, str]]:
+        """The choices, read now when they are the organisation's."""
+        return list(self.choices() if callable(self.choices) else self.choices)
 
     def allowed(self, kind: Kind, membership: Membership) -> bool:
         """Whether the member may apply it to the kind's records."""
@@ -82,7 +87,7 @@ class BulkAction:
             member = org_users().filter(pk=int(value)).first()
             return member.display_name if member else value
         if self.value == "choice":
-            return dict(self.choices).get(value, value)
+            return dict(self.options()).get(value, value)
         return value.strip()
 
 
@@ -179,7 +184,7 @@ def bulk_choices(kind: Kind, membership: Membership, members: QuerySet[User]) ->
         if action.field and action.field not in fields:
             choices: list[tuple[Any, str]] = (
                 [(member.pk, member.display_name) for member in members]
-                if action.value == "member" else list(action.choices)
+                if action.value == "member" else action.options()
             )  # fmt: skip
             fields[action.field] = {
                 "name": action.field, "label": action.field_label,

@@ -27,7 +27,6 @@ import os
 import re
 import signal
 import time
-import uuid
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -50,40 +49,6 @@ LEADS = 30  # the segment's members before
 MOVED = 10  # of them become customers: the refresh removes them
 NEW = 10  # leads added since: the refresh adds them
 THE_LEADS = {"match": "all", "rules": [{"field": "lifecycle", "op": "is", "value": "lead"}]}
-
-
-@pytest.fixture
-def queue(not_eager: None) -> str:
-    return f"test-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def start_worker(
-    spawn: Callable[..., Child], process_env: dict[str, str], queue: str
-) -> Callable[..., Child]:
-    """Start a worker (prefork, as in production) named `name` that sends tasks to `queue`
-    and reads it, or `reads` instead; with `restore_seconds`, how often it puts back the
-    tasks of a worker that died. A task may take `time_limit` seconds; the visibility
-    timeout is twice it."""
-
-    def start(
-        name: str, restore_seconds: int | None = None, reads: str = "", time_limit: int = 8
-    ) -> Child:
-        env = {
-            **process_env, "CELERY_QUEUE": queue,
-            "CELERY_TASK_TIME_LIMIT": str(time_limit),
-            "CELERY_TASK_SOFT_TIME_LIMIT": str(time_limit - 1),
-        }  # fmt: skip
-        if restore_seconds is not None:
-            env["CELERY_RESTORE_SECONDS"] = str(restore_seconds)
-        return spawn(
-            "-m", "celery", "-A", "crm", "worker", "-n", f"{name}@{queue}",
-            *(["-Q", reads] if reads else []), "--pool", "prefork", "--concurrency", "1",
-            "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info",
-            env=env,
-        )  # fmt: skip
-
-    return start
 
 
 class Leads(NamedTuple):

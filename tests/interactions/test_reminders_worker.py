@@ -34,7 +34,6 @@ import signal
 import socket
 import socketserver
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -171,35 +170,9 @@ def sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def queue(not_eager: None) -> str:
-    return f"test-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def start_worker(
-    spawn: Callable[..., Child], process_env: dict[str, str], sink: SmtpSink, queue: str
-) -> Callable[..., Child]:
-    """Start a worker (prefork, as in production) named `name` that sends tasks to `queue`
-    and reads it, or `reads` instead, and mails through the sink; with `restore_seconds`,
-    how often it puts back the tasks of a worker that died."""
-
-    def start(name: str, restore_seconds: int | None = None, reads: str = "") -> Child:
-        env = {
-            **process_env, "CELERY_QUEUE": queue,
-            "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}", "DEFAULT_FROM_EMAIL": f"crm@{DOMAIN}",
-            # Longer than a task takes on a busy machine; the visibility timeout is twice it.
-            "CELERY_TASK_TIME_LIMIT": "8", "CELERY_TASK_SOFT_TIME_LIMIT": "7",
-        }  # fmt: skip
-        if restore_seconds is not None:
-            env["CELERY_RESTORE_SECONDS"] = str(restore_seconds)
-        return spawn(
-            "-m", "celery", "-A", "crm", "worker", "-n", f"{name}@{queue}",
-            *(["-Q", reads] if reads else []), "--pool", "prefork", "--concurrency", "1",
-            "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info",
-            env=env,
-        )  # fmt: skip
-
-    return start
+def worker_env(sink: SmtpSink) -> dict[str, str]:
+    """The workers mail through the sink."""
+    return {"EMAIL_URL": f"smtp://127.0.0.1:{sink.port}", "DEFAULT_FROM_EMAIL": f"crm@{DOMAIN}"}
 
 
 def _logs(*workers: Child) -> str:

@@ -383,7 +383,8 @@ def test_it_refuses_an_action_of_another_kind(
     for action in _foreign_actions(kind):
         data = {"action": action.key, "scope": "selected", "ids": [r.pk for r in chosen]}
         if action.field:  # a value that the other kind would take
-            data[action.field] = action.choices[0][0] if action.choices else "x"
+            options = action.options()
+            data[action.field] = options[0][0] if options else "x"
         response = client.post(f"{_list(kind)}{url}", data, follow=True)
         assert f"“{action.key}” is not a bulk action." in response.content.decode()
     assert _bulk_events(kind, acme) == []

@@ -22,7 +22,6 @@ How the test gets there:
 import os
 import signal
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -45,37 +44,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 TICKETS = 40
 HOLD = 25  # the ticket the first worker is killed at
-
-
-@pytest.fixture
-def queue(not_eager: None) -> str:
-    return f"test-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def start_worker(
-    spawn: Callable[..., Child], process_env: dict[str, str], queue: str
-) -> Callable[..., Child]:
-    """Start a worker (prefork, as in production) named `name` that sends tasks to `queue`
-    and reads it, or `reads` instead; with `restore_seconds`, how often it puts back the
-    tasks of a worker that died."""
-
-    def start(name: str, restore_seconds: int | None = None, reads: str = "") -> Child:
-        env = {
-            **process_env, "CELERY_QUEUE": queue,
-            # Longer than a task takes on a busy machine; the visibility timeout is twice it.
-            "CELERY_TASK_TIME_LIMIT": "8", "CELERY_TASK_SOFT_TIME_LIMIT": "7",
-        }  # fmt: skip
-        if restore_seconds is not None:
-            env["CELERY_RESTORE_SECONDS"] = str(restore_seconds)
-        return spawn(
-            "-m", "celery", "-A", "crm", "worker", "-n", f"{name}@{queue}",
-            *(["-Q", reads] if reads else []), "--pool", "prefork", "--concurrency", "1",
-            "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info",
-            env=env,
-        )  # fmt: skip
-
-    return start
 
 
 def _policy(org: Organization) -> None:
