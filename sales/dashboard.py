@@ -7,7 +7,7 @@ Also the monthly targets the forecast is measured against, and their one write."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import (
     Avg,
@@ -35,7 +36,8 @@ from crm.audit import audit_record
 from crm.models import Membership, Organization, Role, Team, TeamMember, User
 from crm.permissions import can
 from crm.selectors import org_users
-from crm.tenancy import require_org
+from crm.tasks import enqueue
+from crm.tenancy import cache_key, require_org
 from interactions.models import Interaction, Task
 from sales.models import Deal, DealStageChange, Pipeline, Stage, Target
 from sales.money import money
@@ -724,6 +726,85 @@ def slipping(scope: Scope) -> Card:
     )  # fmt: skip
 
 
+# --- A long period's figures, kept a while --------------------------------------------------
+# Up to a quarter, a dashboard's figures are read as the page asks for them. Over a longer
+# period (a year: every deal or ticket of the organisation, every interaction of its reps),
+# what was read is kept in the cache and shown with its time; once older than FRESH, the
+# worker reads it again while the page shows what it has. "Read now" reads it at once. The
+# pipeline's and the support dashboard's Keeper say how each is read and told apart.
+
+LIVE_DAYS = 92
+FRESH = timedelta(minutes=15)
+KEPT_SECONDS = 24 * 3600  # figures older than a day are read again before they are shown
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A dashboard's cards, and when they were read if that was not just now."""
+
+    cards: list[Card]
+    as_of: datetime | None = None
+    refreshing: bool = False  # the worker is reading them again
+
+    def card(self, key: str) -> Card:
+        return next(card for card in self.cards if card.key == key)
+
+
+def is_kept(period: Period) -> bool:
+    return (period.last - period.first).days >= LIVE_DAYS
+
+
+@dataclass(frozen=True)
+class Keeper:
+    """How a dashboard keeps a long period's figures. `read` makes its cards for a scope;
+    `which(scope)` tells its figures apart besides the period (whose they are: "all" for
+    the members who see everything, else the member's user id; the filters chosen);
+    `task` reads them again in the worker, sent with `task_args(scope)`. `version` goes up
+    when the cards' shape changes: what the cache holds then reads as a miss."""
+
+    name: str
+    read: Callable[[Any], list[Card]]
+    which: Callable[[Any], tuple[str, ...]]
+    task: str
+    task_args: Callable[[Any], dict[str, Any]]
+    version: int = 1
+
+    def key(self, scope: Any) -> str:
+        period = scope.period
+        return cache_key(self.name, self.version, *self.which(scope), period.first.isoformat(),
+                         period.last.isoformat(), period.zone.key)  # fmt: skip
+
+    def figures(self, scope: Any, *, now_please: bool = False) -> Figures:
+        """The figures the page shows: read now for a period up to a quarter; else as
+        kept, and read again by the worker once older than FRESH."""
+        if not is_kept(scope.period):
+            return Figures(self.read(scope))
+        key = self.key(scope)
+        kept = None if now_please else cache.get(key)
+        if not isinstance(kept, dict) or kept.get("v") != self.version:
+            return Figures(self.keep(scope), as_of=scope.now)
+        as_of = datetime.fromisoformat(kept["as_of"])
+        cards = [Card.from_json(card) for card in kept["cards"]]
+        if scope.now - as_of < FRESH:
+            return Figures(cards, as_of=as_of)
+        if cache.add(f"{key}:reading", 1, timeout=int(FRESH.total_seconds())):
+            period = scope.period
+            enqueue(self.task, org_id=scope.org.pk, membership_id=scope.membership.pk,
+                    key=period.key, first=period.first.isoformat(),
+                    last=period.last.isoformat(), **self.task_args(scope))  # fmt: skip
+        return Figures(cards, as_of=as_of, refreshing=True)
+
+    def keep(self, scope: Any) -> list[Card]:
+        """Read the figures and keep them for the next visit."""
+        cards = self.read(scope)
+        key = self.key(scope)
+        kept = {"v": self.version, "as_of": scope.now.isoformat(),
+                "cards": [card.to_json() for card in cards]}  # fmt: skip
+        cache.set(key, kept, timeout=KEPT_SECONDS)
+        cache.delete(f"{key}:reading")
+        return cards
+
+
 CARDS = {"stages": open_by_stage, "forecast": forecast, "results": results, "funnel": funnel,
          "reps": reps, "slipping": slipping}  # fmt: skip
 
@@ -731,6 +812,23 @@ CARDS = {"stages": open_by_stage, "forecast": forecast, "results": results, "fun
 def pipeline_dashboard(scope: Scope) -> list[Card]:
     """Every card of the pipeline dashboard, in the order the page shows them."""
     return [make(scope) for make in CARDS.values()]
+
+
+def _whose(scope: Scope) -> tuple[str, ...]:
+    """Whose figures: one set for the members who see every deal of the organisation, one
+    per member for the others; and the pipeline, owner and team chosen."""
+    sees_all = scope.org.visibility_for(scope.membership.role) == Organization.Visibility.ALL
+    who = "all" if sees_all and can(scope.membership, ALL) else str(scope.membership.user_id)
+    owner, team = scope.owner.pk if scope.owner else "", scope.team.pk if scope.team else ""
+    return who, f"p{scope.pipeline.pk}", f"o{owner}", f"t{team}"
+
+
+KEEPER = Keeper(
+    "pipeline_dashboard", pipeline_dashboard, _whose, "sales.dashboard_keep",
+    lambda scope: {"pipeline_id": scope.pipeline.pk,
+                   "owner_id": scope.owner.pk if scope.owner else None,
+                   "team_id": scope.team.pk if scope.team else None},
+)  # fmt: skip
 
 
 # --- Targets ------------------------------------------------------------------------------

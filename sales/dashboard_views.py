@@ -92,9 +92,12 @@ def _scope(request: OrgRequest) -> tuple[DashboardFilters, dashboard.Scope]:
 @org_member(VALUE)
 def pipeline(request: OrgRequest) -> HttpResponse:
     filters, scope = _scope(request)
-    cards = dashboard.pipeline_dashboard(scope)
-    query = request.GET.urlencode()
-    context = {"filters": filters, "scope": scope, "cards": cards, "query": query}
+    # ?now=1: a long period's figures read now rather than as kept (dashboard.Keeper).
+    figures = dashboard.KEEPER.figures(scope, now_please=request.GET.get("now") == "1")
+    query = request.GET.copy()
+    query.pop("now", None)
+    context = {"filters": filters, "scope": scope, "cards": figures.cards, "figures": figures,
+               "query": query.urlencode()}  # fmt: skip
     template = "sales/dashboard.html" + ("#results" if request.htmx else "")
     return render(request, template, context)
 
@@ -105,7 +108,10 @@ def pipeline_csv(request: OrgRequest, table: str) -> HttpResponse:
     """One card's figures as CSV, with the page's filters."""
     make = dashboard.CARDS[table]  # one route per table: no other name arrives here
     _, scope = _scope(request)
-    card = make(scope)
+    if dashboard.is_kept(scope.period):  # the figures the page shows, as kept
+        card = dashboard.KEEPER.figures(scope).card(table)
+    else:
+        card = make(scope)
     name = f"{table}-{scope.period.first:%Y%m%d}-{scope.period.last:%Y%m%d}.csv"
     response = HttpResponse(
         content_type="text/csv; charset=utf-8",

@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.fields import ArrayField
-from django.core.cache import cache
 from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
@@ -30,8 +29,7 @@ from django.utils import timezone
 from crm.models import Membership, Organization, Role, User
 from crm.permissions import can
 from crm.selectors import org_users
-from crm.tasks import enqueue
-from crm.tenancy import cache_key, require_org
+from crm.tenancy import require_org
 
 # The pipeline dashboard's periods, cards and cells, and its bar maker: both dashboards'
 # figures read, draw and export alike.
@@ -39,9 +37,12 @@ from sales.dashboard import (
     PERIODS,
     Card,
     Cell,
+    Figures,
+    Keeper,
     Period,
     bar_plot,
     count_cell,
+    is_kept,
     label_cell,
     share_cell,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "Period",
     "Scope",
     "dashboard_figures",
+    "is_kept",
     "support_dashboard",
 ]
 
@@ -522,70 +524,25 @@ def support_dashboard(scope: Scope) -> list[Card]:
     return [make(scope) for make in CARDS.values()]
 
 
-# --- A long period's figures, kept a while --------------------------------------------------
-# Up to a quarter, the figures are read as the page asks for them. Over a longer period (a
-# year: every ticket of the organisation, sorted for its percentiles), what was read is kept
-# in the cache and shown with its time; once older than FRESH, the worker reads it again
-# while the page shows what it has. "Read now" reads it at once.
-
-LIVE_DAYS = 92
-FRESH = timedelta(minutes=15)
-KEPT_SECONDS = 24 * 3600  # figures older than a day are read again before they are shown
-_VERSION = 1  # up when the cards' shape changes: what the cache holds then reads as a miss
+# --- A year's figures, kept a while (sales.dashboard.Keeper) --------------------------------
 
 
-@dataclass(frozen=True)
-class Figures:
-    """The dashboard's cards, and when they were read if that was not just now."""
-
-    cards: list[Card]
-    as_of: datetime | None = None
-    refreshing: bool = False  # the worker is reading them again
-
-    def card(self, key: str) -> Card:
-        return next(card for card in self.cards if card.key == key)
-
-
-def is_kept(period: Period) -> bool:
-    return (period.last - period.first).days >= LIVE_DAYS
-
-
-def figures_key(scope: Scope) -> str:
-    """The cache's key for the figures this member sees over this period: one for all the
-    members who see every ticket and every agent; one per member for the others."""
+def _whose(scope: Scope) -> tuple[str, ...]:
+    """One set of figures for the members who see every ticket and every agent; one per
+    member for the others."""
     everyone = scope.org.visibility_for(scope.membership.role) == Organization.Visibility.ALL
-    who = "all" if everyone and scope.org_wide else str(scope.membership.user_id)
-    period = scope.period
-    return cache_key("support_dashboard", _VERSION, who, period.first.isoformat(),
-                     period.last.isoformat(), period.zone.key)  # fmt: skip
+    return ("all" if everyone and scope.org_wide else str(scope.membership.user_id),)
+
+
+KEEPER = Keeper("support_dashboard", support_dashboard, _whose, "support.dashboard_keep",
+                lambda scope: {})  # fmt: skip
 
 
 def dashboard_figures(scope: Scope, *, now_please: bool = False) -> Figures:
-    """The figures the page shows: read now for a period up to a quarter; else as kept
-    (support_dashboard_keep), and read again by the worker once older than FRESH."""
-    if not is_kept(scope.period):
-        return Figures(support_dashboard(scope))
-    key = figures_key(scope)
-    kept = None if now_please else cache.get(key)
-    if not isinstance(kept, dict) or kept.get("v") != _VERSION:
-        return Figures(keep_figures(scope), as_of=scope.now)
-    as_of = datetime.fromisoformat(kept["as_of"])
-    cards = [Card.from_json(card) for card in kept["cards"]]
-    if scope.now - as_of < FRESH:
-        return Figures(cards, as_of=as_of)
-    if cache.add(f"{key}:reading", 1, timeout=int(FRESH.total_seconds())):
-        period = scope.period
-        enqueue("support.dashboard_keep", org_id=scope.org.pk,
-                membership_id=scope.membership.pk, key=period.key,
-                first=period.first.isoformat(), last=period.last.isoformat())  # fmt: skip
-    return Figures(cards, as_of=as_of, refreshing=True)
+    """The figures the page shows (kept over a long period: sales.dashboard.Keeper)."""
+    return KEEPER.figures(scope, now_please=now_please)
 
 
 def keep_figures(scope: Scope) -> list[Card]:
     """Read the figures and keep them for the next visit."""
-    cards = support_dashboard(scope)
-    key = figures_key(scope)
-    kept = {"v": _VERSION, "as_of": scope.now.isoformat(), "cards": [c.to_json() for c in cards]}
-    cache.set(key, kept, timeout=KEPT_SECONDS)
-    cache.delete(f"{key}:reading")
-    return cards
+    return KEEPER.keep(scope)

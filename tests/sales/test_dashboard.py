@@ -5,9 +5,11 @@ test_dashboard_figures'."""
 import csv
 import io
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
+import time_machine
 from django.test import Client
 
 from crm.models import Membership, Team, TeamMember
@@ -207,3 +209,73 @@ def test_a_viewer_kept_to_their_own_records_sees_only_those(client, book, acme, 
     body = _body(client, PAGE + MARCH)
     assert _table(_card(body, "stages"))[-1] == ["Total", "", "0", "€0", "€0"]
     assert "Golf" not in body
+
+
+# --- A long period's figures, kept a while (sales.dashboard.Keeper) -------------------------
+
+YEAR = "?period=last_12_months"
+
+
+def _words(body: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split())
+
+
+def _open_total(body: str) -> str:
+    return _table(_card(body, "stages"))[-1][2]  # the Total row's deals
+
+
+def test_a_year_s_figures_are_kept_per_owner_and_read_again_when_asked(
+    client, book, acme, alice, rita
+):
+    client.force_login(alice)
+    body = _body(client, PAGE + YEAR)
+    assert "Figures as of 15 Apr, 14:00 · read again every 15 minutes" in _words(body)
+    everyone = _open_total(body)
+    ritas = _open_total(_body(client, f"{PAGE}{YEAR}&owner={rita.pk}"))  # figures of its own
+    assert ritas != everyone
+    with activate(acme):
+        DealFactory(org=acme, by=alice, owner=rita, title="Newcomer")
+    # Kept: the same figures, for everyone and for Rita alone...
+    assert _open_total(_body(client, PAGE + YEAR)) == everyone
+    assert _open_total(_body(client, f"{PAGE}{YEAR}&owner={rita.pk}")) == ritas
+    # ... or read at once when asked, and kept so.
+    body = _body(client, PAGE + YEAR + "&now=1")
+    assert int(_open_total(body)) == int(everyone) + 1
+    assert "now=1&now=1" not in body
+    assert int(_open_total(_body(client, PAGE + YEAR))) == int(everyone) + 1
+    # A month is read as asked.
+    assert "Figures as of" not in _body(client, PAGE + MARCH)
+
+
+def test_aged_kept_figures_are_shown_while_the_worker_reads_them_again(
+    client, book, acme, alice, rita, django_capture_on_commit_callbacks
+):
+    client.force_login(alice)
+    before = int(_open_total(_body(client, PAGE + YEAR)))
+    with activate(acme):
+        DealFactory(org=acme, by=alice, owner=rita, title="Newcomer")
+    with time_machine.travel(figures.NOW + timedelta(minutes=16), tick=False):
+        with django_capture_on_commit_callbacks(execute=True) as sent:
+            body = _body(client, PAGE + YEAR)
+        assert "Figures as of 15 Apr, 14:00 · being read again" in _words(body)
+        assert int(_open_total(body)) == before
+        assert len(sent) == 1  # the worker's task (sales.dashboard_keep), run here at once
+        with django_capture_on_commit_callbacks(execute=True) as again:
+            body = _body(client, PAGE + YEAR)
+        assert not again
+        assert "Figures as of 15 Apr, 14:16" in _words(body)
+        assert int(_open_total(body)) == before + 1
+
+
+def test_a_kept_year_exports_as_the_page_shows_it(client, book, alice):
+    client.force_login(alice)
+    live = client.get(f"{PAGE}reps.csv{YEAR}").content.decode()  # read, and kept
+    assert client.get(f"{PAGE}reps.csv{YEAR}").content.decode() == live
+    assert "Rita Reyes,6500.00,1000.00,50.0" in live  # amounts come back as numbers
+
+
+def test_a_rep_is_not_shown_everyone_s_kept_figures(client, book, alice, rita):
+    client.force_login(alice)
+    everyone = _open_total(_body(client, PAGE + YEAR))
+    client.force_login(rita)
+    assert _open_total(_body(client, PAGE + YEAR)) != everyone  # her own deals alone
