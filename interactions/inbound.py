@@ -235,8 +235,9 @@ def _sender_contact(
         return None  # an address the contact form would refuse: the email is kept, unlinked
 
 
-# Filing a message runs a dozen queries, and building their ORM forms cost more than
-# running them: the two every message makes, plain.
+# Filing a message runs a dozen queries, and building the ORM form of one cost more than
+# running it: the three every message makes (filed before? from a member? from which
+# contact?) are plain SQL, under the policy like any other.
 _FILED = "SELECT id FROM interactions_interaction WHERE org_id = %s AND external_id = %s"
 # The contact a message is from by their primary address, with what filing and its callers
 # read (a support queue's ticket names its requester and their company).
@@ -307,8 +308,7 @@ def _recipient_contacts(parsed: mail_in.Parsed) -> tuple[Contact | None, dict[st
 
 
 # The organisation's active member with this login address, or a verified other address:
-# the first to join. One plain query, since most mail is from no member: its ORM form cost
-# more to build than to run.
+# the first to join.
 _MEMBER = """
     SELECT m.user_id FROM crm_membership m JOIN crm_user u ON u.id = m.user_id
     WHERE m.org_id = %(org)s AND u.is_active AND (
