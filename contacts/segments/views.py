@@ -244,7 +244,7 @@ def segment_status(request: OrgRequest, segment_id: int) -> HttpResponse:
     """The refresh's progress, polled by the page while one runs."""
     segment = _segment(segment_id)
     context = {"segment": segment, "progress": services.progress(segment.pk),
-               "runs": selectors.runs(segment, limit=1),
+               "runs": selectors.runs(segment),
                "can_edit": can(request.membership, EDIT)}  # fmt: skip
     return render(request, "contacts/segments/_status.html", context)
 

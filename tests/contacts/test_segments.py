@@ -335,6 +335,7 @@ def test_the_refresh_status_polls_while_one_runs_then_brings_the_new_size_to_the
     assert 'hx-trigger="every 1s"' in waiting
     assert "Waiting for the worker" in waiting
     assert "segment-header" not in waiting
+    assert "segment-runs" not in waiting
     _refresh(acme, segment)
     answer = client.get(url, headers={"HX-Request": "true"})
     done = answer.content.decode()
@@ -343,6 +344,9 @@ def test_the_refresh_status_polls_while_one_runs_then_brings_the_new_size_to_the
     header = done[done.index('id="segment-header"') :]
     assert header.startswith('id="segment-header" hx-swap-oob="true">')
     assert "<strong>3</strong> members" in header
+    runs = done[done.index('id="segment-runs"') :]
+    assert runs.startswith('id="segment-runs" aria-labelledby="runs-title" hx-swap-oob="true">')
+    assert "+3 −0" in runs
     assert "Refresh now</button>" in header
     assert "disabled" not in header
 
