@@ -77,6 +77,32 @@ def test_it_stores_a_plain_message_on_the_contact_by_primary_email(client, acme,
     assert not email.is_automatic
 
 
+def test_the_filing_hands_back_the_contact_as_it_is_stored(acme, rita):
+    # What a caller reads of the contact it files on (a support queue names its requester):
+    # each field its own, and those not read at first read when asked.
+    company = CompanyFactory(org=acme, name="Analytical Engines")
+    ada = ContactFactory(org=acme, email="ada@example.com", first_name="Ada",
+                         last_name="Lovelace", owner=rita, company=company,
+                         phone="+442079460000")  # fmt: skip
+    with transaction.atomic(), activate(acme):
+        interaction, created = ingest(org=acme, raw=HELLO)
+        contact = interaction.contact
+        assert created
+        assert (contact.pk, contact.email, contact.first_name, contact.last_name) == (
+            ada.pk,
+            "ada@example.com",
+            "Ada",
+            "Lovelace",
+        )
+        assert (contact.owner_id, contact.company_id, contact.deleted_at) == (
+            rita.pk,
+            company.pk,
+            None,
+        )
+        assert contact.company.name == "Analytical Engines"
+        assert contact.phone == "+442079460000"  # not read at first: read when asked
+
+
 def test_it_links_the_contact_by_another_email(client, acme, address):
     ada = ContactFactory(org=acme, email="countess@example.org", other_emails=["ada@example.com"])
     _post(client, address, HELLO)
