@@ -152,14 +152,19 @@ def segment_detail(request: OrgRequest, segment_id: int) -> HttpResponse:
         "segment": segment,
         "members": list(members.order_by("last_name", "first_name", "id")[:PREVIEW]),
         "runs": selectors.runs(segment),
-        "history": list(reversed(selectors.size_history(segment))),
+        **_sizes(segment),
         "progress": services.progress(segment.pk),
         "rules_text": _rules_lines(segment),
         "can_edit": can(request.membership, EDIT),
         "why": _why(request, segment),
-        "plot": selectors.size_plot(selectors.size_history(segment)),
     }
     return render(request, "contacts/segments/detail.html", context)
+
+
+def _sizes(segment: Segment) -> dict[str, Any]:
+    """The size chart's points and its Data table (newest first), from one read."""
+    sizes = selectors.size_history(segment)
+    return {"plot": selectors.size_plot(sizes), "history": list(reversed(sizes))}
 
 
 def _rules_lines(segment: Segment) -> list[tuple[int, str]]:
@@ -243,9 +248,11 @@ def _shown(value: Any) -> str:
 def segment_status(request: OrgRequest, segment_id: int) -> HttpResponse:
     """The refresh's progress, polled by the page while one runs."""
     segment = _segment(segment_id)
-    context = {"segment": segment, "progress": services.progress(segment.pk),
-               "runs": selectors.runs(segment),
+    progress = services.progress(segment.pk)
+    context = {"segment": segment, "progress": progress, "runs": selectors.runs(segment),
                "can_edit": can(request.membership, EDIT)}  # fmt: skip
+    if progress is None and request.htmx:  # it ended: the page's chart gets its point
+        context.update(_sizes(segment))
     return render(request, "contacts/segments/_status.html", context)
 
 

@@ -336,6 +336,7 @@ def test_the_refresh_status_polls_while_one_runs_then_brings_the_new_size_to_the
     assert "Waiting for the worker" in waiting
     assert "segment-header" not in waiting
     assert "segment-runs" not in waiting
+    assert "segment-sizes" not in waiting
     _refresh(acme, segment)
     answer = client.get(url, headers={"HX-Request": "true"})
     done = answer.content.decode()
@@ -349,6 +350,26 @@ def test_the_refresh_status_polls_while_one_runs_then_brings_the_new_size_to_the
     assert "+3 −0" in runs
     assert "Refresh now</button>" in header
     assert "disabled" not in header
+
+
+# The request's own (the user, the member and organisation, and their settings); the
+# segment, a page of its members, its runs and its sizes (one each, however many); and the
+# why: the contact, since when they are in it, and their explanation.
+SEGMENT_PAGE_QUERIES = 13
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_segment_page_pins_its_queries_whatever_its_members(
+    client: Client, acme, alice, people, count, django_assert_num_queries
+) -> None:
+    segment = _save(acme, alice, _all(), name="Everyone")
+    for _ in range(count):
+        _refresh(acme, segment)
+    client.force_login(alice)
+    client.get(f"/o/acme/segments/{segment.pk}/")  # the session's first read
+    with django_assert_num_queries(SEGMENT_PAGE_QUERIES):
+        page = client.get(f"/o/acme/segments/{segment.pk}/", {"contact": people["ada"].pk})
+    assert "is in this segment, since " in _text(page)
 
 
 def test_a_contacts_page_lists_their_segments_since_when_and_those_they_left(
