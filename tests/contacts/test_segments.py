@@ -372,6 +372,29 @@ def test_the_segment_page_pins_its_queries_whatever_its_members(
     assert "is in this segment, since " in _text(page)
 
 
+@pytest.mark.parametrize("count", [1, 4])
+def test_the_list_and_the_builder_pin_their_queries_whatever_the_segments(
+    client: Client, acme, alice, people, count, django_assert_num_queries
+) -> None:
+    made = [_save(acme, alice, _all({"field": "lifecycle", "op": "is", "value": "lead"}),
+                  name=f"Leads {i}") for i in range(count)]  # fmt: skip
+    for segment in made:
+        _refresh(acme, segment)
+    client.force_login(alice)
+    client.get("/o/acme/segments/")  # the session's first read
+    with django_assert_num_queries(SEGMENT_LIST_QUERIES):
+        assert f"Leads {count - 1}" in _text(client.get("/o/acme/segments/"))
+    with django_assert_num_queries(SEGMENT_BUILDER_QUERIES):
+        assert client.get(f"/o/acme/segments/{made[0].pk}/edit/").status_code == 200
+
+
+# The list: the request's own, and the segments with their last run's status in one query.
+SEGMENT_LIST_QUERIES = 9
+# The builder: the request's own, the segment, the fields' choices (owners, teams, tags,
+# custom fields, segments, most of them kept in the cache) and the live count.
+SEGMENT_BUILDER_QUERIES = 13
+
+
 def test_a_contacts_page_lists_their_segments_since_when_and_those_they_left(
     client: Client, acme, alice, people
 ) -> None:
