@@ -11,15 +11,18 @@ import hmac
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from contacts.models import Company, Contact
-from contacts.selectors import contacts_with_other_addresses
+from contacts.models import Contact
+from contacts.selectors import (
+    contact_by_address_brief,
+    contacts_brief,
+    contacts_with_other_addresses,
+)
 from contacts.services import contact_create
 from crm import tokens
 from crm.audit import audit_record
@@ -237,23 +240,8 @@ def _sender_contact(
 
 # Filing a message runs a dozen queries, and building the ORM form of one cost more than
 # running it: the three every message makes (filed before? from a member? from which
-# contact?) are plain SQL, under the policy like any other.
+# contact? the last in contacts.selectors) are plain SQL, under the policy like any other.
 _FILED = "SELECT id FROM interactions_interaction WHERE org_id = %s AND external_id = %s"
-# The contact a message is from by their primary address, with what filing and its callers
-# read (a support queue's ticket names its requester and their company).
-_BY_EMAIL = """
-    SELECT c.id, c.company_id, c.email, c.first_name, c.last_name, c.owner_id, co.name
-    FROM contacts_contact c LEFT JOIN contacts_company co ON co.id = c.company_id
-    WHERE c.org_id = %s AND c.email = %s AND c.deleted_at IS NULL
-    ORDER BY c.id LIMIT 1
-"""
-_CONTACT_FIELDS = ("email", "first_name", "last_name", "owner_id", "deleted_at", "company__name")
-
-
-def _contacts() -> QuerySet[Contact]:
-    """The live contacts, with the fields a message's filing reads."""
-    alive = cast(QuerySet[Contact], Contact.objects.alive().select_related("company"))
-    return alive.only("org_id", "company_id", "company__org_id", *_CONTACT_FIELDS)
 
 
 def _filed(org: Organization, message_id: str) -> Interaction | None:
@@ -265,29 +253,8 @@ def _filed(org: Organization, message_id: str) -> Interaction | None:
 
 
 def _known(org: Organization, address: str) -> Contact | None:
-    """The live contact with this address: as their primary one first (the oldest such
-    contact), then as another of theirs (contacts.selectors.contacts_with_other_addresses)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_BY_EMAIL, [org.pk, address])
-        found = cursor.fetchone()
-    if found is None:
-        others = contacts_with_other_addresses(_contacts().order_by("pk"), [address])
-        return cast(Contact | None, others.first())
-    pk, company_id, email, first_name, last_name, owner_id, company_name = found
-    contact = _loaded(Contact, id=pk, org_id=org.pk, company_id=company_id, email=email,
-                      first_name=first_name, last_name=last_name, owner_id=owner_id,
-                      deleted_at=None)  # fmt: skip
-    if company_id is not None:
-        contact.company = _loaded(Company, id=company_id, org_id=org.pk, name=company_name)
-    return contact
-
-
-def _loaded(model: type[Any], **values: Any) -> Any:
-    """A row read by hand as the ORM would load it with only these fields (the others are
-    read if asked for, and a save writes only these): from_db takes the values in the
-    order of the model's fields."""
-    fields = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db("default", fields, [values[name] for name in fields])
+    """The live contact with this address, with what filing and its callers read."""
+    return contact_by_address_brief(org, address)
 
 
 MAX_RECIPIENTS = 100  # of a member's message, the To and Cc addresses looked up
@@ -298,7 +265,7 @@ def _recipient_contacts(parsed: mail_in.Parsed) -> tuple[Contact | None, dict[st
     contact id of each address that matched. Two queries, as `_known`."""
     addresses = list(dict.fromkeys(a.address for a in (*parsed.to, *parsed.cc) if a.address))
     addresses = addresses[:MAX_RECIPIENTS]
-    alive = _contacts().order_by("-pk")
+    alive = contacts_brief().order_by("-pk")
     found: dict[str, Contact] = {}
     for contact in alive.filter(email__in=addresses):  # the lowest id last, so it wins
         found[contact.email] = contact
