@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from crm import dashboards
 from crm.models import Team, User
 from crm.permissions import can, org_member
 from crm.records.exports import neutralise
@@ -33,7 +34,7 @@ class DashboardFilters(forms.Form):
 
     pipeline = forms.ModelChoiceField(queryset=Pipeline.unscoped.none(), required=False,
                                       empty_label=None)  # fmt: skip
-    period = forms.ChoiceField(choices=dashboard.PERIODS, required=False)
+    period = forms.ChoiceField(choices=dashboards.PERIODS, required=False)
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False,
                                    empty_label="Everyone")  # fmt: skip
     team = forms.ModelChoiceField(queryset=Team.unscoped.none(), required=False,
@@ -75,13 +76,13 @@ def _scope(request: OrgRequest) -> tuple[DashboardFilters, dashboard.Scope]:
     today = timezone.localdate(timezone=zone)
     key = filters.value("period") or "this_month"
     fiscal = request.org.fiscal_year_start_month  # quarters and years are the fiscal ones
-    first, last = dashboard.period_days(key, today, filters.value("from"), filters.value("to"),
+    first, last = dashboards.period_days(key, today, filters.value("from"), filters.value("to"),
                                         fiscal_start=fiscal)  # fmt: skip
     # Archived stages too: deals may still be in them.
     stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position", "id"))
     scope = dashboard.scope_for(
         request.membership, pipeline=pipeline, stages=stages,
-        period=dashboard.Period(key, first, last, zone, fiscal),
+        period=dashboards.Period(key, first, last, zone, fiscal),
         owner=filters.value("owner") if org_wide else None,
         team=filters.value("team") if org_wide else None,
     )  # fmt: skip
@@ -108,7 +109,7 @@ def pipeline_csv(request: OrgRequest, table: str) -> HttpResponse:
     """One card's figures as CSV, with the page's filters."""
     make = dashboard.CARDS[table]  # one route per table: no other name arrives here
     _, scope = _scope(request)
-    if dashboard.is_kept(scope.period):  # the figures the page shows, as kept
+    if dashboards.is_kept(scope.period):  # the figures the page shows, as kept
         card = dashboard.KEEPER.figures(scope).card(table)
     else:
         card = make(scope)

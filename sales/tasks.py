@@ -21,10 +21,11 @@ def dashboard_keep(
     owner_id: int | None, team_id: int | None,
 ) -> None:  # fmt: skip
     """Sent by the pipeline dashboard when the figures it kept of a long period have aged:
-    read them again for that member, pipeline, owner or team (sales.dashboard.Keeper)."""
+    read them again for that member, pipeline, owner or team (crm.dashboards.Keeper)."""
     from datetime import date
     from zoneinfo import ZoneInfo
 
+    from crm import dashboards
     from crm.models import Membership, Team, User
     from crm.tenancy import require_org
     from sales import dashboard
@@ -35,7 +36,7 @@ def dashboard_keep(
     pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
     if membership is None or pipeline is None:  # gone since: nothing to read them for
         return
-    period = dashboard.Period(key, date.fromisoformat(first), date.fromisoformat(last),
+    period = dashboards.Period(key, date.fromisoformat(first), date.fromisoformat(last),
                               ZoneInfo(org.time_zone), org.fiscal_year_start_month)  # fmt: skip
     scope = dashboard.scope_for(
         membership, pipeline=pipeline, period=period,

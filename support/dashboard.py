@@ -1,6 +1,6 @@
 """The support dashboard's figures: SQL aggregates over the tickets a member may see, days
-read in the organisation's time zone, each card a table of cells as the pipeline dashboard's
-(sales.dashboard): the chart, its "Data" table and the CSV read the one table.
+read in the organisation's time zone, each card a table of cells as every dashboard's
+(crm.dashboards): the chart, its "Data" table and the CSV read the one table.
 
 Durations are measured twice, their median and 90th percentile percentile_cont in SQL:
 round the clock, from the times; in business hours, from what each ticket keeps of how
@@ -26,14 +26,7 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Membership, Organization, Role, User
-from crm.permissions import can
-from crm.selectors import org_users
-from crm.tenancy import require_org
-
-# The pipeline dashboard's periods, cards and cells, and its bar maker: both dashboards'
-# figures read, draw and export alike.
-from sales.dashboard import (
+from crm.dashboards import (
     PERIODS,
     Card,
     Cell,
@@ -46,6 +39,10 @@ from sales.dashboard import (
     label_cell,
     share_cell,
 )
+from crm.models import Membership, Organization, Role, User
+from crm.permissions import can
+from crm.selectors import org_users
+from crm.tenancy import require_org
 from support.models import UNSOLVED, Priority, Queue, Ticket, TicketEvent
 from support.records import TicketFilter
 
@@ -524,7 +521,7 @@ def support_dashboard(scope: Scope) -> list[Card]:
     return [make(scope) for make in CARDS.values()]
 
 
-# --- A year's figures, kept a while (sales.dashboard.Keeper) --------------------------------
+# --- A year's figures, kept a while (crm.dashboards.Keeper) --------------------------------
 
 
 def _whose(scope: Scope) -> tuple[str, ...]:
@@ -539,7 +536,7 @@ KEEPER = Keeper("support_dashboard", support_dashboard, _whose, "support.dashboa
 
 
 def dashboard_figures(scope: Scope, *, now_please: bool = False) -> Figures:
-    """The figures the page shows (kept over a long period: sales.dashboard.Keeper)."""
+    """The figures the page shows (kept over a long period: crm.dashboards.Keeper)."""
     return KEEPER.figures(scope, now_please=now_please)
 
 

@@ -11,10 +11,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm import dashboards
 from crm.permissions import org_member
 from crm.records.exports import neutralise
 from crm.requests import OrgRequest
-from sales.dashboard import period_days
 from support import dashboard
 
 # Everyone who works or reads tickets; reps sell and have the pipeline dashboard.
@@ -26,7 +26,7 @@ class PeriodFilters(forms.Form):
     """The period at the top of the dashboard, read from the URL, as the pipeline
     dashboard's: a choice, and dates for a period of one's own."""
 
-    period = forms.ChoiceField(choices=dashboard.PERIODS, required=False)
+    period = forms.ChoiceField(choices=dashboards.PERIODS, required=False)
 
     def __init__(self, data: Any) -> None:
         super().__init__(data)
@@ -45,9 +45,10 @@ def _scope(request: OrgRequest) -> tuple[PeriodFilters, dashboard.Scope]:
     zone = ZoneInfo(request.org.time_zone)
     key = filters.value("period") or "this_month"
     fiscal = request.org.fiscal_year_start_month
-    first, last = period_days(key, timezone.localdate(timezone=zone), filters.value("from"),
-                              filters.value("to"), fiscal_start=fiscal)  # fmt: skip
-    period = dashboard.Period(key, first, last, zone, fiscal)
+    today = timezone.localdate(timezone=zone)
+    first, last = dashboards.period_days(key, today, filters.value("from"), filters.value("to"),
+                                         fiscal_start=fiscal)  # fmt: skip
+    period = dashboards.Period(key, first, last, zone, fiscal)
     return filters, dashboard.scope_for(request.membership, period=period)
 
 
@@ -71,7 +72,7 @@ def support_csv(request: OrgRequest, table: str) -> HttpResponse:
     """One card's figures as CSV, with the page's period."""
     make = dashboard.CARDS[table]  # one route per table: no other name arrives here
     _, scope = _scope(request)
-    if dashboard.is_kept(scope.period):  # the figures the page shows, as kept
+    if dashboards.is_kept(scope.period):  # the figures the page shows, as kept
         card = dashboard.dashboard_figures(scope).card(table)
     else:
         card = make(scope)

@@ -23,6 +23,7 @@ def support_dashboard_keep(*, org_id: int, membership_id: int, key: str, first: 
     from datetime import date
     from zoneinfo import ZoneInfo
 
+    from crm import dashboards
     from crm.models import Membership
     from crm.tenancy import require_org
     from support import dashboard
@@ -31,6 +32,6 @@ def support_dashboard_keep(*, org_id: int, membership_id: int, key: str, first: 
     membership = Membership.objects.select_related("user").filter(pk=membership_id).first()
     if membership is None:  # gone since: nobody to read them for
         return
-    period = dashboard.Period(key, date.fromisoformat(first), date.fromisoformat(last),
+    period = dashboards.Period(key, date.fromisoformat(first), date.fromisoformat(last),
                               ZoneInfo(org.time_zone), org.fiscal_year_start_month)  # fmt: skip
     dashboard.keep_figures(dashboard.scope_for(membership, period=period))

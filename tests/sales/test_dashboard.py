@@ -211,7 +211,7 @@ def test_a_viewer_kept_to_their_own_records_sees_only_those(client, book, acme, 
     assert "Golf" not in body
 
 
-# --- A long period's figures, kept a while (sales.dashboard.Keeper) -------------------------
+# --- A long period's figures, kept a while (crm.dashboards.Keeper) --------------------------
 
 YEAR = "?period=last_12_months"
 

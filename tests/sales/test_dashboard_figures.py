@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from crm import dashboards
 from crm.models import Membership, Organization, Team, TeamMember
 from crm.tenancy import activate
 from interactions.services import task_complete
@@ -160,21 +161,21 @@ def _scope(membership_of: Any, org: Organization, **filters: Any) -> dashboard.S
     with activate(org):
         membership = Membership.objects.select_related("user").get(user=membership_of)
         pipeline = Pipeline.objects.get(name="Sales pipeline")
-        period = dashboard.Period("last_month", date(2026, 3, 1), date(2026, 3, 31), PARIS)
+        period = dashboards.Period("last_month", date(2026, 3, 1), date(2026, 3, 31), PARIS)
         return dashboard.scope_for(membership, pipeline=pipeline, period=period,
                                    stages=list(pipeline.stages.all()), **filters)  # fmt: skip
 
 
-def _card(scope: dashboard.Scope, name: str) -> dashboard.Card:
+def _card(scope: dashboard.Scope, name: str) -> dashboards.Card:
     with activate(Organization.objects.get(pk=scope.membership.org_id)):
         return dashboard.CARDS[name](scope)
 
 
-def _values(card: dashboard.Card) -> list[list[Any]]:
+def _values(card: dashboards.Card) -> list[list[Any]]:
     return [[cell.value for cell in row] for row in card.rows]
 
 
-def _figures(card: dashboard.Card) -> dict[str, Any]:
+def _figures(card: dashboards.Card) -> dict[str, Any]:
     return {label: cell.value for label, cell in card.figures}
 
 
@@ -182,7 +183,7 @@ D = Decimal
 
 
 def test_the_period_runs_from_midnight_to_midnight_in_paris_across_summer_time():
-    period = dashboard.Period("last_month", date(2026, 3, 1), date(2026, 3, 31), PARIS)
+    period = dashboards.Period("last_month", date(2026, 3, 1), date(2026, 3, 31), PARIS)
     # Winter time (UTC+1) at the start, summer time (UTC+2) at the end.
     assert period.start.isoformat() == "2026-03-01T00:00:00+01:00"
     assert period.end.isoformat() == "2026-04-01T00:00:00+02:00"
@@ -191,15 +192,15 @@ def test_the_period_runs_from_midnight_to_midnight_in_paris_across_summer_time()
     assert (period.end.astimezone(UTC) - period.start.astimezone(UTC)).total_seconds() == (
         31 * 86400 - 3600
     )
-    assert dashboard.period_days("last_month", date(2026, 4, 15)) == (
+    assert dashboards.period_days("last_month", date(2026, 4, 15)) == (
         date(2026, 3, 1),
         date(2026, 3, 31),
     )
-    assert dashboard.period_days("last_quarter", date(2026, 4, 15)) == (
+    assert dashboards.period_days("last_quarter", date(2026, 4, 15)) == (
         date(2026, 1, 1),
         date(2026, 3, 31),
     )
-    assert dashboard.period_days("last_12_months", date(2026, 4, 15)) == (
+    assert dashboards.period_days("last_12_months", date(2026, 4, 15)) == (
         date(2025, 5, 1),
         date(2026, 4, 30),
     )
@@ -243,7 +244,7 @@ def test_forecast_by_month_against_won_and_the_reps_targets(book, acme, alice, r
 
 def test_a_quarters_forecast_shows_its_own_months(book, acme, alice):
     scope = _scope(alice, acme)
-    quarter = dashboard.Period("this_quarter", date(2026, 1, 1), date(2026, 3, 31), PARIS)
+    quarter = dashboards.Period("this_quarter", date(2026, 1, 1), date(2026, 3, 31), PARIS)
     card = _card(replace(scope, period=quarter), "forecast")
     # January to March, not six months on: March as in the month's forecast above.
     assert [row[0] for row in _values(card)] == ["Jan 2026", "Feb 2026", "Mar 2026"]

@@ -7,15 +7,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from crm import dashboards
 from crm.models import Organization
-from sales import dashboard
 
 UTC = ZoneInfo("UTC")
 
 
 def _period(key: str, today: date, start: int) -> tuple[date, date, str]:
-    first, last = dashboard.period_days(key, today, fiscal_start=start)
-    return first, last, dashboard.Period(key, first, last, UTC, start).label
+    first, last = dashboards.period_days(key, today, fiscal_start=start)
+    return first, last, dashboards.Period(key, first, last, UTC, start).label
 
 
 @pytest.mark.parametrize(
@@ -78,13 +78,13 @@ def test_a_quarter_across_new_year():
 
 def test_months_and_custom_periods_are_not_fiscal():
     today = date(2026, 4, 15)
-    assert dashboard.period_days("last_month", today, fiscal_start=4) == (
+    assert dashboards.period_days("last_month", today, fiscal_start=4) == (
         date(2026, 3, 1), date(2026, 3, 31),
     )  # fmt: skip
-    assert dashboard.period_days("last_12_months", today, fiscal_start=4) == (
+    assert dashboards.period_days("last_12_months", today, fiscal_start=4) == (
         date(2025, 5, 1), date(2026, 4, 30),
     )  # fmt: skip
-    period = dashboard.Period("custom", date(2026, 4, 1), date(2026, 6, 30), UTC, 4)
+    period = dashboards.Period("custom", date(2026, 4, 1), date(2026, 6, 30), UTC, 4)
     assert period.label == "1 Apr – 30 Jun 2026"
 
 
