@@ -347,6 +347,8 @@ ADD_TO_SEGMENT = bulk.BulkAction(
     "add_to_segment", "Add to segment", _add_to_segment, field="to_segment",
     field_label="Segment", value="choice", choices=_static_segments, noun="static segment",
     permission="segment.edit",
+    none_yet="There is no static segment yet: make one under Segments → New segment, "
+    "then add contacts to it here.",
 )  # fmt: skip
 
 

@@ -32,6 +32,12 @@ SEGMENTS: list[tuple[str, str, str, dict[str, Any]]] = [
      Segment.Schedule.DAILY,
      {"match": "all", "rules": [{"field": "scores.rfm", "op": "is", "value": "champions"}]}),
 ]  # fmt: skip
+# A frozen list: filled once from its rules when it is made, then by hand (the contacts
+# list's "Add to segment", the member list's "Remove").
+STATIC = ("Customer evening in Berlin",
+          "The guest list: add people from the contacts list with Add to segment.",
+          {"match": "all", "rules": [{"field": "lifecycle", "op": "is", "value": "customer"},
+                                     {"field": "country", "op": "is", "value": "DE"}]})  # fmt: skip
 
 
 def seed(*, org: Organization, users: dict[str, User], **kwargs: Any) -> None:
@@ -44,6 +50,9 @@ def seed(*, org: Organization, users: dict[str, User], **kwargs: Any) -> None:
         )
         for name, description, schedule, tree in SEGMENTS
     ]  # fmt: skip
+    name, description, tree = STATIC
+    services.segment_save(org=org, by=users["manager"], name=name, description=description,
+                          rules_tree=tree, kind=Segment.Kind.STATIC)  # fmt: skip
     # In this order, one after the other: the scores, then each segment.
     steps = [app.signature("contacts.scores_run", kwargs={"org_id": org.pk}, immutable=True)]
     steps += [

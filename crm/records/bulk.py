@@ -56,6 +56,7 @@ class BulkAction:
     permission: str = ""  # and a platform action it needs besides ("records.bulk_delete")
     destructive: bool = False  # the confirmation's button says so
     note: str = ""  # what the confirmation adds, after "This will change N records."
+    none_yet: str = ""  # for choices that are the organisation's: what to do while there are none
 
     def clean(self, value: str) -> Any:
         """The value as the service takes it; ValidationError with a message otherwise."""
@@ -67,8 +68,14 @@ class BulkAction:
         noun = self.noun or self.field_label.lower()
         if self.value == "text" and not value:
             raise ValidationError(f"Give the name of the {noun}.")
-        if self.value == "choice" and value not in dict(self.options()):
-            raise ValidationError(f"“{value}” is not a {noun}.")
+        if self.value == "choice":
+            options = dict(self.options())
+            if not options and self.none_yet:
+                raise ValidationError(self.none_yet)
+            if value not in options:
+                raise ValidationError(
+                    f"“{value}” is not a {noun}." if value else f"Choose a {noun}."
+                )
         return value if self.value != "none" else ""
 
     def options(self) -> list[tuple[str, str]]:
@@ -189,6 +196,8 @@ def bulk_choices(kind: Kind, membership: Membership, members: QuerySet[User]) ->
             fields[action.field] = {
                 "name": action.field, "label": action.field_label,
                 "choices": choices if action.value != "text" else None,
+                # The empty select says there is nothing to choose yet, and its action why.
+                "empty": action.field_label if choices else f"No {action.noun} yet",
             }  # fmt: skip
     action_fields = {action.key: action.field for action in allowed}
     return BulkChoices(actions, list(fields.values()), action_fields)

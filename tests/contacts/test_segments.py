@@ -573,6 +573,24 @@ def test_the_contacts_list_adds_the_selected_to_a_static_segment(
     assert _members(acme, static) == {"Ada", "Bea"}
 
 
+def test_with_no_static_segment_the_bulk_action_says_what_to_do_first(
+    client: Client, acme, alice, people
+) -> None:
+    dynamic = _save(acme, alice, _all(), name="Follows its rules")
+    client.force_login(alice)
+    page = client.get("/o/acme/contacts/").content.decode()
+    toolbar = page[page.index('name="to_segment"') :]
+    toolbar = toolbar[: toolbar.index("</select>")]
+    assert ">No static segment yet</option>" in toolbar
+    data = {"action": "add_to_segment", "to_segment": "", "scope": "selected",
+            "ids": [people["ada"].pk]}  # fmt: skip
+    refused = client.post("/o/acme/contacts/bulk/apply/", data, follow=True)
+    assert "There is no static segment yet: make one under Segments" in html.unescape(
+        refused.content.decode()
+    )
+    assert _members(acme, dynamic) == set()
+
+
 def test_a_new_static_segment_takes_its_first_members_from_its_rules_once(
     acme, alice, people
 ) -> None:

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from contacts.models import Contact
+from contacts.models import Contact, Segment
 from crm.models import Organization, Role, User
 from crm.tenancy import activate
 from interactions.models import Interaction
@@ -36,3 +36,22 @@ def test_it_gives_the_demo_contacts_a_year_of_interactions_once() -> None:
     call_command("seed_demo", "--org", "demo", stdout=StringIO())  # as every `make run` does
     with activate(org):
         assert Interaction.objects.count() == count
+
+
+def test_it_makes_useful_segments_one_of_them_a_list_kept_by_hand() -> None:
+    call_command("seed_demo", "--org", "demo", stdout=StringIO())
+    org = Organization.objects.get(slug="demo")
+    with activate(org):
+        kinds = dict(Segment.objects.values_list("name", "kind"))
+        assert kinds["New leads this month"] == Segment.Kind.DYNAMIC
+        assert kinds["Champions"] == Segment.Kind.DYNAMIC
+        guests = Segment.objects.get(name="Customer evening in Berlin")
+        assert guests.kind == Segment.Kind.STATIC
+        chosen = Contact.objects.filter(lifecycle="customer", country="DE")
+        members = set(guests.members.values_list("contact_id", flat=True))
+        assert members
+        assert members == set(chosen.values_list("pk", flat=True))
+        assert guests.size == len(members)
+    call_command("seed_demo", "--org", "demo", stdout=StringIO())  # as every `make run` does
+    with activate(org):
+        assert Segment.objects.filter(name="Customer evening in Berlin").count() == 1
