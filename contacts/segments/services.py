@@ -69,7 +69,7 @@ def segment_save(
         # A new static segment takes its first members from its rules, once.
         chosen = Contact.objects.alive().filter(rules.compile_rules(tree)).order_by()
         ids_sql, params = chosen.values("pk").query.sql_with_params()
-        _add_from(org, segment, ids_sql, list(params))
+        _add_from(org, segment, ids_sql, list(params), empty=True)  # made just now
         _recount(segment)
     org_forget(CHOICES)
     after = _state(segment)
@@ -244,24 +244,15 @@ def _refresh(org: Organization, segment: Segment, run: SegmentRun) -> None:
         chosen = Contact.objects.alive().filter(rules.compile_rules(tree)).order_by()
         ids_sql, params = chosen.values("pk").query.sql_with_params()
         _say(segment.pk, 1)
-        with connection.cursor() as cursor:
-            # Dropped with the transaction; and first, should an enclosing one still hold
-            # the table of an earlier refresh.
-            cursor.execute("DROP TABLE IF EXISTS segment_now")
-            cursor.execute(
-                "CREATE TEMPORARY TABLE segment_now (contact_id bigint PRIMARY KEY) ON COMMIT DROP"
-            )
-            # The compiled query's own SQL and parameters: user values stay parameters.
-            cursor.execute(f"INSERT INTO segment_now (contact_id) {ids_sql}", params)  # nosec B608
-            cursor.execute("ANALYZE segment_now")
-        _say(segment.pk, 2)
         now = timezone.now()
-        added = _add_from(org, segment, "SELECT contact_id FROM segment_now", [], now=now)
-        _say(segment.pk, 3)
-        removed = _remove_missing(segment, now)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM segment_now")
-            size = cursor.fetchone()[0]
+        if not SegmentMember.objects.filter(segment=segment).exists():
+            # A first fill (or one after the segment emptied): every contact chosen is a
+            # newcomer and nobody leaves, so they go straight in, without the scratch table.
+            _say(segment.pk, 2)
+            size = added = _add_from(org, segment, ids_sql, list(params), now=now, empty=True)
+            removed = 0
+        else:
+            size, added, removed = _replace(org, segment, ids_sql, list(params), now)
         segment.size, segment.refreshed_at, segment.broken = size, now, ""
         segment.refresh_due_at = _next_due(segment, now)
         segment.save(update_fields=["size", "refreshed_at", "broken", "refresh_due_at",
@@ -272,6 +263,30 @@ def _refresh(org: Organization, segment: Segment, run: SegmentRun) -> None:
         )  # fmt: skip
 
 
+def _replace(
+    org: Organization, segment: Segment, ids_sql: str, params: list[Any], now: datetime
+) -> tuple[int, int, int]:
+    """Make the members the contacts of `ids_sql`: its size, how many came and went."""
+    with connection.cursor() as cursor:
+        # Dropped with the transaction; and first, should an enclosing one still hold
+        # the table of an earlier refresh.
+        cursor.execute("DROP TABLE IF EXISTS segment_now")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE segment_now (contact_id bigint PRIMARY KEY) ON COMMIT DROP"
+        )
+        # The compiled query's own SQL and parameters: user values stay parameters.
+        cursor.execute(f"INSERT INTO segment_now (contact_id) {ids_sql}", params)  # nosec B608
+        cursor.execute("ANALYZE segment_now")
+    _say(segment.pk, 2)
+    added = _add_from(org, segment, "SELECT contact_id FROM segment_now", [], now=now)
+    _say(segment.pk, 3)
+    removed = _remove_missing(segment, now)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM segment_now")
+        size = cursor.fetchone()[0]
+    return size, added, removed
+
+
 def _broken_message(error: ValidationError) -> str:
     text = "; ".join(error.messages)
     return f"Its rules no longer hold: {text}"[:300]
@@ -279,26 +294,27 @@ def _broken_message(error: ValidationError) -> str:
 
 def _add_from(
     org: Organization, segment: Segment, ids_sql: str, params: list[Any],
-    now: datetime | None = None,
+    now: datetime | None = None, *, empty: bool = False,
 ) -> int:  # fmt: skip
-    """Insert the contacts of `ids_sql` not yet in the segment: how many."""
+    """Insert the contacts of `ids_sql` not yet in the segment: how many. `empty`: the
+    caller holds the segment's lock and has seen it has no members, so none is looked for."""
     now = now or timezone.now()
+    unseen = "" if empty else (
+        "WHERE NOT EXISTS (SELECT 1 FROM contacts_segmentmember m"
+        " WHERE m.segment_id = %s AND m.contact_id = chosen.id)"
+    )  # fmt: skip
     with connection.cursor() as cursor:
         # The table and column names are fixed here; `ids_sql` is a compiled query or a
         # fixed one, its values in `params`.
         sql = f"""
             WITH new AS (
                 INSERT INTO contacts_segmentmember (org_id, segment_id, contact_id, added_at)
-                SELECT %s, %s, chosen.id, %s FROM ({ids_sql}) AS chosen (id)
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM contacts_segmentmember m
-                    WHERE m.segment_id = %s AND m.contact_id = chosen.id
-                )
+                SELECT %s, %s, chosen.id, %s FROM ({ids_sql}) AS chosen (id) {unseen}
                 RETURNING 1
             )
             SELECT count(*) FROM new
             """  # noqa: S608  # nosec B608
-        cursor.execute(sql, [org.pk, segment.pk, now, *params, segment.pk])
+        cursor.execute(sql, [org.pk, segment.pk, now, *params, *([] if empty else [segment.pk])])
         return int(cursor.fetchone()[0])
 
 
