@@ -601,3 +601,23 @@ def test_a_new_static_segment_takes_its_first_members_from_its_rules_once(
         Contact.objects.filter(pk=people["ada"].pk).update(lifecycle="lead")
         assert services.segment_refresh(org=acme, segment_id=static.pk) is None  # by hand now
     assert _members(acme, static) == {"Bea", "Cy"}
+
+
+def test_a_static_segment_s_page_says_how_its_members_came_not_which_rule_they_fail(
+    client: Client, acme, alice, people
+) -> None:
+    leads = _all({"field": "lifecycle", "op": "is", "value": "lead"})
+    static = _save(acme, alice, leads, name="Guest list", kind=Segment.Kind.STATIC)
+    with activate(acme):
+        services.segment_add(org=acme, by=alice, segment=static,
+                             contacts=Contact.objects.filter(pk=people["ada"].pk))  # fmt: skip
+    client.force_login(alice)
+    page = html.unescape(
+        client.get(f"/o/acme/segments/{static.pk}/?contact={people['ada'].pk}").content.decode()
+    )
+    assert "is in this segment, since" in page
+    assert "A static segment keeps the contacts put in it" in page
+    assert "The first condition they fail" not in page  # Ada, a customer, was added by hand
+    assert "filled from its rules once, when it is made; then by hand" in page
+    assert "A static segment is not refreshed" in page
+    assert "The chart draws itself" not in page  # no size history to draw
