@@ -621,3 +621,13 @@ def test_a_static_segment_s_page_says_how_its_members_came_not_which_rule_they_f
     assert "filled from its rules once, when it is made; then by hand" in page
     assert "A static segment is not refreshed" in page
     assert "The chart draws itself" not in page  # no size history to draw
+    by_hand = _save(acme, alice, _all(), name="By hand", kind=Segment.Kind.STATIC)
+    everyone = _save(acme, alice, _all(), name="Everyone")
+    assert (
+        "None: its members are added by hand."
+        in client.get(f"/o/acme/segments/{by_hand.pk}/").content.decode()
+    )
+    assert (
+        "No conditions: every contact is a member."
+        in client.get(f"/o/acme/segments/{everyone.pk}/").content.decode()
+    )
