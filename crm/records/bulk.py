@@ -197,7 +197,8 @@ def bulk_choices(kind: Kind, membership: Membership, members: QuerySet[User]) ->
                 "name": action.field, "label": action.field_label,
                 "choices": choices if action.value != "text" else None,
                 # The empty select says there is nothing to choose yet, and its action why.
-                "empty": action.field_label if choices else f"No {action.noun} yet",
+                "empty": action.field_label if choices
+                else f"No {action.noun or action.field_label.lower()} yet",
             }  # fmt: skip
     action_fields = {action.key: action.field for action in allowed}
     return BulkChoices(actions, list(fields.values()), action_fields)
