@@ -368,9 +368,10 @@ def services(data: Path = DATA) -> Iterator[list[Service]]:
                 service.stop()
 
 
-def _manage(*args: str) -> None:
+def _manage(*args: str) -> int:
+    """manage.py's exit status; it says itself what went wrong."""
     # Bandit B603: this Python running manage.py with arguments from this module, no shell.
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)  # nosec B603
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT).returncode  # nosec B603
 
 
 def run(port: int) -> int:
@@ -381,7 +382,9 @@ def run(port: int) -> int:
     with services() as up:
         for service in up:
             _say(f"{service.name}: {service.url}")
-        _manage("dev_start")  # migrate, then seed the demo: one start of Django, not two
+        # Migrate, then seed the demo: one start of Django, not two.
+        if failed := _manage("dev_start"):
+            return failed
         (DATA / "celery").mkdir(parents=True, exist_ok=True)
         python = shlex.quote(sys.executable)
         celery = f"{python} -m celery -A crm"
@@ -424,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "manage":
         with services():
             # A fresh clone's database has no tables yet: the command finds them in place.
-            _manage("migrate", "--noinput", "-v", "0")
+            if failed := _manage("migrate", "--noinput", "-v", "0"):
+                return failed
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             # Bandit B603: manage.py with the developer's own arguments, no shell.
             command = [sys.executable, str(ROOT / "manage.py"), *args.args]

@@ -37,3 +37,30 @@ def test_it_configures_celery_for_safe_redelivery() -> None:
 
 def test_it_keeps_the_cache_apart_from_the_broker() -> None:
     assert settings.CACHES["default"]["LOCATION"] != settings.CELERY_BROKER_URL
+
+
+def test_manage_py_says_which_setting_is_missing_in_one_line() -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env = {**clean, "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "crm.settings"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("manage.py: SECRET_KEY must be set when DEBUG is off")
+    assert "make manage" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_make_manage_stops_at_the_first_failure_with_manage_py_s_own_words(
+    process_env: dict[str, str],
+) -> None:
+    env = {k: v for k, v in process_env.items() if k != "SECRET_KEY"}  # DEBUG is false there
+    result = subprocess.run(
+        [sys.executable, "-m", "crm.dev", "manage", "check"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "manage.py: SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert "Traceback" not in result.stderr  # not the migrate's, nor crm.dev's around it
+    assert "System check" not in result.stdout  # the command after the migrate did not run
