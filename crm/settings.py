@@ -29,7 +29,7 @@ if not SECRET_KEY:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set when DEBUG is off (generate one with "
             "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`). For development, "
-            "`make manage ARGS=\"…\"` runs manage.py with DEBUG on."
+            '`make manage ARGS="…"` runs manage.py with DEBUG on.'
         )
     # Bandit B105: a known key on purpose, used only while DEBUG is on (see above).
     SECRET_KEY = "development-only-insecure-key-do-not-use-in-production"  # noqa: S105  # nosec B105
