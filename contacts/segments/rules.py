@@ -481,10 +481,12 @@ def describe(rule: dict[str, Any], known: dict[str, Field]) -> str:
     return f"{name} {op}" + (f" {value}" if value is not None else "")
 
 
-def explain(contact_queryset: Any, tree: dict[str, Any]) -> Line | None:
+def explain(contact_queryset: Any, tree: dict[str, Any], *, keeps_out: bool = True) -> Line | None:
     """The tree as it went for the one contact of `contact_queryset` (filtered to it): each
     condition matched or not, with the contact's value where the field can say it, in one
-    query; the first condition it fails is marked. None when there is no such contact."""
+    query; the first condition it fails is marked when the rules are what `keeps_out` a
+    contact (not for a static segment's, which filled it once). None when there is no such
+    contact."""
     known = fields()
     rules = list(conditions(tree))
     annotations: dict[str, Any] = {}
@@ -500,7 +502,8 @@ def explain(contact_queryset: Any, tree: dict[str, Any]) -> Line | None:
         return None
     numbered = iter(range(len(rules)))
     line = _explain_group(tree, known, row, numbered, depth=0)
-    _mark_first_failure(line)
+    if keeps_out:
+        _mark_first_failure(line)
     return line
 
 

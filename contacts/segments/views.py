@@ -207,7 +207,8 @@ def _why(request: OrgRequest, segment: Segment) -> dict[str, Any] | None:
     past = segment.spells.filter(contact_id=contact.pk).order_by("-left_at", "-id")
     left_at = None if is_member else past.values_list("left_at", flat=True).first()
     try:
-        line = rules.explain(visible, rules.validate(segment.rules or rules.empty()))
+        tree = rules.validate(segment.rules or rules.empty())
+        line = rules.explain(visible, tree, keeps_out=segment.kind == Segment.Kind.DYNAMIC)
     except ValidationError as error:
         return {"contact": contact, "member": is_member, "error": "; ".join(error.messages)}
     return {"contact": contact, "member": is_member, "line": line, "since": since_at,
