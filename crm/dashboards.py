@@ -29,7 +29,7 @@ _TENTH = Decimal("0.1")
 # --- Periods ------------------------------------------------------------------------------
 
 
-def add_months(day: date, months: int = 0) -> date:
+def month_start(day: date, months: int = 0) -> date:
     """The first day of the month `months` after the one holding `day`."""
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
@@ -38,7 +38,7 @@ def add_months(day: date, months: int = 0) -> date:
 def fiscal_year(day: date, start: int) -> int:
     """The fiscal year holding `day`, named by the calendar year it ends in (with a start
     in April, FY2027 runs from April 2026 to March 2027); from January, the calendar year."""
-    return add_months(day, 11 - (day.month - start) % 12).year
+    return month_start(day, 11 - (day.month - start) % 12).year
 
 
 def period_days(
@@ -47,22 +47,22 @@ def period_days(
 ) -> tuple[date, date]:  # fmt: skip
     """The first and last day (both included) of a period, seen from `today`. Quarters and
     years are the organisation's fiscal ones, which start in the month `fiscal_start`."""
-    quarter = add_months(today, -((today.month - fiscal_start) % 3))
-    year = add_months(today, -((today.month - fiscal_start) % 12))
+    quarter = month_start(today, -((today.month - fiscal_start) % 3))
+    year = month_start(today, -((today.month - fiscal_start) % 12))
     match key:
         case "last_month":
-            return add_months(today, -1), add_months(today) - timedelta(days=1)
+            return month_start(today, -1), month_start(today) - timedelta(days=1)
         case "this_quarter":
-            return quarter, add_months(quarter, 3) - timedelta(days=1)
+            return quarter, month_start(quarter, 3) - timedelta(days=1)
         case "last_quarter":
-            return add_months(quarter, -3), quarter - timedelta(days=1)
+            return month_start(quarter, -3), quarter - timedelta(days=1)
         case "this_year":
-            return year, add_months(year, 12) - timedelta(days=1)
+            return year, month_start(year, 12) - timedelta(days=1)
         case "last_12_months":  # the eleven whole months before this one, and this one
-            return add_months(today, -11), add_months(today, 1) - timedelta(days=1)
+            return month_start(today, -11), month_start(today, 1) - timedelta(days=1)
         case "custom" if first and last:
             return min(first, last), max(first, last)
-    return add_months(today), add_months(today, 1) - timedelta(days=1)
+    return month_start(today), month_start(today, 1) - timedelta(days=1)
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -112,7 +112,7 @@ class Period:
         """Whether it is `months` whole months from the start of a fiscal quarter."""
         return (
             self.first.day == 1 and (self.first.month - self.fiscal_start) % 3 == 0
-            and self.last == add_months(self.first, months) - timedelta(days=1)
+            and self.last == month_start(self.first, months) - timedelta(days=1)
         )  # fmt: skip
 
 

@@ -36,11 +36,11 @@ from crm.dashboards import (
     Cell,
     Keeper,
     Period,
-    add_months,
     bar_plot,
     count_cell,
     label_cell,
     midnight,
+    month_start,
     share_cell,
 )
 from crm.models import Membership, Organization, Role, Team, TeamMember, User
@@ -226,11 +226,11 @@ def forecast(scope: Scope) -> Card:
     target. A quarter or a year reads as what was won against the targets, month by month,
     with what is still open where it is expected."""
     currency, zone = scope.org.base_currency, scope.period.zone
-    first, last = add_months(scope.period.first), add_months(scope.period.last)
+    first, last = month_start(scope.period.first), month_start(scope.period.last)
     span = (last.year - first.year) * 12 + last.month - first.month + 1
     count = min(span, 12) if span > 1 else FORECAST_MONTHS
-    months = [add_months(first, i) for i in range(count)]
-    after = add_months(first, count)
+    months = [month_start(first, i) for i in range(count)]
+    after = month_start(first, count)
     expected = {
         row["month"]: row
         for row in scope.deals().filter(
@@ -251,7 +251,7 @@ def forecast(scope: Scope) -> Card:
     targets = _targets(scope, first, after)
     rows, plotted = [], []
     for month in months:
-        last = add_months(month, 1) - timedelta(days=1)
+        last = month_start(month, 1) - timedelta(days=1)
         row = expected.get(month, {})
         open_url = scope.list_url(status="open", close_after=month.isoformat(),
                                   close_before=last.isoformat())  # fmt: skip
@@ -566,7 +566,7 @@ KEEPER = Keeper(
 
 def targets_of(first: date, months: int = 12) -> list[Target]:
     """The targets set for `months` months from `first`, by month and then whose."""
-    found = Target.objects.filter(month__gte=first, month__lt=add_months(first, months))
+    found = Target.objects.filter(month__gte=first, month__lt=month_start(first, months))
     return list(
         found.select_related("user", "team").order_by(
             "month", "team__name", "user__first_name", "id"
@@ -583,7 +583,7 @@ def target_set(
     it. Audited."""
     if (user is None) == (team is None):
         raise ValueError("A target is for a rep or for a team.")
-    month = add_months(month)
+    month = month_start(month)
     whose: dict[str, Any] = {"user": user} if user is not None else {"team": team}
     current = Target.objects.select_for_update().filter(month=month, **whose).first()
     before = current.amount if current else None
